@@ -1,0 +1,94 @@
+"""Find the adapter for a stream: an explicit ``adapter=`` wins, else detection by type."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from l0.adapters.base import Adapter
+from l0.adapters.text import TEXT_ADAPTER
+from l0.errors import ErrorCode, InvalidStreamError
+
+__all__ = ["detect_adapter", "get_adapter", "register_adapter", "registered_adapters"]
+
+# Built-in provider adapters, loaded on first lookup. Their modules import no SDK: detection
+# checks ``sys.modules``, since an object of an SDK that was never imported cannot exist.
+_BUILTINS = (
+    "l0.adapters.openai",
+    "l0.adapters.anthropic",
+    "l0.adapters.litellm",
+    "l0.adapters.langchain",
+)
+
+_lock = threading.Lock()
+_adapters: list[tuple[int, int, Adapter]] = []  # (priority, insertion order, adapter)
+_builtins_loaded = False
+
+
+def register_adapter(adapter: Adapter, *, priority: int = 0, replace: bool = False) -> None:
+    """Add ``adapter`` to the registry; higher ``priority`` is tried first.
+
+    Raises:
+        TypeError: When ``adapter`` does not implement :class:`~l0.adapters.Adapter`.
+        ValueError: When an adapter of that name exists and ``replace`` is False.
+    """
+    if not isinstance(adapter, Adapter):
+        raise TypeError(f"{adapter!r} is not an l0 adapter (needs name, detect, open, map_error)")
+    with _lock:
+        existing = [a for a in _adapters if a[2].name == adapter.name]
+        if existing and not replace:
+            raise ValueError(f"an adapter named {adapter.name!r} is already registered")
+        for item in existing:
+            _adapters.remove(item)
+        _adapters.append((priority, len(_adapters), adapter))
+        _adapters.sort(key=lambda a: (-a[0], a[1]))
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for name in _BUILTINS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def registered_adapters() -> list[Adapter]:
+    """Every registered adapter, in detection order (the text adapter comes last)."""
+    _load_builtins()
+    return [a for _, _, a in _adapters] + [TEXT_ADAPTER]
+
+
+def get_adapter(name: str) -> Adapter:
+    """The registered adapter called ``name``.
+
+    Raises:
+        InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when there is none.
+    """
+    for adapter in registered_adapters():
+        if adapter.name == name:
+            return adapter
+    known = ", ".join(a.name for a in registered_adapters())
+    raise InvalidStreamError(
+        f"no adapter named {name!r} (registered: {known})", code=ErrorCode.ADAPTER_NOT_FOUND
+    )
+
+
+def detect_adapter(obj: object) -> Adapter:
+    """The first registered adapter whose ``detect`` accepts ``obj``.
+
+    Raises:
+        InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when none does.
+    """
+    for adapter in registered_adapters():
+        if adapter.detect(obj):
+            return adapter
+    raise InvalidStreamError(
+        f"no adapter can read a {type(obj).__module__}.{type(obj).__qualname__}: "
+        "return an async iterable of str/l0.Event or a provider SDK stream, or pass adapter=",
+        code=ErrorCode.ADAPTER_NOT_FOUND,
+    )

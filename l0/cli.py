@@ -1,0 +1,27 @@
+"""The ``l0`` command: ``l0 demo`` (and more subcommands as they land)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``l0`` console script."""
+    parser = argparse.ArgumentParser(prog="l0", description="Reliable LLM token streams.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="a simulated flaky provider, handled live (no network)")
+    demo.add_argument("--fast", action="store_true", help="no pauses between tokens")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from l0.demo import main as demo_main
+
+        return int(demo_main(fast=args.fast))
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,620 @@
+"""The public entry points and the attempt loop.
+
+:func:`stream` returns a :class:`~l0.runtime.stream.Stream`; iterating it drives
+:meth:`_Run.events`, the one async generator between the provider and the consumer. Per token
+it does one type check, one clock read, two counter updates and builds one :class:`Event`;
+everything else (first token, checkpoints, guardrails, drift, overlap removal) happens on the
+slow path, every ``CheckIntervals`` tokens. After a failure the pure
+:func:`l0.runtime.retry.decide` chooses what happens, and the loop carries it out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from typing import Any
+
+import anyio
+import anyio.from_thread
+
+from l0.adapters.base import AdapterStream
+from l0.adapters.registry import detect_adapter
+from l0.errors import (
+    AbortedError,
+    ErrorCategory,
+    GuardrailViolationError,
+    L0Error,
+    RetriesExhaustedError,
+    StreamTimeoutError,
+    TruncatedStreamError,
+    ZeroOutputError,
+)
+from l0.observability.events import EventName
+from l0.runtime.checks import Checks
+from l0.runtime.continuation import OverlapResolver
+from l0.runtime.events import Emitter, EventHandler
+from l0.runtime.options import Options, build_options
+from l0.runtime.retry import Action, Counters, Decision, decide
+from l0.runtime.state_machine import StateMachine
+from l0.runtime.stream import Stream
+from l0.runtime.timers import Clock
+from l0.runtime.watchdog import Watchdog
+from l0.types import (
+    Attempt,
+    CheckIntervals,
+    Event,
+    EventType,
+    Result,
+    Retry,
+    State,
+    Status,
+    Telemetry,
+    Timeout,
+)
+
+__all__ = ["run", "run_sync", "stream", "stream_sync"]
+
+_TOKEN = EventType.TOKEN
+_CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
+
+
+class _Run:
+    """One run: the attempt loop and its bookkeeping."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.state = State()
+        self.machine = StateMachine()
+        self.clock: Clock = opts.clock
+        self.now = opts.clock.now
+        self.emitter = Emitter(
+            opts.handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
+        )
+        self.wd = Watchdog(opts.timeout, self.state, self.now)
+        self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
+        self.errors: list[BaseException] = []
+        self.counters = Counters()
+        self.source_index = 0
+        self.attempts = 0
+        self.resolver: OverlapResolver | None = None
+        self.adapter_stream: AdapterStream | None = None
+        self.result: Result | None = None
+        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
+        self._next_check = 1
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncGenerator[Event, None]:
+        """Run every attempt; yield content events; end with COMPLETE or raise.
+
+        The per-token loop is written out here, not in a helper generator, so that exactly
+        one async generator stands between the provider and the consumer.
+        """
+        await self._start_session()
+        status = Status.ERRORED
+        state = self.state
+        wd = self.wd
+        now = self.now
+        append = state._parts.append
+        try:
+            delay = 0.0
+            while True:
+                pending: list[Event] = []
+                src: AdapterStream | None = None
+                try:
+                    attempt = await self._begin_attempt(delay)
+                    src = await self._open(attempt)
+                    decode = src.decode
+                    raw = src.raw
+                    next_check = self._next_check
+                    wd.reading = True
+                    async for chunk in wd.scoped(src.chunks):
+                        wd.reading = False
+                        if raw is not None:
+                            raw.append(chunk)
+                        if chunk.__class__ is str:
+                            if chunk:
+                                ts = now()
+                                state.last_token_at = ts
+                                n = state.token_count + 1
+                                state.token_count = n
+                                if n < next_check:
+                                    append(chunk)
+                                    yield Event(_TOKEN, chunk, None, None, ts)
+                                else:
+                                    text = await self.checks.on_token(chunk, ts)
+                                    next_check = self._next_check
+                                    if text:
+                                        yield Event(_TOKEN, text, None, None, ts)
+                        else:
+                            for ev in await self._decoded(decode(chunk)):
+                                yield ev
+                            next_check = self._next_check
+                        if wd.interrupt is not None:
+                            raise wd.interrupt
+                        wd.reading = True
+                    wd.reading = False
+                    for ev in await self._finish_attempt(src):
+                        yield ev
+                    break
+                except BaseException as exc:
+                    decision, pending = await self._on_failure(exc)
+                    delay = decision.delay
+                finally:
+                    wd.end_attempt()
+                    if src is not None:
+                        await self._close(src)
+                for ev in pending:
+                    yield ev
+            result = await self._complete()
+            status = Status.COMPLETED
+            yield Event(EventType.COMPLETE, None, result, None, now())
+        except GeneratorExit:
+            status = Status.ABORTED
+            raise
+        except BaseException as exc:
+            if isinstance(exc, (AbortedError, anyio.get_cancelled_exc_class())):
+                status = Status.ABORTED
+            raise
+        finally:
+            await self._end_session(status)
+
+    async def _decoded(self, decoded: Event | list[Event] | None) -> list[Event]:
+        """Non-``str`` chunks: route each decoded event; return those to yield."""
+        if decoded is None:
+            self.wd.touch()
+            return []
+        events = [decoded] if isinstance(decoded, Event) else decoded
+        out: list[Event] = []
+        for ev in events:
+            if ev.type is _TOKEN:
+                text = ev.text
+                if not text:
+                    continue
+                ts = self.now()
+                ev.ts = ev.ts or ts
+                self.state.last_token_at = ts
+                self.state.token_count += 1
+                if self.state.token_count < self._next_check:
+                    self.state._parts.append(text)
+                    out.append(ev)
+                else:
+                    kept = await self.checks.on_token(text, ts)
+                    if kept:
+                        out.append(ev if kept is text else Event(_TOKEN, kept, None, None, ts))
+            else:
+                self.wd.touch()
+                if not ev.ts:
+                    ev.ts = self.now()
+                if ev.type is EventType.TOOL_CALL:
+                    await self.emitter.emit(
+                        EventName.TOOL_REQUESTED,
+                        id=getattr(ev.data, "id", None),
+                        name=getattr(ev.data, "name", None),
+                        arguments=getattr(ev.data, "arguments", None),
+                    )
+                if ev.type is not EventType.COMPLETE:
+                    out.append(ev)
+        return out
+
+    # -- attempt steps -------------------------------------------------------------------------
+
+    async def _start_session(self) -> None:
+        self.wd.start_session()
+        self.state.started_at = self.now()
+        self.telemetry.started_at = self.state.started_at
+        await self.emitter.emit(
+            EventName.SESSION_START,
+            fallbacks=len(self.opts.sources) - 1,
+            continuation=self.opts.continuation is not None,
+            context=dict(self.emitter.context),
+        )
+
+    async def _begin_attempt(self, delay: float) -> Attempt:
+        """Wait out the backoff, then mark the attempt as started."""
+        if delay > 0:
+            remaining = self.wd.remaining_total()
+            await self.wd.guard(
+                self.clock.sleep(delay if remaining is None else min(delay, remaining))
+            )
+        expired = self.wd.expired()
+        if expired is not None:
+            raise expired
+        self.attempts += 1
+        self.emitter.attempt = self.attempts
+        attempt = Attempt(
+            number=self.attempts,
+            retry_count=self.counters.total,
+            fallback_index=self.source_index,
+            checkpoint=self.state.checkpoint,
+            is_retry=self.counters.total > 0,
+            is_fallback=self.source_index > 0,
+            continuation=self.opts.continuation,
+        )
+        self.machine.to(Status.ACTIVE)
+        self.checks.new_attempt()
+        await self.emitter.emit(
+            EventName.ATTEMPT_START,
+            number=attempt.number,
+            retry_count=attempt.retry_count,
+            fallback_index=attempt.fallback_index,
+            is_retry=attempt.is_retry,
+            is_fallback=attempt.is_fallback,
+            is_continuation=attempt.is_continuation,
+        )
+        if attempt.is_continuation:
+            await self.emitter.emit(
+                EventName.RESUME_START,
+                checkpoint_length=len(attempt.checkpoint),
+                token_count=self.state.token_count,
+            )
+        return attempt
+
+    async def _open(self, attempt: Attempt) -> AdapterStream:
+        """Call the source factory and find its adapter; interruptible by the watchdog."""
+        await self.emitter.emit(EventName.STREAM_INIT)
+        self.wd.start_attempt()
+        obj = await self.wd.guard(_resolve(self.opts.sources[self.source_index], attempt))
+        adapter = self.opts.adapter or detect_adapter(obj)
+        self.adapter = adapter
+        src = adapter.open(obj, keep_raw=self.opts.keep_raw)
+        self.adapter_stream = src
+        await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
+        await self.emitter.emit(EventName.STREAM_READY)
+        return src
+
+    async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
+        """End-of-stream checks: overlap flush, pending events, truncation, zero output,
+        final guardrails and drift. Raises to retry; returns events still to yield."""
+        self.machine.to(Status.COMPLETING)
+        out = await self.checks.flush()
+        out.extend(await self._decoded(src.end()))
+        state = self.state
+        await self.emitter.emit(
+            EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
+        )
+        if self.opts.detect_truncation and src.expects_end and not src.ended:
+            raise TruncatedStreamError(checkpoint=state.content)
+        if self.opts.detect_zero_output and not src.tool_calls and not state.content.strip():
+            raise ZeroOutputError()
+        await self.checks.final()
+        return out
+
+    async def _close(self, src: AdapterStream) -> None:
+        """Close the provider stream at once, even while being cancelled."""
+        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+            with contextlib.suppress(Exception):  # a failing close must not mask the outcome
+                await src.aclose()
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def _classify(self, exc: BaseException) -> tuple[L0Error | None, BaseException]:
+        """``(l0 error or None for a programming error, the exception to raise on give-up)``."""
+        mine = self.wd.recognise(exc)
+        if mine is not None:
+            return mine, mine
+        if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
+            raise exc  # outside cancellation, KeyboardInterrupt, GeneratorExit: not ours
+        adapter = getattr(self, "adapter", None)
+        mapped = adapter.map_error(exc) if adapter is not None else None
+        if mapped is None:
+            from l0.errors import to_l0_error
+
+            mapped = to_l0_error(exc)
+        return mapped, (mapped if mapped is not None else exc)
+
+    async def _on_failure(self, exc: BaseException) -> tuple[Decision, list[Event]]:
+        """Classify, decide, report; prepare the next attempt or raise the final error."""
+        err, raisable = self._classify(exc)
+        self.errors.append(raisable)
+        if err is not None:
+            self._count_error(err)
+            await self._report_error(err)
+        decision = decide(
+            self.opts.retry,
+            err,
+            self.counters,
+            has_fallback=self.source_index + 1 < len(self.opts.sources),
+        )
+        await self.emitter.emit(
+            EventName.ERROR,
+            error=raisable,
+            code=err.code.value if err else None,
+            category=err.category.value if err else ErrorCategory.INTERNAL.value,
+            action=decision.action.value,
+            reason=decision.reason,
+        )
+        if decision.action is Action.GIVE_UP:
+            if self.counters.total:
+                await self.emitter.emit(
+                    EventName.RETRY_GIVE_UP, reason=decision.reason, retries=self.counters.total
+                )
+            raise self._final_error(err, raisable) from None
+        pending = await self._prepare_next(err, decision)
+        return decision, pending
+
+    def _count_error(self, err: L0Error) -> None:
+        by_cat = self.telemetry.errors_by_category
+        by_cat[err.category.value] = by_cat.get(err.category.value, 0) + 1
+
+    async def _report_error(self, err: L0Error) -> None:
+        if isinstance(err, StreamTimeoutError):
+            await self.emitter.emit(
+                EventName.TIMEOUT_TRIGGERED, kind=err.kind, timeout=err.timeout, elapsed=err.elapsed
+            )
+        elif err.category is ErrorCategory.NETWORK:
+            kind = getattr(err, "kind", None)
+            await self.emitter.emit(
+                EventName.NETWORK_ERROR, kind=getattr(kind, "value", None), error=err
+            )
+        if isinstance(err, AbortedError):
+            await self.emitter.emit(EventName.ABORT_REQUESTED, token_count=self.state.token_count)
+
+    def _final_error(self, err: L0Error | None, raisable: BaseException) -> BaseException:
+        if err is None or isinstance(err, AbortedError) or len(self.errors) == 1:
+            return raisable
+        if err.code.value == "TOTAL_TIMEOUT":
+            return err
+        return RetriesExhaustedError(
+            f"all attempts failed ({self.attempts} attempts over {self.source_index + 1} "
+            f"source(s)); last error: {err.message}",
+            errors=self.errors,
+        )
+
+    async def _prepare_next(self, err: L0Error | None, decision: Decision) -> list[Event]:
+        """Update counters and state for the next attempt; events to yield before it."""
+        state = self.state
+        if decision.action is Action.RETRY:
+            self.machine.to(Status.RETRYING)
+            self.counters = self.counters.after(decision.counts)
+            if decision.counts:
+                state.model_retry_count += 1
+            else:
+                state.network_retry_count += 1
+            await self.emitter.emit(
+                EventName.RETRY_ATTEMPT,
+                retry=self.counters.total,
+                delay=decision.delay,
+                counts=decision.counts,
+                category=err.category.value if err else None,
+                reason=decision.reason,
+            )
+        else:
+            self.machine.to(Status.FALLING_BACK)
+            self.source_index += 1
+            self.counters = Counters()
+            state.fallback_index = self.source_index
+            await self.emitter.emit(
+                EventName.FALLBACK_START,
+                from_index=self.source_index - 1,
+                to_index=self.source_index,
+                reason=decision.reason,
+            )
+        return await self._carry_or_reset(err)
+
+    async def _carry_or_reset(self, err: L0Error | None) -> list[Event]:
+        """Continue from the delivered text, or reset it (and tell the consumer)."""
+        state = self.state
+        self.resolver = None
+        delivered = state.content
+        can_continue = (
+            self.opts.continuation is not None
+            and bool(delivered)
+            and err is not None
+            and err.category is not ErrorCategory.CONTENT
+            and not isinstance(err, (GuardrailViolationError, AbortedError))
+        )
+        if can_continue:
+            cont = self.opts.continuation
+            assert cont is not None
+            state.checkpoint = delivered
+            state.resumed = True
+            state.resume_point = len(delivered)
+            self.resolver = OverlapResolver(
+                delivered, min_overlap=cont.min_overlap, max_overlap=cont.max_overlap
+            )
+            return []
+        state.checkpoint = ""
+        state._parts.clear()
+        state.token_count = 0
+        self.checks.reset()
+        if not delivered:
+            return []
+        await self.emitter.emit(EventName.RESET, discard=len(delivered))
+        return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, self.now())]
+
+    # -- completion ----------------------------------------------------------------------------
+
+    async def _complete(self) -> Result:
+        state = self.state
+        src = self.adapter_stream
+        state.completed = True
+        end = self.now()
+        if state.first_token_at is not None:
+            state.duration = end - state.first_token_at
+        self.machine.to(Status.COMPLETED)
+        result = Result(
+            text=state.content,
+            state=state,
+            telemetry=self._telemetry(end),
+            tool_calls=list(src.tool_calls) if src else [],
+            usage=src.usage if src else None,
+            finish_reason=src.finish_reason if src else None,
+            errors=list(self.errors),
+            fallback_index=self.source_index,
+        )
+        self.result = result
+        await self.emitter.emit(
+            EventName.COMPLETE,
+            token_count=state.token_count,
+            length=len(result.text),
+            duration=state.duration,
+            finish_reason=result.finish_reason,
+        )
+        return result
+
+    def _telemetry(self, end: float) -> Telemetry:
+        t = self.telemetry
+        s = self.state
+        t.ended_at = end
+        t.duration = end - t.started_at
+        t.token_count = s.token_count
+        t.attempts = self.attempts
+        t.model_retries = s.model_retry_count
+        t.network_retries = s.network_retry_count
+        t.retries = s.model_retry_count + s.network_retry_count
+        t.fallbacks = self.source_index
+        t.violations = len(s.violations)
+        if s.first_token_at is not None:
+            t.time_to_first_token = s.first_token_at - t.started_at
+            if s.duration:
+                t.tokens_per_second = s.token_count / s.duration
+        return t
+
+    async def _end_session(self, status: Status) -> None:
+        self.wd.close()
+        if not self.machine.done:
+            self.machine.to(status)
+        if self.result is None:
+            self._telemetry(self.now())
+        await self.emitter.emit(
+            EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
+        )
+
+
+async def _resolve(source: Any, attempt: Attempt) -> Any:
+    obj = source(attempt)
+    while inspect.isawaitable(obj):
+        obj = await obj
+    return obj
+
+
+# -- public API --------------------------------------------------------------------------------
+
+
+def stream(
+    source: Any,
+    *,
+    fallbacks: Sequence[Any] = (),
+    retry: Retry | None = None,
+    timeout: Timeout | None = None,
+    guardrails: Any = (),
+    drift: Any = None,
+    continuation: Any = False,
+    check_intervals: CheckIntervals | None = None,
+    on_event: EventHandler | None = None,
+    adapter: Any = None,
+    context: Mapping[str, Any] | None = None,
+    detect_zero_output: bool = True,
+    detect_truncation: bool = True,
+    keep_raw: bool = False,
+    clock: Clock | None = None,
+    stream_id: str | None = None,
+    on_retry: EventHandler | None = None,
+    on_fallback: EventHandler | None = None,
+    on_checkpoint: EventHandler | None = None,
+    on_resume: EventHandler | None = None,
+    on_timeout: EventHandler | None = None,
+    on_violation: EventHandler | None = None,
+    on_complete: EventHandler | None = None,
+    on_error: EventHandler | None = None,
+) -> Stream:
+    """Open a reliable stream over ``source``; use it with ``async with`` and ``async for``.
+
+    Args:
+        source: A callable taking no argument or one :class:`l0.Attempt` that returns (or
+            awaits to) a stream: a provider SDK stream, or any async/sync iterable of ``str``
+            or :class:`l0.Event`. A stream object itself is accepted but cannot be retried.
+        fallbacks: Sources tried in order once a source is exhausted.
+        retry: The retry policy (default :class:`l0.Retry()`).
+        timeout: Stall and overall deadlines (default :class:`l0.Timeout()`).
+        guardrails: Rules or a preset (:mod:`l0.guardrails`).
+        drift: ``None`` (off), ``True`` (default detector) or a detector.
+        continuation: ``True`` or an :class:`l0.Continuation` to resume retries from the text
+            already delivered (the source reads :attr:`l0.Attempt.checkpoint`).
+        check_intervals: How often streaming checks run.
+        on_event: Receives every :class:`l0.ObservabilityEvent`, in order.
+        adapter: An adapter name or instance; detection by type otherwise.
+        context: Caller data attached to ``SESSION_START``.
+        detect_zero_output: Treat a stream with no content as a retryable error.
+        detect_truncation: Treat a stream that ends without its end marker as a retryable
+            network error (for providers whose protocol has one).
+        keep_raw: Keep every raw provider chunk on the adapter stream (off: memory stays flat).
+        clock: Time source and sleeper (tests inject :class:`l0.testing.FakeClock`).
+        stream_id: The run's id in events (random by default).
+        on_retry, on_fallback, on_checkpoint, on_resume, on_timeout, on_violation,
+        on_complete, on_error: Convenience callbacks, each receiving its event
+            (:data:`l0.runtime.callbacks.CALLBACK_EVENTS`).
+
+    Raises:
+        TypeError, ValueError: For invalid options (before anything runs).
+    """
+    opts = build_options(
+        source,
+        fallbacks=fallbacks,
+        retry=retry,
+        timeout=timeout,
+        guardrails=guardrails,
+        drift=drift,
+        continuation=continuation,
+        check_intervals=check_intervals,
+        on_event=on_event,
+        adapter=adapter,
+        context=context,
+        detect_zero_output=detect_zero_output,
+        detect_truncation=detect_truncation,
+        clock=clock,
+        stream_id=stream_id,
+        keep_raw=keep_raw,
+        callbacks={
+            "on_retry": on_retry,
+            "on_fallback": on_fallback,
+            "on_checkpoint": on_checkpoint,
+            "on_resume": on_resume,
+            "on_timeout": on_timeout,
+            "on_violation": on_violation,
+            "on_complete": on_complete,
+            "on_error": on_error,
+        },
+    )
+    return Stream(_Run(opts))
+
+
+async def run(source: Any, **options: Any) -> Result:
+    """Run ``source`` to completion and return the :class:`l0.Result`.
+
+    Takes the same keyword options as :func:`stream`.
+
+    Raises:
+        l0.L0Error: When every retry and fallback failed (usually
+            :class:`l0.RetriesExhaustedError`, carrying every error).
+    """
+    async with stream(source, **options) as s:
+        async for _ in s:
+            pass
+    return s.result
+
+
+def run_sync(source: Any, **options: Any) -> Result:
+    """Blocking :func:`run`, for code without an event loop (works inside a running
+    loop's thread too: the async core runs on a portal thread)."""
+    with anyio.from_thread.start_blocking_portal() as portal:
+        return portal.call(lambda: run(source, **options))
+
+
+def stream_sync(source: Any, **options: Any) -> Iterator[Event]:
+    """Blocking iteration over :func:`stream`'s events (same options).
+
+    Leaving the loop early closes the provider stream.
+    """
+    with anyio.from_thread.start_blocking_portal() as portal:
+        s = stream(source, **options)
+        with portal.wrap_async_context_manager(s) as opened:
+            agen = opened.__aiter__()
+            while True:
+                try:
+                    event = portal.call(agen.__anext__)
+                except StopAsyncIteration:
+                    return
+                yield event

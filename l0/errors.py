@@ -1,0 +1,415 @@
+"""The l0 error tree, error categories and the classification helpers.
+
+Every failure l0 reports is an :class:`L0Error` (or, for a bug in the caller's own code, the
+original exception, which l0 never retries)::
+
+    L0Error                          .category, .code, .retryable
+    ├── NetworkError                 network    reset/refused, DNS, TLS, EOF, malformed chunk
+    │   └── TruncatedStreamError     network    ended without a finish reason or end marker
+    ├── StreamTimeoutError           transient  initial-token / inter-token (total: fatal)
+    ├── ProviderError                by status  an API error (.status_code, .retry_after)
+    │   ├── RateLimitError           transient  429
+    │   ├── ServerError              transient  500/502/503/504/529, in-band "overloaded"
+    │   ├── AuthenticationError      fatal      401/403
+    │   └── BadRequestError          fatal      400/404/413/422, context window exceeded
+    ├── ContentError                 content    the answer itself is unusable
+    │   ├── ZeroOutputError          content    the stream ended with no content
+    │   ├── GuardrailViolationError  content    a rule failed (fatal rules: category fatal)
+    │   └── DriftError               content    the output drifted (tone, format, repetition)
+    ├── StructuredOutputError        content    output did not validate against the schema
+    ├── AbortedError                 fatal      the caller aborted the stream
+    ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
+    └── InvalidStreamError           internal   a source l0 cannot read; no adapter found
+
+Categories decide what happens next (:mod:`l0.runtime.retry`): network and transient errors are
+retried without counting toward ``Retry.attempts`` (but toward ``Retry.max_retries``); model,
+content and provider errors are retried and counted; fatal errors are never retried on the
+same source (the next fallback is tried); internal errors stop the run at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, ClassVar
+
+__all__ = [
+    "AbortedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentError",
+    "DriftError",
+    "ErrorCategory",
+    "ErrorCode",
+    "GuardrailViolationError",
+    "InvalidStreamError",
+    "L0Error",
+    "NetworkError",
+    "NetworkErrorKind",
+    "ProviderError",
+    "RateLimitError",
+    "RetriesExhaustedError",
+    "ServerError",
+    "StreamTimeoutError",
+    "StructuredOutputError",
+    "TruncatedStreamError",
+    "ZeroOutputError",
+    "categorize_error",
+    "is_network_error",
+    "is_retryable",
+    "to_l0_error",
+]
+
+
+class ErrorCategory(str, Enum):
+    """What kind of failure an error is; drives the retry decision."""
+
+    NETWORK = "network"
+    """The transport failed: retried, not counted toward ``Retry.attempts``."""
+    TRANSIENT = "transient"
+    """Rate limits, overload, 5xx, stalls: retried, not counted toward ``Retry.attempts``."""
+    MODEL = "model"
+    """The model failed to produce a usable stream: retried and counted."""
+    CONTENT = "content"
+    """The output broke a guardrail, drifted or was empty: retried and counted."""
+    PROVIDER = "provider"
+    """An unclassified provider-side failure: retried and counted."""
+    FATAL = "fatal"
+    """Retrying the same source cannot help (auth, bad request, abort): next fallback."""
+    INTERNAL = "internal"
+    """A bug or misuse (l0's or the caller's): never retried, the run stops."""
+
+
+class ErrorCode(str, Enum):
+    """Stable machine-readable codes carried by :attr:`L0Error.code`."""
+
+    NETWORK_ERROR = "NETWORK_ERROR"
+    MALFORMED_CHUNK = "MALFORMED_CHUNK"
+    TRUNCATED_STREAM = "TRUNCATED_STREAM"
+    INITIAL_TOKEN_TIMEOUT = "INITIAL_TOKEN_TIMEOUT"
+    INTER_TOKEN_TIMEOUT = "INTER_TOKEN_TIMEOUT"
+    TOTAL_TIMEOUT = "TOTAL_TIMEOUT"
+    RATE_LIMITED = "RATE_LIMITED"
+    SERVER_ERROR = "SERVER_ERROR"
+    PROVIDER_ERROR = "PROVIDER_ERROR"
+    AUTHENTICATION_ERROR = "AUTHENTICATION_ERROR"
+    BAD_REQUEST = "BAD_REQUEST"
+    CONTEXT_LENGTH_EXCEEDED = "CONTEXT_LENGTH_EXCEEDED"
+    MODEL_ERROR = "MODEL_ERROR"
+    ZERO_OUTPUT = "ZERO_OUTPUT"
+    GUARDRAIL_VIOLATION = "GUARDRAIL_VIOLATION"
+    FATAL_GUARDRAIL_VIOLATION = "FATAL_GUARDRAIL_VIOLATION"
+    DRIFT_DETECTED = "DRIFT_DETECTED"
+    STRUCTURED_OUTPUT_INVALID = "STRUCTURED_OUTPUT_INVALID"
+    STREAM_ABORTED = "STREAM_ABORTED"
+    RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+    INVALID_STREAM = "INVALID_STREAM"
+    ADAPTER_NOT_FOUND = "ADAPTER_NOT_FOUND"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class NetworkErrorKind(str, Enum):
+    """Finer kinds of network failure; ``Retry.error_delays`` keys on these values."""
+
+    CONNECTION_DROPPED = "connection_dropped"
+    CONNECTION_RESET = "connection_reset"
+    CONNECTION_REFUSED = "connection_refused"
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    TLS = "tls"
+    INCOMPLETE = "incomplete"
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+
+
+class L0Error(Exception):
+    """Root of every error l0 raises.
+
+    Attributes:
+        code: A stable :class:`ErrorCode`.
+        category: The :class:`ErrorCategory` that drives retries.
+        retry_after: Seconds the provider asked to wait before retrying, if it said.
+        status_code: The HTTP status behind the error, if any.
+        request_id: The provider's request id, if it sent one.
+        checkpoint: Text delivered before the error (set by the runtime).
+    """
+
+    default_code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    default_category: ErrorCategory = ErrorCategory.INTERNAL
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode | None = None,
+        category: ErrorCategory | None = None,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        checkpoint: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.category = category or self.default_category
+        self.retry_after = retry_after
+        self.status_code = status_code
+        self.request_id = request_id
+        self.checkpoint = checkpoint
+
+    @property
+    def retryable(self) -> bool:
+        """True unless the category forbids retrying the same source."""
+        return self.category not in (ErrorCategory.FATAL, ErrorCategory.INTERNAL)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe summary (no traceback, no request body)."""
+        out: dict[str, Any] = {
+            "type": type(self).__name__,
+            "message": self.message,
+            "code": self.code.value,
+            "category": self.category.value,
+            "retryable": self.retryable,
+        }
+        if self.status_code is not None:
+            out["status_code"] = self.status_code
+        if self.retry_after is not None:
+            out["retry_after"] = self.retry_after
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code.value})"
+
+
+class NetworkError(L0Error):
+    """The connection failed or the stream broke in transit.
+
+    Attributes:
+        kind: The :class:`NetworkErrorKind`, used for per-kind retry delays.
+    """
+
+    default_code = ErrorCode.NETWORK_ERROR
+    default_category = ErrorCategory.NETWORK
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: NetworkErrorKind = NetworkErrorKind.UNKNOWN,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.kind = kind
+
+
+class TruncatedStreamError(NetworkError):
+    """The stream ended without a finish reason or end marker (a silent cut)."""
+
+    default_code = ErrorCode.TRUNCATED_STREAM
+
+    def __init__(self, message: str = "stream ended without a finish reason", **kwargs: Any):
+        kwargs.setdefault("kind", NetworkErrorKind.INCOMPLETE)
+        super().__init__(message, **kwargs)
+
+
+class StreamTimeoutError(L0Error, TimeoutError):
+    """A deadline passed: no first token, a stall between tokens, or the overall limit.
+
+    Attributes:
+        kind: ``"initial_token"``, ``"inter_token"`` or ``"total"``.
+        timeout: The configured limit in seconds.
+        elapsed: Seconds actually waited.
+    """
+
+    default_code = ErrorCode.INTER_TOKEN_TIMEOUT
+    default_category = ErrorCategory.TRANSIENT
+
+    _CODES: ClassVar[dict[str, ErrorCode]] = {
+        "initial_token": ErrorCode.INITIAL_TOKEN_TIMEOUT,
+        "inter_token": ErrorCode.INTER_TOKEN_TIMEOUT,
+        "total": ErrorCode.TOTAL_TIMEOUT,
+    }
+
+    def __init__(self, kind: str, timeout: float, elapsed: float, **kwargs: Any) -> None:
+        if kind not in self._CODES:
+            raise ValueError(f"unknown timeout kind {kind!r}")
+        kwargs.setdefault("code", self._CODES[kind])
+        if kind == "total":
+            # The overall deadline ends the run: nothing can be retried past it.
+            kwargs.setdefault("category", ErrorCategory.FATAL)
+        message = f"{kind.replace('_', '-')} timeout: {elapsed:.3f}s waited, limit {timeout:g}s"
+        super().__init__(message, **kwargs)
+        self.kind = kind
+        self.timeout = timeout
+        self.elapsed = elapsed
+
+
+class ProviderError(L0Error):
+    """The provider answered with an error (HTTP status or an in-band error event)."""
+
+    default_code = ErrorCode.PROVIDER_ERROR
+    default_category = ErrorCategory.PROVIDER
+
+
+class RateLimitError(ProviderError):
+    """429 Too Many Requests; honours ``retry_after``."""
+
+    default_code = ErrorCode.RATE_LIMITED
+    default_category = ErrorCategory.TRANSIENT
+
+
+class ServerError(ProviderError):
+    """5xx, 529 or an in-band overloaded/server error."""
+
+    default_code = ErrorCode.SERVER_ERROR
+    default_category = ErrorCategory.TRANSIENT
+
+
+class AuthenticationError(ProviderError):
+    """401/403: the credentials are wrong for this source."""
+
+    default_code = ErrorCode.AUTHENTICATION_ERROR
+    default_category = ErrorCategory.FATAL
+
+
+class BadRequestError(ProviderError):
+    """400/404/413/422 or a context-window overflow: the same request cannot succeed."""
+
+    default_code = ErrorCode.BAD_REQUEST
+    default_category = ErrorCategory.FATAL
+
+
+class ContentError(L0Error):
+    """The stream worked but its content is unusable."""
+
+    default_code = ErrorCode.MODEL_ERROR
+    default_category = ErrorCategory.CONTENT
+
+
+class ZeroOutputError(ContentError):
+    """The stream ended with no content (empty or whitespace only)."""
+
+    default_code = ErrorCode.ZERO_OUTPUT
+
+    def __init__(self, message: str = "stream produced no output", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class GuardrailViolationError(ContentError):
+    """A guardrail rule failed; ``violations`` lists what it found.
+
+    A fatal violation has category ``fatal`` (the stream stops at once and the source is not
+    retried); a recoverable one has category ``content`` (retried, counted).
+    """
+
+    default_code = ErrorCode.GUARDRAIL_VIOLATION
+
+    def __init__(self, message: str, *, violations: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.violations = list(violations)
+
+
+class DriftError(ContentError):
+    """The output drifted from its expected course."""
+
+    default_code = ErrorCode.DRIFT_DETECTED
+
+    def __init__(self, message: str, *, types: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.types = tuple(types)
+
+
+class StructuredOutputError(L0Error):
+    """The output could not be parsed and validated against the requested schema.
+
+    Attributes:
+        raw: The raw text of the last attempt.
+        corrections: Every auto-correction tried.
+        validation_errors: The validator's errors (pydantic ``errors()`` dicts).
+    """
+
+    default_code = ErrorCode.STRUCTURED_OUTPUT_INVALID
+    default_category = ErrorCategory.CONTENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        corrections: Sequence[str] = (),
+        validation_errors: Sequence[Any] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.raw = raw
+        self.corrections = list(corrections)
+        self.validation_errors = list(validation_errors)
+
+
+class AbortedError(L0Error):
+    """The caller aborted the stream; nothing further is attempted."""
+
+    default_code = ErrorCode.STREAM_ABORTED
+    default_category = ErrorCategory.FATAL
+
+    def __init__(self, message: str = "stream aborted", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class RetriesExhaustedError(L0Error):
+    """Every retry on every source failed.
+
+    Its category and code describe the last error; ``errors`` holds every error met.
+    """
+
+    default_code = ErrorCode.RETRIES_EXHAUSTED
+
+    def __init__(self, message: str, *, errors: Sequence[BaseException], **kwargs: Any) -> None:
+        last = errors[-1] if errors else None
+        if isinstance(last, L0Error):
+            kwargs.setdefault("category", last.category)
+            kwargs.setdefault("status_code", last.status_code)
+            kwargs.setdefault("retry_after", last.retry_after)
+        super().__init__(message, **kwargs)
+        self.errors = list(errors)
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The error that ended the run."""
+        return self.errors[-1] if self.errors else None
+
+
+class InvalidStreamError(L0Error):
+    """A source returned something l0 cannot read, or no adapter matched it."""
+
+    default_code = ErrorCode.INVALID_STREAM
+    default_category = ErrorCategory.INTERNAL
+
+
+def to_l0_error(exc: BaseException) -> L0Error | None:
+    """Translate any exception into an :class:`L0Error`.
+
+    Returns ``exc`` itself when it already is one, and ``None`` for programming errors in
+    user code (``KeyError``, ``TypeError``, ``AttributeError``, …), which l0 never retries and
+    re-raises unchanged. See :mod:`l0.runtime.classify` for the rules.
+    """
+    from l0.runtime.classify import classify
+
+    return classify(exc)
+
+
+def categorize_error(exc: BaseException) -> ErrorCategory:
+    """The :class:`ErrorCategory` of any exception (``INTERNAL`` for programming errors)."""
+    mapped = to_l0_error(exc)
+    return mapped.category if mapped is not None else ErrorCategory.INTERNAL
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """True when ``exc`` is a transport failure (reset, refused, DNS, TLS, EOF, …)."""
+    return categorize_error(exc) is ErrorCategory.NETWORK
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when retrying the same source may succeed."""
+    mapped = to_l0_error(exc)
+    return mapped is not None and mapped.retryable

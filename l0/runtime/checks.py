@@ -1,0 +1,202 @@
+"""The attempt loop's slow path: what runs every N tokens rather than every token.
+
+First-token bookkeeping, overlap removal on a resumed attempt, ``CHECKPOINT_SAVED`` events,
+streaming guardrail and drift checks, and the final checks at the end of a stream. The loop
+takes this path only when the token count reaches ``_Run._next_check``, which this module
+keeps at the nearest pending check (or 0 while every token needs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from l0.errors import DriftError, ErrorCategory, ErrorCode, GuardrailViolationError
+from l0.observability.events import EventName
+from l0.runtime.hooks import DriftHook, GuardrailHook, Severity, Violation
+from l0.types import CheckIntervals, Event, EventType
+
+if TYPE_CHECKING:
+    from l0.core import _Run
+
+__all__ = ["Checks"]
+
+_NEVER = 1 << 62
+
+
+class Checks:
+    """Slow-path state of one run (see module docstring)."""
+
+    def __init__(
+        self,
+        run: _Run,
+        guardrails: GuardrailHook | None,
+        drift: DriftHook | None,
+        intervals: CheckIntervals,
+    ) -> None:
+        self.run = run
+        self.guardrails = guardrails
+        self.drift = drift
+        self.intervals = intervals
+        self._first_pending = True
+        self._guard_idx = 0
+        self._drift_idx = 0
+        self._next_ckpt = intervals.checkpoint
+        self._next_guard = intervals.guardrails
+        self._next_drift = intervals.drift
+
+    def new_attempt(self) -> None:
+        """An attempt starts: its first token takes the slow path."""
+        self._first_pending = True
+        self._schedule()
+
+    def reset(self) -> None:
+        """The text restarts from empty: reset scanners and intervals."""
+        self._guard_idx = self._drift_idx = 0
+        self._next_ckpt = self.intervals.checkpoint
+        self._next_guard = self.intervals.guardrails
+        self._next_drift = self.intervals.drift
+        if self.guardrails is not None:
+            self.guardrails.reset()
+        if self.drift is not None:
+            self.drift.reset()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        run = self.run
+        if self._first_pending or run.resolver is not None:
+            run._next_check = 0
+            return
+        nxt = self._next_ckpt if run.emitter.active else _NEVER
+        if self.guardrails is not None:
+            nxt = min(nxt, self._next_guard)
+        if self.drift is not None:
+            nxt = min(nxt, self._next_drift)
+        run._next_check = nxt
+
+    async def on_token(self, text: str, ts: float) -> str | None:
+        """Handle one token on the slow path; the text to deliver (``None``: nothing yet)."""
+        run = self.run
+        if self._first_pending:
+            self._first_pending = False
+            state = run.state
+            if state.first_token_at is None:
+                state.first_token_at = ts
+            run.wd.first_token()
+            started = run.wd._attempt_start
+            await run.emitter.emit(
+                EventName.FIRST_TOKEN, ttft=(ts - started) if started is not None else None
+            )
+        if run.resolver is not None:
+            released = run.resolver.feed(text)
+            if released is None:
+                self._schedule()
+                return None
+            run.resolver = None
+            text = released
+        if text:
+            await self._accept(text)
+        self._schedule()
+        return text or None
+
+    async def _accept(self, text: str) -> None:
+        """Run the due checks on the content plus ``text``; keep ``text`` if they pass."""
+        run = self.run
+        state = run.state
+        parts = state._parts
+        n = state.token_count
+        if self.guardrails is not None and n >= self._next_guard:
+            delta = "".join(parts[self._guard_idx :]) + text
+            self._guard_idx = len(parts) + 1
+            self._next_guard = n + self.intervals.guardrails
+            await self._guard(delta, final=False)
+        if self.drift is not None and n >= self._next_drift:
+            delta = "".join(parts[self._drift_idx :]) + text
+            self._drift_idx = len(parts) + 1
+            self._next_drift = n + self.intervals.drift
+            await self._check_drift(delta, final=False)
+        parts.append(text)
+        if n >= self._next_ckpt:
+            self._next_ckpt = n + self.intervals.checkpoint
+            if run.emitter.active:
+                await run.emitter.emit(
+                    EventName.CHECKPOINT_SAVED, token_count=n, length=len(state.content)
+                )
+
+    async def flush(self) -> list[Event]:
+        """End of stream: release text the overlap resolver still holds."""
+        run = self.run
+        if run.resolver is None:
+            return []
+        text = run.resolver.flush()
+        run.resolver = None
+        self._schedule()
+        if not text:
+            return []
+        await self._accept(text)
+        return [Event(EventType.TOKEN, text, None, None, run.now())]
+
+    async def final(self) -> None:
+        """The completion checks (all remaining text, ``final=True``)."""
+        parts = self.run.state._parts
+        if self.guardrails is not None:
+            delta = "".join(parts[self._guard_idx :])
+            self._guard_idx = len(parts)
+            await self._guard(delta, final=True)
+        if self.drift is not None:
+            delta = "".join(parts[self._drift_idx :])
+            self._drift_idx = len(parts)
+            await self._check_drift(delta, final=True)
+
+    async def _guard(self, delta: str, *, final: bool) -> None:
+        assert self.guardrails is not None
+        result = self.guardrails.check(delta, self.run.state, final=final)
+        if not isinstance(result, Sequence):
+            result = await result
+        if result:
+            await self._violations(result, final=final)
+
+    async def _violations(self, violations: Sequence[Violation], *, final: bool) -> None:
+        run = self.run
+        run.state.violations.extend(violations)
+        for v in violations:
+            await run.emitter.emit(
+                EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=final
+            )
+        fatal = [
+            v
+            for v in violations
+            if v.severity is Severity.FATAL or (v.severity is Severity.ERROR and not v.recoverable)
+        ]
+        if fatal:
+            raise GuardrailViolationError(
+                f"guardrail {fatal[0].rule!r}: {fatal[0].message}",
+                violations=fatal,
+                code=ErrorCode.FATAL_GUARDRAIL_VIOLATION,
+                category=ErrorCategory.FATAL,
+            )
+        errors = [v for v in violations if v.severity is Severity.ERROR]
+        if errors:
+            raise GuardrailViolationError(
+                f"guardrail {errors[0].rule!r}: {errors[0].message}", violations=errors
+            )
+
+    async def _check_drift(self, delta: str, *, final: bool) -> None:
+        assert self.drift is not None
+        result = self.drift.check(delta, final=final)
+        run = self.run
+        if run.emitter.active or result.detected:
+            await run.emitter.emit(
+                EventName.DRIFT_CHECK_RESULT,
+                detected=result.detected,
+                types=result.types,
+                confidence=result.confidence,
+                final=final,
+            )
+        if result.detected:
+            run.state.drift_detected = True
+            if final:
+                raise DriftError(
+                    f"drift detected: {', '.join(result.types) or 'unspecified'}",
+                    types=result.types,
+                )

@@ -1,0 +1,66 @@
+"""Deliver lifecycle events to ``on_event`` handlers, in order, isolated from failures."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from l0.observability.events import EventName
+from l0.types import ObservabilityEvent
+
+__all__ = ["Emitter", "EventHandler"]
+
+logger = logging.getLogger("l0")
+
+EventHandler = Callable[[ObservabilityEvent], Awaitable[None] | None]
+
+
+class Emitter:
+    """Builds and dispatches :class:`ObservabilityEvent` objects for one run.
+
+    ``active`` is False when nobody listens; callers on hot paths test it before building
+    the payload, so an unobserved run pays one attribute read per check.
+    A handler that raises is logged on the ``l0`` logger and never breaks the stream.
+    """
+
+    __slots__ = ("_handlers", "_now", "active", "attempt", "context", "seq", "stream_id")
+
+    def __init__(
+        self,
+        handlers: Sequence[EventHandler],
+        *,
+        stream_id: str,
+        now: Callable[[], float],
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._handlers = tuple(handlers)
+        self._now = now
+        self.active = bool(self._handlers)
+        self.stream_id = stream_id
+        self.attempt = 0
+        self.seq = 0
+        self.context: Mapping[str, Any] = MappingProxyType(dict(context or {}))
+
+    async def emit(self, name: EventName, /, **data: Any) -> None:
+        """Dispatch one event to every handler (awaiting async ones), in registration order."""
+        if not self.active:
+            return
+        event = ObservabilityEvent(
+            name=name.value,
+            ts=self._now(),
+            stream_id=self.stream_id,
+            attempt=self.attempt,
+            seq=self.seq,
+            data=data,
+        )
+        self.seq += 1
+        for handler in self._handlers:
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("l0: on_event handler %r raised on %s", handler, name.value)

@@ -1,0 +1,274 @@
+"""Stall and overall deadlines, and abort, for one run — without a task or timer per token.
+
+The attempt loop records each chunk's arrival time (it needs it for ``Event.ts`` anyway) and
+flips :attr:`Watchdog.reading` around the await on the provider. The watchdog keeps **one**
+timer for the nearest deadline; when it fires it re-reads the last arrival time and, if the
+stream moved meanwhile, re-arms for the new deadline (so a timer is created at most once per
+timeout period, never per token). A stall is acted on only while the loop is awaiting the
+provider: time the consumer spends between events never counts as a provider stall.
+
+On asyncio the watchdog interrupts the pending read by cancelling the task and recognising
+its own cancellation (``Task.uncancel`` on 3.11+); on other backends (trio) each read runs in
+an anyio cancel scope with the current deadline (:class:`ScopedChunks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import sniffio
+
+from l0.errors import L0Error, StreamTimeoutError
+from l0.types import State, Timeout
+
+__all__ = ["ScopedChunks", "Watchdog"]
+
+_POLL = 0.005  # re-check interval while a deadline waits for the loop to start reading
+
+
+class Watchdog:
+    """Deadlines and interruption for one run.
+
+    Attributes:
+        reading: True while the loop awaits the provider (the only time it may be cut).
+        interrupt: The error that interrupted the run (a timeout or an abort), once one did.
+    """
+
+    __slots__ = (
+        "_activity_at",
+        "_attempt_start",
+        "_cancelled",
+        "_handle",
+        "_loop",
+        "_now",
+        "_scope",
+        "_state",
+        "_task",
+        "_total_deadline",
+        "asyncio",
+        "interrupt",
+        "reading",
+        "timeout",
+    )
+
+    def __init__(self, timeout: Timeout, state: State, now: Callable[[], float]) -> None:
+        self.timeout = timeout
+        self._state = state
+        self._now = now
+        self.reading = False
+        self.interrupt: L0Error | None = None
+        self._attempt_start: float | None = None
+        self._activity_at: float | None = None
+        self._total_deadline: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._cancelled = False
+        self.asyncio = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start_session(self) -> None:
+        """Bind to the current task and start the ``total`` clock."""
+        self.asyncio = sniffio.current_async_library() == "asyncio"
+        if self.asyncio:
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.current_task()
+        if self.timeout.total is not None:
+            self._total_deadline = self._now() + self.timeout.total
+        self._arm()
+
+    def start_attempt(self) -> None:
+        """The provider is being asked for a new stream: start the initial-token clock."""
+        self._attempt_start = self._now()
+        self._activity_at = None
+        self._arm()
+
+    def end_attempt(self) -> None:
+        """The attempt is over: only the ``total`` deadline still applies."""
+        self.reading = False
+        self._attempt_start = None
+        self._arm()
+
+    def close(self) -> None:
+        """Cancel the timer (end of the run)."""
+        self.reading = False
+        self._attempt_start = None
+        self._total_deadline = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def touch(self) -> None:
+        """Record liveness that is not a token (reasoning, keepalive, metadata chunks)."""
+        first = self._activity_at is None
+        self._activity_at = self._now()
+        if first:
+            self._arm()  # the initial deadline gives way to the (often nearer) inter-token one
+
+    def first_token(self) -> None:
+        """The attempt's first token arrived: switch from the initial to the inter deadline."""
+        self._arm()
+
+    def abort(self, error: L0Error) -> None:
+        """Interrupt the run now (a pending provider read is cancelled)."""
+        if self.interrupt is None:
+            self.interrupt = error
+        self._cut()
+
+    # -- deadlines ---------------------------------------------------------------------------
+
+    def next_deadline(self) -> tuple[float, str, float] | None:
+        """The nearest deadline as ``(when, kind, limit)``, or ``None``."""
+        best: tuple[float, str, float] | None = None
+        start = self._attempt_start
+        t = self.timeout
+        if start is not None:
+            last = self._state.last_token_at
+            seen = last if last is not None and last >= start else None
+            if self._activity_at is not None and (seen is None or self._activity_at > seen):
+                seen = self._activity_at
+            if seen is None and t.initial_token is not None:
+                best = (start + t.initial_token, "initial_token", t.initial_token)
+            elif seen is not None and t.inter_token is not None:
+                best = (seen + t.inter_token, "inter_token", t.inter_token)
+        total_at = self._total_deadline
+        if total_at is not None and t.total is not None and (best is None or total_at <= best[0]):
+            best = (total_at, "total", t.total)
+        return best
+
+    def expired(self) -> StreamTimeoutError | None:
+        """The timeout error if a deadline has passed now (checked between attempts)."""
+        d = self.next_deadline()
+        if d is None or self._now() < d[0]:
+            return None
+        return self._timeout_error(d)
+
+    def remaining_total(self) -> float | None:
+        """Seconds left before the ``total`` deadline, if one is set."""
+        if self._total_deadline is None:
+            return None
+        return max(self._total_deadline - self._now(), 0.0)
+
+    def _timeout_error(self, d: tuple[float, str, float]) -> StreamTimeoutError:
+        when, kind, limit = d
+        elapsed = limit + max(self._now() - when, 0.0)
+        return StreamTimeoutError(kind, limit, elapsed)
+
+    def _arm(self) -> None:
+        if not self.asyncio or self._loop is None:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        d = self.next_deadline()
+        if d is not None:
+            self._handle = self._loop.call_later(max(d[0] - self._now(), 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        d = self.next_deadline()
+        if d is None or self.interrupt is not None:
+            return
+        assert self._loop is not None
+        now = self._now()
+        if now < d[0]:
+            self._handle = self._loop.call_later(d[0] - now, self._fire)
+            return
+        if not self.reading:
+            if d[1] != "total":
+                # The consumer holds the stream: its time is not a provider stall.
+                self._activity_at = now
+            self._handle = self._loop.call_later(_POLL, self._fire)
+            return
+        self.interrupt = self._timeout_error(d)
+        self._cut()
+
+    # -- interruption ------------------------------------------------------------------------
+
+    def _cut(self) -> None:
+        if not self.reading:
+            return
+        if self.asyncio:
+            if self._task is not None and not self._cancelled:
+                self._cancelled = True
+                self._task.cancel()
+        elif self._scope is not None:
+            self._scope.cancel()
+
+    def recognise(self, exc: BaseException) -> L0Error | None:
+        """If ``exc`` is the cancellation this watchdog caused, swallow it and return the
+        interrupt error; else ``None`` (the exception is someone else's).
+
+        A timeout is consumed (the next attempt starts clean); an abort stays set.
+        """
+        err = self.interrupt
+        if err is None:
+            return None
+        if self.asyncio:
+            if not (self._cancelled and isinstance(exc, asyncio.CancelledError)):
+                return None
+            self._cancelled = False
+            task = self._task
+            if task is not None and sys.version_info >= (3, 11):
+                task.uncancel()
+                if task.cancelling():
+                    return None  # an outside cancellation is pending as well: let it win
+        elif not (exc is err or isinstance(exc, anyio.get_cancelled_exc_class())):
+            return None
+        if isinstance(err, StreamTimeoutError):
+            self.interrupt = None
+        return err
+
+    def scoped(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """``chunks`` as the loop should read them on this backend."""
+        return chunks if self.asyncio else ScopedChunks(chunks, self)
+
+    async def guard(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` (opening a stream, a backoff) so the watchdog can cut it."""
+        self.reading = True
+        try:
+            if self.asyncio:
+                return await awaitable
+            return await _scoped_call(self, awaitable)
+        finally:
+            self.reading = False
+
+
+async def _scoped_call(wd: Watchdog, awaitable: Any) -> Any:
+    d = wd.next_deadline()
+    deadline = anyio.current_time() + (d[0] - wd._now()) if d is not None else float("inf")
+    with anyio.CancelScope(deadline=deadline) as scope:
+        wd._scope = scope
+        try:
+            return await awaitable
+        finally:
+            wd._scope = None
+    err = wd.interrupt
+    if err is None:
+        err = wd._timeout_error(d) if d is not None else StreamTimeoutError("inter_token", 0, 0)
+    wd.interrupt = err if not isinstance(err, StreamTimeoutError) else None
+    raise err
+
+
+class ScopedChunks:
+    """Non-asyncio backends: each read runs in a cancel scope bound to the current deadline."""
+
+    __slots__ = ("_chunks", "_wd")
+
+    def __init__(self, chunks: AsyncIterator[Any], wd: Watchdog) -> None:
+        self._chunks = chunks
+        self._wd = wd
+
+    def __aiter__(self) -> ScopedChunks:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._wd.interrupt is not None:
+            raise self._wd.interrupt
+        return await _scoped_call(self._wd, self._chunks.__anext__())

@@ -1,0 +1,6 @@
+"""What l0 tests itself with, for your tests too: a fake clock, scripted fault streams,
+and (in :mod:`l0.testing.conformance`) the adapter conformance suite."""
+
+from l0.testing.clock import FakeClock
+
+__all__ = ["FakeClock"]

@@ -1,0 +1,516 @@
+"""The data l0 hands around: stream events, state, results and option objects.
+
+Every concept is defined once, here, as a slotted dataclass. Options are frozen and validated
+on construction (a bad value raises :class:`ValueError` naming the field); the per-token
+:class:`Event` and the live :class:`State` are mutable slotted classes because they are built
+or updated once per token and a frozen dataclass costs about twice as much to build.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+__all__ = [
+    "Attempt",
+    "CheckIntervals",
+    "Continuation",
+    "Event",
+    "EventType",
+    "ObservabilityEvent",
+    "Result",
+    "State",
+    "Status",
+    "Telemetry",
+    "Timeout",
+    "ToolCall",
+    "Usage",
+]
+
+
+class EventType(str, Enum):
+    """What a stream :class:`Event` carries."""
+
+    TOKEN = "token"
+    """A piece of answer text (``Event.text``)."""
+    MESSAGE = "message"
+    """A whole non-token message (``Event.data``), e.g. a tool result relayed by a source."""
+    DATA = "data"
+    """A non-text payload (``Event.data``): images, audio, provider extras."""
+    PROGRESS = "progress"
+    """Liveness without answer text: reasoning/thinking deltas, keepalives (``Event.data``)."""
+    TOOL_CALL = "tool_call"
+    """One completed tool call (``Event.data`` is a :class:`ToolCall`)."""
+    RESET = "reset"
+    """Discard text already shown: a restart could not continue from it (``Event.data`` has
+    ``discard``, the number of characters to drop)."""
+    ERROR = "error"
+    """A terminal error (``Event.error``), yielded just before the stream raises it."""
+    COMPLETE = "complete"
+    """The stream finished; ``Event.data`` is the :class:`Result`."""
+
+
+class Event:
+    """One item of an l0 stream.
+
+    Built once per token, so it is a plain slotted class (not frozen): treat it as read-only.
+
+    Attributes:
+        type: What the event carries.
+        text: The token text for ``TOKEN`` events, else ``None``.
+        data: The payload of non-text events (a :class:`ToolCall`, a dict, the :class:`Result`).
+        error: The error of an ``ERROR`` event.
+        ts: Monotonic seconds (``time.monotonic()`` unless a clock is injected) when the event
+            was produced.
+    """
+
+    __slots__ = ("data", "error", "text", "ts", "type")
+
+    def __init__(
+        self,
+        type: EventType,
+        text: str | None = None,
+        data: Any = None,
+        error: BaseException | None = None,
+        ts: float = 0.0,
+    ) -> None:
+        self.type = type
+        self.text = text
+        self.data = data
+        self.error = error
+        self.ts = ts
+
+    def __repr__(self) -> str:
+        body = repr(self.text) if self.type is EventType.TOKEN else repr(self.data or self.error)
+        return f"Event({self.type.value}, {body})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.type, self.text, self.data, self.error, self.ts) == (
+            other.type,
+            other.text,
+            other.data,
+            other.error,
+            other.ts,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable
+
+    @property
+    def is_token(self) -> bool:
+        """True for ``TOKEN`` events."""
+        return self.type is EventType.TOKEN
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A completed tool call assembled from streamed deltas.
+
+    Attributes:
+        id: The provider's call id.
+        name: The tool (function) name.
+        arguments: The parsed JSON arguments, or ``None`` if they were not valid JSON.
+        raw_arguments: The argument text exactly as streamed.
+        index: The call's position among the calls of one response.
+    """
+
+    id: str
+    name: str
+    arguments: Any
+    raw_arguments: str = ""
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage reported by the provider (``None`` where it said nothing)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Status(str, Enum):
+    """The runtime state machine's states (see :mod:`l0.runtime.state_machine`)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    RETRYING = "retrying"
+    FALLING_BACK = "falling_back"
+    COMPLETING = "completing"
+    COMPLETED = "completed"
+    ERRORED = "errored"
+    ABORTED = "aborted"
+
+
+class State:
+    """Live state of one l0 stream, updated as tokens arrive.
+
+    ``content`` is accumulated in O(1) amortised per token and joined only when read.
+    """
+
+    __slots__ = (
+        "_parts",
+        "checkpoint",
+        "completed",
+        "drift_detected",
+        "duration",
+        "fallback_index",
+        "first_token_at",
+        "last_token_at",
+        "model_retry_count",
+        "network_retry_count",
+        "resume_point",
+        "resumed",
+        "started_at",
+        "token_count",
+        "violations",
+    )
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self.checkpoint = ""
+        self.token_count = 0
+        self.model_retry_count = 0
+        self.network_retry_count = 0
+        self.fallback_index = 0
+        self.violations: list[Any] = []
+        self.drift_detected = False
+        self.completed = False
+        self.started_at: float | None = None
+        self.first_token_at: float | None = None
+        self.last_token_at: float | None = None
+        self.duration: float | None = None
+        self.resumed = False
+        self.resume_point: int | None = None
+
+    @property
+    def content(self) -> str:
+        """The text of the current attempt so far (the checkpoint included when resumed)."""
+        parts = self._parts
+        if len(parts) > 1:
+            joined = "".join(parts)
+            parts[:] = (joined,)
+            return joined
+        return parts[0] if parts else ""
+
+    def __repr__(self) -> str:
+        return (
+            f"State(tokens={self.token_count}, chars={len(self.content)}, "
+            f"retries={self.model_retry_count}+{self.network_retry_count}, "
+            f"fallback={self.fallback_index}, completed={self.completed})"
+        )
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """Timings and counters of one l0 run (seconds, monotonic clock)."""
+
+    stream_id: str
+    started_at: float
+    ended_at: float | None = None
+    duration: float | None = None
+    time_to_first_token: float | None = None
+    tokens_per_second: float | None = None
+    token_count: int = 0
+    attempts: int = 0
+    retries: int = 0
+    network_retries: int = 0
+    model_retries: int = 0
+    fallbacks: int = 0
+    errors_by_category: dict[str, int] = field(default_factory=dict)
+    violations: int = 0
+
+
+@dataclass(slots=True)
+class Result:
+    """What an l0 run produced.
+
+    Attributes:
+        text: The final answer text, exactly once (no duplicated or lost span).
+        state: The final :class:`State`.
+        telemetry: Timings and counters.
+        tool_calls: Completed tool calls of the final attempt.
+        usage: Provider token usage of the final attempt, when reported.
+        finish_reason: The provider's finish/stop reason, when reported.
+        errors: Every error met on the way, retried ones included.
+        fallback_index: 0 for the primary source, ``n`` for ``fallbacks[n - 1]``.
+    """
+
+    text: str
+    state: State
+    telemetry: Telemetry
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    errors: list[BaseException] = field(default_factory=list)
+    fallback_index: int = 0
+
+
+def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:
+    if value is None:
+        if not allow_none:
+            raise ValueError(f"{name} must be a number of seconds, not None")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if math.isnan(value) or value <= 0:
+        raise ValueError(f"{name} must be > 0 seconds (or None to disable), got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Stall and overall deadlines, in seconds; ``None`` disables one.
+
+    The defaults are safe for reasoning models: any chunk the provider sends (a role chunk,
+    a reasoning or thinking delta, a keepalive an adapter surfaces) counts as liveness.
+
+    Attributes:
+        initial_token: Longest wait for the first sign of life of each attempt (default 60 s).
+        inter_token: Longest silence between two chunks once the stream is flowing (default 30 s).
+        total: One deadline over the whole run, across every retry, backoff and fallback
+            (default ``None``: no overall limit).
+    """
+
+    initial_token: float | None = 60.0
+    inter_token: float | None = 30.0
+    total: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_seconds("Timeout.initial_token", self.initial_token)
+        _check_seconds("Timeout.inter_token", self.inter_token)
+        _check_seconds("Timeout.total", self.total)
+
+    @property
+    def enabled(self) -> bool:
+        """True when any deadline is set."""
+        return not (self.initial_token is None and self.inter_token is None and self.total is None)
+
+
+def _check_interval(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1 (tokens), got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIntervals:
+    """How often (in tokens) streaming checks run.
+
+    Guardrails and drift always see every character: at each check they receive the whole
+    delta since the previous check.
+
+    Attributes:
+        guardrails: Tokens between streaming guardrail checks (default 10).
+        drift: Tokens between drift checks (default 25).
+        checkpoint: Tokens between ``CHECKPOINT_SAVED`` events (default 20).
+    """
+
+    guardrails: int = 10
+    drift: int = 25
+    checkpoint: int = 20
+
+    def __post_init__(self) -> None:
+        _check_interval("CheckIntervals.guardrails", self.guardrails)
+        _check_interval("CheckIntervals.drift", self.drift)
+        _check_interval("CheckIntervals.checkpoint", self.checkpoint)
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """How a retry continues from the text already delivered.
+
+    Attributes:
+        min_overlap: Shortest restated span (chars) removed from a resumed stream (default 2).
+        max_overlap: Longest restated span (chars) looked for (default 500). A resumed stream
+            that restarts the whole answer is recognised at any length.
+        prompt: Optional text appended as a user message after the assistant prefix by
+            :meth:`Attempt.continuation_messages` (for providers that do not continue a
+            trailing assistant message by themselves).
+    """
+
+    min_overlap: int = 2
+    max_overlap: int = 500
+    prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_overlap, bool) or not isinstance(self.min_overlap, int):
+            raise TypeError("Continuation.min_overlap must be an int")
+        if isinstance(self.max_overlap, bool) or not isinstance(self.max_overlap, int):
+            raise TypeError("Continuation.max_overlap must be an int")
+        if not 1 <= self.min_overlap <= self.max_overlap:
+            raise ValueError(
+                "Continuation needs 1 <= min_overlap <= max_overlap, got "
+                f"min_overlap={self.min_overlap}, max_overlap={self.max_overlap}"
+            )
+
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What a source factory is told about the attempt it is starting.
+
+    Attributes:
+        number: 1 for the first attempt of the run, counting every retry and fallback.
+        retry_count: Retries already made on the current source.
+        fallback_index: 0 for the primary source, ``n`` for ``fallbacks[n - 1]``.
+        checkpoint: The text kept so far, which this attempt should continue
+            (empty unless continuation is on and text was delivered).
+        is_retry: True when this source was already tried in this run.
+        is_fallback: True when this is a fallback source.
+        continuation: The continuation settings, when continuation is on.
+    """
+
+    number: int = 1
+    retry_count: int = 0
+    fallback_index: int = 0
+    checkpoint: str = ""
+    is_retry: bool = False
+    is_fallback: bool = False
+    continuation: Continuation | None = None
+
+    @property
+    def is_continuation(self) -> bool:
+        """True when this attempt should continue from :attr:`checkpoint`."""
+        return bool(self.checkpoint)
+
+    def continuation_messages(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        """Return ``messages`` set up to continue from the checkpoint.
+
+        The checkpoint is appended as a trailing assistant message (assistant-prefix form:
+        Anthropic continues it natively, most OpenAI-compatible models follow it). When the
+        continuation settings carry a ``prompt``, it follows as a user message. Without a
+        checkpoint the messages are returned unchanged (as a new list).
+        """
+        out = [dict(m) for m in messages]
+        if not self.checkpoint:
+            return out
+        out.append({"role": "assistant", "content": self.checkpoint})
+        prompt = self.continuation.prompt if self.continuation else None
+        if prompt:
+            out.append({"role": "user", "content": prompt})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilityEvent:
+    """One lifecycle event delivered to ``on_event`` (names: :mod:`l0.observability.events`).
+
+    Attributes:
+        name: The event name, e.g. ``"RETRY_ATTEMPT"``.
+        ts: Monotonic seconds when it happened.
+        stream_id: The id of the run it belongs to.
+        attempt: The attempt number it belongs to (0 before the first attempt starts).
+        seq: Position in the run's event sequence (0-based, gap-free).
+        data: The event's fields.
+    """
+
+    name: str
+    ts: float
+    stream_id: str
+    attempt: int
+    seq: int
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+BackoffName = Literal["exponential", "linear", "fixed", "fixed_jitter", "full_jitter"]
+
+
+_BACKOFFS = ("exponential", "linear", "fixed", "fixed_jitter", "full_jitter")
+
+
+def _default_retry_on() -> frozenset[Any]:
+    from l0.errors import ErrorCategory
+
+    return frozenset(
+        {
+            ErrorCategory.NETWORK,
+            ErrorCategory.TRANSIENT,
+            ErrorCategory.MODEL,
+            ErrorCategory.CONTENT,
+            ErrorCategory.PROVIDER,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """When and how long to wait before trying a source again.
+
+    Each source (the primary and every fallback) has its own budget. Network and transient
+    errors (connection drops, DNS, TLS, stalls, 429, 5xx, 529) are retried without counting
+    toward ``attempts``; model, content and provider errors count. Every retry counts toward
+    ``max_retries``. Fatal errors are never retried on the same source.
+
+    Attributes:
+        attempts: Retries allowed per source for model/content/provider errors (default 3).
+        max_retries: Retries allowed per source in all (default 6).
+        backoff: ``exponential``, ``linear``, ``fixed``, ``fixed_jitter`` (default:
+            ``base_delay`` scaled by a random factor in [0.5, 1.5)) or ``full_jitter``.
+        base_delay: Seconds; the unit of every backoff strategy (default 1.0).
+        max_delay: Cap in seconds on the computed backoff (default 10.0).
+        retry_on: The :class:`~l0.errors.ErrorCategory` values (or error codes) that may be
+            retried, or a predicate on the :class:`~l0.errors.L0Error`.
+        error_delays: Per-kind base delays in seconds, keyed by a
+            :class:`~l0.errors.NetworkErrorKind`, :class:`~l0.errors.ErrorCode` or
+            :class:`~l0.errors.ErrorCategory` value (e.g. ``{"dns": 3.0, "timeout": 0.5}``).
+        retry_after_cap: Longest ``Retry-After`` honoured, independent of ``max_delay``
+            (default 120 s).
+        random: The jitter source, a zero-argument callable returning a float in [0, 1)
+            (default :func:`random.random`); inject a seeded one for exact tests.
+    """
+
+    attempts: int = 3
+    max_retries: int = 6
+    backoff: BackoffName = "fixed_jitter"
+    base_delay: float = 1.0
+    max_delay: float = 10.0
+    retry_on: Any = field(default_factory=_default_retry_on)
+    error_delays: Mapping[str, float] = field(default_factory=dict)
+    retry_after_cap: float = 120.0
+    random: Any = None
+
+    def __post_init__(self) -> None:
+        from l0.errors import ErrorCategory, ErrorCode, NetworkErrorKind
+
+        for name in ("attempts", "max_retries"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"Retry.{name} must be an int >= 0, got {value!r}")
+        if self.backoff not in _BACKOFFS:
+            raise ValueError(
+                f"Retry.backoff must be one of {', '.join(_BACKOFFS)}; got {self.backoff!r}"
+            )
+        for name in ("base_delay", "max_delay", "retry_after_cap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"Retry.{name} must be a number of seconds >= 0, got {value!r}")
+        known = (
+            {k.value for k in NetworkErrorKind}
+            | {c.value for c in ErrorCode}
+            | {c.value for c in ErrorCategory}
+        )
+        for key, delay in self.error_delays.items():
+            if str(getattr(key, "value", key)) not in known:
+                raise ValueError(
+                    f"Retry.error_delays has unknown key {key!r}; use a NetworkErrorKind, "
+                    "ErrorCode or ErrorCategory value"
+                )
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+                raise ValueError(f"Retry.error_delays[{key!r}] must be seconds >= 0")
+        if not callable(self.retry_on):
+            valid = {c.value for c in ErrorCategory} | {c.value for c in ErrorCode}
+            for item in self.retry_on:
+                if str(getattr(item, "value", item)) not in valid:
+                    raise ValueError(
+                        f"Retry.retry_on has unknown entry {item!r}; "
+                        "use ErrorCategory or ErrorCode values"
+                    )
+        if self.random is not None and not callable(self.random):
+            raise TypeError("Retry.random must be a zero-argument callable returning [0, 1)")
