@@ -1,0 +1,1 @@
+"""Small helpers shared by several features (JSON repair for structured output)."""
