@@ -21,8 +21,9 @@ Signals (confidence in brackets):
 - ``markdown_collapse`` (0.7): a well-formatted answer (headings, lists, fences, bold) turns
   into two stretches of text with no markdown and no line break at all.
 - ``entropy_spike`` (0.6): the character entropy of two consecutive samples (128 characters
-  every 4th batch) jumps more than ``entropy_threshold`` standard deviations above its
-  running mean: sustained garbage output.
+  every 2nd batch of prose) jumps more than ``entropy_threshold`` standard deviations above
+  its running mean: sustained garbage output. It needs 8 samples (about 3,200 characters of
+  prose) before it can judge.
 - ``hedging`` (0.5): hedge words ("perhaps", "possibly", "might", …) make up at least 8% of
   the recent words. A "Sure!" opener is *not* hedging.
 
@@ -118,7 +119,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _STRIDE = 200  # characters analysed together (one tone / markdown segment)
 _LOOP = 80  # the tail length whose repetition marks a generation loop
 _ENTROPY_SAMPLE = 128  # characters whose entropy is measured ...
-_ENTROPY_EVERY = 4  # ... every this many batches of prose
+_ENTROPY_EVERY = 2  # ... every this many batches of prose
+_ENTROPY_MIN_SAMPLES = 8  # samples needed before a spike can be judged
 _XLOGX = [0.0] + [c * math.log2(c) for c in range(1, _ENTROPY_SAMPLE + 1)]
 
 
@@ -304,9 +306,8 @@ class DriftDetector:
         segs = self._segments
         if segs:
             prev = segs[-1]
-            if (
-                prev.formal >= 2 and not prev.informal and seg.informal >= 2 and not seg.formal
-            ) or (prev.informal >= 2 and not prev.formal and seg.formal >= 2 and not seg.informal):
+            # Compare with the last two stretches: the shift itself usually falls inside one.
+            if _shifted(prev, seg) or (len(segs) > 1 and _shifted(segs[-2], seg)):
                 self._fire("tone_shift", fired)
             # Hedging over the last two stretches: at least 5 hedges and 1 word in 12.
             hedges, words = prev.hedges + seg.hedges, prev.words + seg.words
@@ -329,7 +330,7 @@ class DriftDetector:
         n = len(sample)
         h = math.log2(n) - sum(map(_XLOGX.__getitem__, Counter(sample).values())) / n
         samples = self._entropy
-        if len(samples) >= 10:
+        if len(samples) >= _ENTROPY_MIN_SAMPLES:
             mean = self._e_sum / len(samples)
             var = max(self._e_sq / len(samples) - mean * mean, 1e-4)
             if h > mean + self.entropy_threshold * math.sqrt(var):
@@ -345,6 +346,13 @@ class DriftDetector:
         samples.append(h)
         self._e_sum += h
         self._e_sq += h * h
+
+
+def _shifted(before: _Segment, after: _Segment) -> bool:
+    """One stretch clearly formal and the other clearly casual (either way round)."""
+    return (
+        before.formal >= 2 and not before.informal and after.informal >= 2 and not after.formal
+    ) or (before.informal >= 2 and not before.formal and after.formal >= 2 and not after.informal)
 
 
 _NO_DRIFT = DriftResult(detected=False)

@@ -31,7 +31,7 @@ class MarkdownRule(BaseRule):
 
     Sub-checks: ``fences`` (a code fence still open at the end, error), ``tables`` (a row
     whose cell count differs from its header, warning), ``lists`` (ordered and unordered
-    items mixed at the same indent in one list, warning) and ``abrupt_end`` (an answer of at
+    items mixed at the same indent in one run of list lines, warning) and ``abrupt_end`` (an answer of at
     least 200 characters whose last line stops mid-sentence, warning).
     """
 
@@ -123,10 +123,8 @@ class MarkdownRule(BaseRule):
     def _list(self, line: str, stripped: str, found: list[Violation]) -> None:
         m = _LIST.match(line)
         if m is None:
-            if not stripped:
-                return
-            if not line.startswith(" "):
-                self._list_kinds.clear()  # a paragraph ends the list
+            if not stripped or not line.startswith(" "):
+                self._list_kinds.clear()  # a blank line or a paragraph ends the list
             return
         indent = len(m.group(1))
         kind = "unordered" if m.group(2) else "ordered"
@@ -273,8 +271,8 @@ def _cut(text: str) -> int:
     back = text.rfind("\\", start)
     if back != -1 and "}" not in text[back:]:
         return back
-    if text.endswith("$"):
-        return len(text) - 1
+    if text.endswith("$") and (len(text) - len(text.rstrip("$"))) % 2:
+        return len(text) - 1  # an odd run of "$" may still become "$$"
     return len(text)
 
 

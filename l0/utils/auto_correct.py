@@ -107,6 +107,7 @@ def _unfence(text: str, fixes: list[str]) -> str:
     return text[m.end() : end]
 
 
+_WORD = re.compile(r"[A-Za-z_]+")
 _MAX_STARTS = 4  # candidate document starts tried before the last resort
 
 
@@ -115,9 +116,11 @@ def _starts(text: str) -> list[int]:
     found: list[int] = []
     for m in re.finditer(r"[{\[]", text):
         i = m.start()
-        rest = text[i + 1 : i + 64].lstrip()
-        if rest and rest[0].isalpha() and not rest.startswith(_LITERALS):
-            continue  # "[the result]" or "{name}" in prose
+        word = _WORD.match(
+            text, i + 1 + len(text[i + 1 : i + 64]) - len(text[i + 1 : i + 64].lstrip())
+        )
+        if word and not any(lit.startswith(word.group(0)) for lit in _LITERALS):
+            continue  # "[the result]" or "{name}" in prose, not JSON
         found.append(i)
         if len(found) == _MAX_STARTS:
             break
@@ -186,10 +189,11 @@ class _Repair:
         while i < n:
             ch = text[i]
             if ch == "\\":
-                if i + 1 >= n:
-                    break  # a dangling backslash at the cut: drop it
-                parts.append(text[i : i + 2])
-                i += 2
+                size = _escape_size(text, i)
+                if size == 0:
+                    break  # an escape cut short (or a lone high surrogate) at the end: drop it
+                parts.append(text[i : i + size])
+                i += size
                 continue
             if ch == '"':
                 parts.append('"')
@@ -314,6 +318,27 @@ def _split_member(item: str) -> tuple[str | None, str, str]:
     if colon == -1:
         return item[:key_end], "", ""
     return item[:key_end], rest[: colon + 1], rest[colon + 1 :]
+
+
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_CUT_ESCAPE = re.compile(r"(?:\\(?:u[0-9a-fA-F]{0,3})?)?\Z")
+
+
+def _escape_size(text: str, i: int) -> int:
+    """Length of the escape at ``text[i]`` (a backslash); 0 when the text ends inside it, or
+    right after a high surrogate whose low half was cut off."""
+    n = len(text)
+    if i + 1 >= n:
+        return 0
+    if text[i + 1] != "u":
+        return 2
+    if not _HEX4.fullmatch(text, i + 2, i + 6):
+        return 0 if i + 6 > n else 2
+    if 0xD800 <= int(text[i + 2 : i + 6], 16) <= 0xDBFF and _CUT_ESCAPE.fullmatch(
+        text, i + 6, i + 12
+    ):
+        return 0  # the text ends before the low surrogate's escape is complete
+    return 6
 
 
 def _string_end(text: str) -> int:
