@@ -5,7 +5,8 @@ errors) and, while the JSON streams in, yields the object validated so far with 
 partial mode (``experimental_allow_partial="trailing-strings"``): an object appears as soon
 as its required fields are present, and grows. The last item is the final, fully validated
 object. Partial validation runs only on tokens that can change the value (a quote, comma,
-closing bracket or digit), not on every character.
+closing bracket, end of a literal), not on every character; never while a number may still
+be growing (so ``22`` is not shown as ``2`` first).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ __all__ = ["StructuredStream", "structured_stream"]
 
 T = TypeVar("T")
 
-_TRIGGERS = frozenset('",}]0123456789el')  # characters that end or extend a value
+_TRIGGERS = frozenset('",}]el')  # characters that can complete a value
+_NUMBER_END = frozenset("0123456789.-+eE")
 
 
 class StructuredStream(Generic[T]):
@@ -103,6 +105,9 @@ def _partial(adapter: TypeAdapter[Any], text: str) -> Any:
     fence = body.find("```")
     if fence != -1:
         body = body[:fence]
+    tail = body.rstrip()[-1:]
+    if tail in _NUMBER_END and tail:
+        return None  # a number may still be growing ("2" of "22"): wait for its end
     try:
         return adapter.validate_json(body, experimental_allow_partial="trailing-strings")
     except ValidationError:

@@ -31,8 +31,8 @@ class MarkdownRule(BaseRule):
 
     Sub-checks: ``fences`` (a code fence still open at the end, error), ``tables`` (a row
     whose cell count differs from its header, warning), ``lists`` (ordered and unordered
-    items mixed at the same indent in one run of list lines, warning) and ``abrupt_end`` (an answer of at
-    least 200 characters whose last line stops mid-sentence, warning).
+    items mixed at the same indent in one run of list lines, warning) and ``abrupt_end``
+    (an answer of at least 200 characters whose last line stops mid-sentence, warning).
     """
 
     def __init__(

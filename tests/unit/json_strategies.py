@@ -104,7 +104,7 @@ def consistent(repaired: Any, original: Any) -> bool:
         return (
             isinstance(repaired, list)
             and len(repaired) <= len(original)
-            and all(consistent(a, b) for a, b in zip(repaired, original))
+            and all(consistent(a, b) for a, b in zip(repaired, original, strict=False))
         )
     if isinstance(original, str):
         return isinstance(repaired, str) and original.startswith(repaired)

@@ -60,7 +60,8 @@ SIGNALS = {
 @pytest.mark.parametrize("size", [7, 120])
 def test_each_signal_fires(signal: str, size: int) -> None:
     result = run_detector(SIGNALS[signal], size)
-    assert result.detected and signal in result.types, result
+    assert result.detected, result
+    assert signal in result.types, result
     assert 0.5 <= result.confidence <= 1.0
 
 

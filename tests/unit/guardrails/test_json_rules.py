@@ -3,6 +3,8 @@ json_rule whatever the chunking (engine-level and end to end through l0.run)."""
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
 from hypothesis import given, settings
@@ -73,7 +75,8 @@ def test_plain_text_turns_the_rule_off() -> None:
 def test_sub_checks_are_configurable() -> None:
     assert feed(json_rule(malformed=None, parse=None), ["[1, 2,]"]) == []
     found = feed(json_rule(balance="fatal"), ['{"a": ]'])
-    assert found[0].severity is Severity.FATAL and not found[0].recoverable
+    assert found[0].severity is Severity.FATAL
+    assert not found[0].recoverable
     with pytest.raises(ValueError, match="json_rule"):
         json_rule(balance="loud")  # type: ignore[arg-type]
 
@@ -97,7 +100,7 @@ def test_strict_json_rule() -> None:
 
 def _cuts(text: str, points: list[int]) -> list[str]:
     bounds = [0, *sorted({p for p in points if 0 < p < len(text)}), len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -68,7 +68,8 @@ def test_hedging_and_format_collapse_are_opt_in() -> None:
 
 def test_refusal_severity_is_configurable() -> None:
     found = feed(pattern_rule(refusal="fatal"), ["I cannot provide that."])
-    assert found[0].severity is Severity.FATAL and not found[0].recoverable
+    assert found[0].severity is Severity.FATAL
+    assert not found[0].recoverable
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 10_000])
