@@ -8,6 +8,8 @@ Floor: one pass-through async generator that keeps the text (list append) and bu
 ``l0.Event`` per token. Scenarios, interleaved in every round (median of ``--rounds``):
 
 - ``core``: ``l0.run`` with no features and no timeout.
+- ``core_stack``: the core part of ``full``: inter-token timeout, continuation and ``on_event``
+  (``CHECKPOINT_SAVED`` fires), no guardrails, no drift.
 - ``guards``: json + markdown + zero-output rules.
 - ``full``: json + markdown + zero-output rules, ``DriftDetector()``, an inter-token timeout,
   ``on_event`` set (so ``CHECKPOINT_SAVED`` and ``DRIFT_CHECK_RESULT`` fire) and continuation.
@@ -306,6 +308,7 @@ def scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, int]]]:
     return {
         "floor": floor,
         "core": lambda t: _run(t, timeout=_NO_TIMEOUT),
+        "core_stack": lambda t: _run(t, timeout=_TIMEOUT, continuation=True, on_event=_noop),
         "guards": lambda t: _run(
             t, timeout=_NO_TIMEOUT, guardrails=[json_rule(), markdown_rule(), zero_output_rule()]
         ),

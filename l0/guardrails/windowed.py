@@ -7,8 +7,8 @@ into several windows. So the cost of one search is bounded by the window, never 
 length of the output, and the whole stream is scanned in O(output) searches of bounded size.
 
 Consequences, documented in ``docs/guardrails.md``: a match longer than ``max_match`` is not
-found; ``^`` (without MULTILINE) only matches at the very start of the output; ``$`` (without
-MULTILINE) matches at the end of the text received so far.
+found; ``^`` and ``$`` (without MULTILINE) only match at the very start and the very end of
+the output (a match touching the end of a window is taken from the next window).
 
 Exponential backtracking can still be slow on a bounded input; patterns given as strings are
 therefore compiled with the third-party ``regex`` package when it is installed, and each
