@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from l0.errors import L0Error
 from l0.types import Event, ToolCall, Usage
 
-__all__ = ["Adapter", "AdapterStream", "Decoded"]
+__all__ = ["Adapter", "AdapterStream", "ChunkAdapter", "Decoded"]
 
 Decoded = Event | list[Event] | None
 """What ``decode`` returns for one chunk: one event, several, or nothing (liveness only)."""
@@ -89,4 +89,26 @@ class Adapter(Protocol):
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Translate an exception of this provider's SDK (``None``: use the generic rules)."""
+        ...
+
+
+@runtime_checkable
+class ChunkAdapter(Protocol):
+    """An adapter that can also decode loose chunks of its provider (optional).
+
+    When a plain iterable yields objects that are neither ``str`` nor ``Event`` (say, an
+    async generator of OpenAI ``ChatCompletionChunk``), the text adapter hands the stream to
+    the first adapter whose :meth:`detect_chunk` accepts the first such chunk.
+    """
+
+    name: str
+
+    def detect_chunk(self, chunk: object) -> bool:
+        """True when this adapter decodes chunks of ``chunk``'s type."""
+        ...
+
+    def open_chunks(
+        self, chunks: AsyncIterator[Any], *, source: object, keep_raw: bool = False
+    ) -> AdapterStream:
+        """An :class:`AdapterStream` decoding ``chunks`` (already an open iterator)."""
         ...

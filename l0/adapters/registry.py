@@ -5,11 +5,17 @@ from __future__ import annotations
 import importlib
 import threading
 
-from l0.adapters.base import Adapter
+from l0.adapters.base import Adapter, ChunkAdapter
 from l0.adapters.text import TEXT_ADAPTER
 from l0.errors import ErrorCode, InvalidStreamError
 
-__all__ = ["detect_adapter", "get_adapter", "register_adapter", "registered_adapters"]
+__all__ = [
+    "chunk_adapter",
+    "detect_adapter",
+    "get_adapter",
+    "register_adapter",
+    "registered_adapters",
+]
 
 # Built-in provider adapters, loaded on first lookup. Their modules import no SDK: detection
 # checks ``sys.modules``, since an object of an SDK that was never imported cannot exist.
@@ -92,3 +98,12 @@ def detect_adapter(obj: object) -> Adapter:
         "return an async iterable of str/l0.Event or a provider SDK stream, or pass adapter=",
         code=ErrorCode.ADAPTER_NOT_FOUND,
     )
+
+
+def chunk_adapter(chunk: object) -> ChunkAdapter | None:
+    """The first registered adapter that decodes ``chunk``'s type on its own (used when a
+    plain async iterable yields provider chunks, e.g. ``ChatCompletionChunk`` objects)."""
+    for adapter in registered_adapters():
+        if isinstance(adapter, ChunkAdapter) and adapter.detect_chunk(chunk):
+            return adapter
+    return None
