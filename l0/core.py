@@ -330,7 +330,8 @@ class _Run:
                 await self.emitter.emit(
                     EventName.RETRY_GIVE_UP, reason=decision.reason, retries=self.counters.total
                 )
-            raise self._final_error(err, raisable) from None
+            final = self._final_error(err, raisable)
+            raise final from final.__cause__  # keep the SDK exception an adapter attached
         pending = await self._prepare_next(err, decision)
         return decision, pending
 
