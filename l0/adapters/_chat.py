@@ -47,6 +47,10 @@ class ChatChunkStream(AdapterStream):
         text = extra.get("reasoning_content") or extra.get("reasoning")
         return text if isinstance(text, str) else None
 
+    def plain(self, delta: Any) -> bool:
+        """True when ``delta`` carries nothing but text (no refusal, no extra fields)."""
+        return delta.refusal is None and not delta.__pydantic_extra__
+
     def decode_other(self, chunk: Any) -> Decoded:
         """Chunks that are not :attr:`chunk_class` (a subclass reads its other event kinds)."""
         raise InvalidStreamError(f"unexpected chunk {type(chunk).__name__} in a chat stream")
@@ -66,12 +70,7 @@ class ChatChunkStream(AdapterStream):
                 return None
         delta = choice.delta
         content = delta.content
-        if (
-            choice.finish_reason is None
-            and delta.tool_calls is None
-            and delta.refusal is None
-            and not getattr(delta, "__pydantic_extra__", None)
-        ):
+        if choice.finish_reason is None and delta.tool_calls is None and self.plain(delta):
             return Event(_TOKEN, content) if content else None
         return self._slow(chunk, choice, delta, content)
 
@@ -82,7 +81,7 @@ class ChatChunkStream(AdapterStream):
             out.append(Event(_PROGRESS, None, {"reasoning": thinking}))
         if content:
             out.append(Event(_TOKEN, content))
-        refusal = delta.refusal
+        refusal = getattr(delta, "refusal", None)
         if refusal:
             self._refusal.append(refusal)
         tool_deltas = delta.tool_calls
