@@ -55,7 +55,7 @@ def anthropic_text(*pieces: str, stop: bool = True) -> bytes:
                 "id": "msg_mock",
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-sonnet-4-5",
+                "model": "claude-sonnet-4-6",
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,
