@@ -43,8 +43,14 @@ def build_sse(tokens: int) -> list[bytes]:
     out += [event({"content": f" tok{i % 97}"}) for i in range(tokens)]
     out.append(event({}, "stop"))
     usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": tokens + 10}
-    tail = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1760000000,
-            "model": "gpt-4o-mini", "choices": [], "usage": usage}
+    tail = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1760000000,
+        "model": "gpt-4o-mini",
+        "choices": [],
+        "usage": usage,
+    }
     out.append(f"data: {json.dumps(tail)}\n\n".encode())
     out.append(b"data: [DONE]\n\n")
     return out
@@ -77,7 +83,9 @@ MESSAGES = [{"role": "user", "content": "go"}]
 
 async def bare(client: openai.AsyncOpenAI) -> str:
     stream = await client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True  # type: ignore[arg-type]
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,  # type: ignore[arg-type]
     )
     parts = []
     async for chunk in stream:
@@ -91,7 +99,9 @@ async def bare(client: openai.AsyncOpenAI) -> str:
 async def with_l0(client: openai.AsyncOpenAI) -> str:
     result = await l0.run(
         lambda: client.chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, stream=True  # type: ignore[arg-type]
+            model="gpt-4o-mini",
+            messages=MESSAGES,
+            stream=True,  # type: ignore[arg-type]
         )
     )
     return result.text

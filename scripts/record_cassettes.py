@@ -56,13 +56,17 @@ def record_openai(rec: vcr.VCR) -> None:
     client = openai.OpenAI(max_retries=0)
     with rec.use_cassette("openai/chat_text.yaml"):
         for _ in client.chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, stream=True,  # type: ignore[arg-type]
+            model="gpt-4o-mini",
+            messages=MESSAGES,
+            stream=True,  # type: ignore[arg-type]
             stream_options={"include_usage": True},
         ):
             pass
     with rec.use_cassette("openai/chat_tools_parallel.yaml"):
         for _ in client.chat.completions.create(
-            model="gpt-4o-mini", stream=True, tools=TOOLS,  # type: ignore[arg-type]
+            model="gpt-4o-mini",
+            stream=True,
+            tools=TOOLS,  # type: ignore[arg-type]
             messages=[{"role": "user", "content": "Weather in Paris and Tokyo?"}],
             stream_options={"include_usage": True},
         ):
@@ -78,7 +82,9 @@ def record_anthropic(rec: vcr.VCR) -> None:
     client = anthropic.Anthropic(max_retries=0)
     with rec.use_cassette("anthropic/messages_text_tool_thinking.yaml"):
         for _ in client.messages.create(
-            model="claude-sonnet-4-6", max_tokens=2048, stream=True,
+            model="claude-sonnet-4-6",
+            max_tokens=2048,
+            stream=True,
             thinking={"type": "enabled", "budget_tokens": 1024},
             tools=[{"name": "get_weather", "input_schema": TOOLS[0]["function"]["parameters"]}],  # type: ignore[index]
             messages=[{"role": "user", "content": "What is the weather in Paris?"}],

@@ -135,7 +135,7 @@ class ThreadedChunks:
         enter: Enter ``obj`` (in the worker thread) before iterating what it returns.
     """
 
-    __slots__ = ("_closed", "_entered", "_it", "_obj", "_enter")
+    __slots__ = ("_closed", "_enter", "_entered", "_it", "_obj")
 
     def __init__(self, obj: Any, *, enter: bool = False) -> None:
         self._obj = obj
@@ -185,7 +185,7 @@ class EnteredStream:
     """An async iterator over an SDK stream manager (``async with client....stream()``):
     enters it on the first read (inside the attempt's deadlines) and exits it on close."""
 
-    __slots__ = ("_anext", "_manager", "_entered")
+    __slots__ = ("_anext", "_entered", "_manager")
 
     def __init__(self, manager: Any) -> None:
         self._manager = manager

@@ -130,9 +130,7 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     _row("litellm.503", "litellm.ServiceUnavailableError", "HTTP 503", ServerError, _T),
     _row("litellm.500", "litellm.InternalServerError", "HTTP 500", ServerError, _T),
     _row("litellm.timeout", "litellm.Timeout", "request timed out", NetworkError, _N),
-    _row(
-        "litellm.connection", "litellm.APIConnectionError", "connection failed", NetworkError, _N
-    ),
+    _row("litellm.connection", "litellm.APIConnectionError", "connection failed", NetworkError, _N),
     _row(
         "litellm.context",
         "litellm.ContextWindowExceededError",
@@ -162,7 +160,9 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
         NetworkError,
         _N,
     ),
-    _row("transport.httpx", "httpx.RemoteProtocolError", "incomplete chunked read", NetworkError, _N),
+    _row(
+        "transport.httpx", "httpx.RemoteProtocolError", "incomplete chunked read", NetworkError, _N
+    ),
 )
 
 

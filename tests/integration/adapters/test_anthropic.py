@@ -24,8 +24,11 @@ from .support import MESSAGES, SSE_HEADERS, Dropping2, Scripted, anthropic_text,
 pytestmark = pytest.mark.anyio
 
 FULL_TOOL = ToolCall(
-    "toolu_l0_01", "get_weather", {"city": "Paris", "unit": "c"},
-    '{"city": "Paris", "unit": "c"}', 0,
+    "toolu_l0_01",
+    "get_weather",
+    {"city": "Paris", "unit": "c"},
+    '{"city": "Paris", "unit": "c"}',
+    0,
 )
 FULL_USAGE = Usage(
     input_tokens=310,
@@ -39,7 +42,7 @@ def client(**kw: object) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(api_key="test", max_retries=0, **kw)  # type: ignore[arg-type]
 
 
-def create(c: anthropic.AsyncAnthropic):  # noqa: ANN201
+def create(c: anthropic.AsyncAnthropic):
     return lambda: c.messages.create(
         model="claude-sonnet-4-6", max_tokens=256, messages=MESSAGES, stream=True
     )
@@ -166,9 +169,13 @@ async def test_401_is_not_retried_but_falls_back() -> None:
 async def test_midstream_drop_continues_byte_exact() -> None:
     handler = Scripted(
         lambda: httpx2.Response(
-            200, headers=SSE_HEADERS, stream=Dropping2([anthropic_text("Once upon", " a ti", stop=False)])
+            200,
+            headers=SSE_HEADERS,
+            stream=Dropping2([anthropic_text("Once upon", " a ti", stop=False)]),
         ),
-        lambda: httpx2.Response(200, headers=SSE_HEADERS, content=anthropic_text("a time, the end.")),
+        lambda: httpx2.Response(
+            200, headers=SSE_HEADERS, content=anthropic_text("a time, the end.")
+        ),
     )
     c = client(http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
     result = await l0.run(

@@ -19,7 +19,7 @@ def test_cassettes_exist_for_every_provider() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CASSETTES)))
-def test_cassette_holds_no_secret(path) -> None:  # noqa: ANN001
+def test_cassette_holds_no_secret(path) -> None:
     text = path.read_text()
     assert not KEY.search(text), "an API key-like string"
     for interaction in yaml.safe_load(text)["interactions"]:

@@ -32,13 +32,13 @@ def _resp1(status: int, headers: dict[str, str] | None = None) -> httpx.Response
     return httpx.Response(status, headers=headers, request=httpx.Request("POST", OA_URL))
 
 
-def _openai_status(cls: type[openai.APIStatusError], status: int, code: str | None = None):  # noqa: ANN202
+def _openai_status(cls: type[openai.APIStatusError], status: int, code: str | None = None):
     body = {"message": "boom", "type": "x", "code": code}
     headers = {"retry-after": "3", "x-request-id": "req_1"} if status == 429 else {}
     return cls("boom", response=_resp2(status, OA_URL, headers), body=body)
 
 
-def _anthropic_status(cls: type[anthropic.APIStatusError], status: int, kind: str):  # noqa: ANN202
+def _anthropic_status(cls: type[anthropic.APIStatusError], status: int, kind: str):
     body = {"type": "error", "error": {"type": kind, "message": "boom"}}
     headers = {"retry-after": "3"} if status == 429 else {}
     return cls("boom", response=_resp2(status, AN_URL, headers), body=body)
@@ -52,7 +52,10 @@ def _openai_connection() -> BaseException:
 
 def _midstream(original: Exception) -> BaseException:
     return litellm.exceptions.MidStreamFallbackError(
-        "mid-stream", model="gpt", llm_provider="openai", original_exception=original,
+        "mid-stream",
+        model="gpt",
+        llm_provider="openai",
+        original_exception=original,
         generated_content="partial",
     )
 
@@ -65,9 +68,12 @@ FACTORIES: dict[str, Callable[[], BaseException]] = {
     "openai.401": lambda: _openai_status(openai.AuthenticationError, 401, "invalid_api_key"),
     "openai.403": lambda: _openai_status(openai.PermissionDeniedError, 403),
     "openai.400": lambda: _openai_status(openai.BadRequestError, 400),
-    "openai.context": lambda: _openai_status(openai.BadRequestError, 400, "context_length_exceeded"),
+    "openai.context": lambda: _openai_status(
+        openai.BadRequestError, 400, "context_length_exceeded"
+    ),
     "openai.inband": lambda: openai.APIError(
-        "The server had an error", httpx2.Request("POST", OA_URL),
+        "The server had an error",
+        httpx2.Request("POST", OA_URL),
         body={"message": "The server had an error", "type": "server_error", "code": None},
     ),
     "openai.connection": _openai_connection,
@@ -75,7 +81,9 @@ FACTORIES: dict[str, Callable[[], BaseException]] = {
         "odd", httpx2.Request("POST", OA_URL), body={"message": "odd", "type": "weird_error"}
     ),
     "openai.timeout": lambda: openai.APITimeoutError(httpx2.Request("POST", OA_URL)),
-    "anthropic.inband": lambda: _anthropic_status(anthropic.APIStatusError, 200, "overloaded_error"),
+    "anthropic.inband": lambda: _anthropic_status(
+        anthropic.APIStatusError, 200, "overloaded_error"
+    ),
     "anthropic.529": lambda: _anthropic_status(anthropic.OverloadedError, 529, "overloaded_error"),
     "anthropic.429": lambda: _anthropic_status(anthropic.RateLimitError, 429, "rate_limit_error"),
     "anthropic.500": lambda: _anthropic_status(anthropic.InternalServerError, 500, "api_error"),
@@ -95,7 +103,9 @@ FACTORIES: dict[str, Callable[[], BaseException]] = {
     "litellm.context": lambda: litellm.ContextWindowExceededError("too long", **LL),
     "litellm.401": lambda: litellm.AuthenticationError("bad key", **LL),
     "litellm.midstream_drop": lambda: _midstream(litellm.APIConnectionError("reset", **LL)),
-    "litellm.midstream_overloaded": lambda: _midstream(litellm.InternalServerError("Overloaded", **LL)),
+    "litellm.midstream_overloaded": lambda: _midstream(
+        litellm.InternalServerError("Overloaded", **LL)
+    ),
     "transport.httpx2": lambda: httpx2.ReadError("connection reset"),
     "transport.httpx": lambda: httpx.RemoteProtocolError("incomplete chunked read"),
 }

@@ -30,7 +30,7 @@ OPENAI = "litellm/openai_route"
 ANTHROPIC = "litellm/anthropic_route"
 
 
-def acompletion(model: str = "openai/gpt-4o-mini", **kw: Any):  # noqa: ANN201
+def acompletion(model: str = "openai/gpt-4o-mini", **kw: Any):
     return lambda: litellm.acompletion(
         model=model,
         messages=MESSAGES,
@@ -68,15 +68,21 @@ def test_sync_completion_through_run_sync() -> None:
             )
         )
     assert (result.text, result.finish_reason) == ("Hello there! How can I help?", "stop")
-    assert result.usage is not None and result.usage.total_tokens == 20
+    assert result.usage is not None
+    assert result.usage.total_tokens == 20
 
 
 async def test_openai_route_parallel_tool_calls() -> None:
     with play(f"{OPENAI}/chat_tools_parallel.yaml"):
         result = await l0.run(acompletion())
     assert result.tool_calls == [
-        ToolCall("call_l0_paris", "get_weather", {"city": "Paris", "unit": "c"},
-                 '{"city": "Paris", "unit": "c"}', 0),
+        ToolCall(
+            "call_l0_paris",
+            "get_weather",
+            {"city": "Paris", "unit": "c"},
+            '{"city": "Paris", "unit": "c"}',
+            0,
+        ),
         ToolCall("call_l0_tokyo", "get_weather", {"city": "Tokyo"}, '{"city": "Tokyo"}', 1),
         ToolCall("call_l0_time", "get_time", {}, "{}", 2),
     ]
@@ -91,8 +97,13 @@ async def test_anthropic_route_text_tool_thinking_usage() -> None:
     result = s.result
     assert result.text == "Let me check the weather in Paris."
     assert result.tool_calls == [
-        ToolCall("toolu_l0_01", "get_weather", {"city": "Paris", "unit": "c"},
-                 '{"city": "Paris", "unit": "c"}', 0)
+        ToolCall(
+            "toolu_l0_01",
+            "get_weather",
+            {"city": "Paris", "unit": "c"},
+            '{"city": "Paris", "unit": "c"}',
+            0,
+        )
     ]
     assert result.finish_reason == "tool_calls"  # LiteLLM's OpenAI-style name for tool_use
     assert result.usage is not None

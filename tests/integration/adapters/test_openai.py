@@ -42,7 +42,7 @@ def client(**kw: object) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(api_key="test", max_retries=0, **kw)  # type: ignore[arg-type]
 
 
-def create(c: openai.AsyncOpenAI, **kw: object):  # noqa: ANN201
+def create(c: openai.AsyncOpenAI, **kw: object):
     return lambda: c.chat.completions.create(
         model="gpt-4o-mini",
         messages=MESSAGES,
@@ -86,8 +86,13 @@ async def test_parallel_tool_calls_assembled_by_index() -> None:
             events = [ev async for ev in s]
     result = s.result
     expected = [
-        ToolCall("call_l0_paris", "get_weather", {"city": "Paris", "unit": "c"},
-                 '{"city": "Paris", "unit": "c"}', 0),
+        ToolCall(
+            "call_l0_paris",
+            "get_weather",
+            {"city": "Paris", "unit": "c"},
+            '{"city": "Paris", "unit": "c"}',
+            0,
+        ),
         ToolCall("call_l0_tokyo", "get_weather", {"city": "Tokyo"}, '{"city": "Tokyo"}', 1),
         ToolCall("call_l0_time", "get_time", {}, "{}", 2),
     ]
@@ -116,7 +121,7 @@ async def test_stream_manager_is_entered_and_read() -> None:
 async def test_plain_async_generator_of_chunks_is_detected_by_chunk_type() -> None:
     c = client()
 
-    async def chunks():  # noqa: ANN202
+    async def chunks():
         async for chunk in await create(c)():
             yield chunk
 
@@ -184,7 +189,8 @@ async def test_429_waits_for_retry_after() -> None:
     with play("openai/chat_429_then_ok.yaml"):
         result = await l0.run(create(client()), clock=clock)
     assert result.text == "Recovered fine."
-    assert clock.sleeps and clock.sleeps[0] >= 2.0
+    assert clock.sleeps
+    assert clock.sleeps[0] >= 2.0
     err = result.errors[0]
     assert isinstance(err, RateLimitError)
     assert (err.retry_after, err.status_code, err.request_id) == (2.0, 429, "req_l0_429")

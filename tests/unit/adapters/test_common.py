@@ -29,7 +29,8 @@ def test_assembler_keeps_fragments_per_key_and_numbers_by_completion() -> None:
     tools.add(2, None, None, "not json")
     assert tools.finish(2) == ToolCall("id2", "g", None, "not json", 0)
     assert tools.finish_all() == [ToolCall("id5", "f", {"x": 1}, '{"x": 1}', 1)]
-    assert tools.finish(5) is None and not tools
+    assert tools.finish(5) is None
+    assert not tools
 
 
 def test_assembler_authoritative_arguments_win() -> None:
@@ -76,7 +77,7 @@ def test_sync_iterable_source_through_run_sync() -> None:
 
 
 async def test_unknown_chunk_type_is_a_clear_error() -> None:
-    async def odd():  # noqa: ANN202
+    async def odd():
         yield 42
 
     with pytest.raises(InvalidStreamError, match="int"):
