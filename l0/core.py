@@ -96,49 +96,59 @@ class _Run:
         state = self.state
         wd = self.wd
         now = self.now
+        timed = wd.timed
         append = state._parts.append
         try:
             delay = 0.0
             while True:
                 pending: list[Event] = []
                 src: AdapterStream | None = None
+                n = state.token_count
                 try:
                     attempt = await self._begin_attempt(delay)
                     src = await self._open(attempt)
                     decode = src.decode
-                    raw = src.raw
                     next_check = self._next_check
-                    wd.reading = True
+                    n = state.token_count
+                    ts = 0.0
                     async for chunk in wd.scoped(src.chunks):
-                        wd.reading = False
-                        if raw is not None:
-                            raw.append(chunk)
-                        if chunk.__class__ is str:
-                            if chunk:
-                                ts = now()
-                                state.last_token_at = ts
-                                n = state.token_count + 1
-                                state.token_count = n
+                        if chunk.__class__ is str and chunk:
+                            n += 1
+                            if timed:
+                                state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
                                     yield Event(_TOKEN, chunk, None, None, ts)
-                                else:
-                                    text = await self.checks.on_token(chunk, ts)
-                                    next_check = self._next_check
-                                    if text:
-                                        yield Event(_TOKEN, text, None, None, ts)
+                                    if wd.interrupt is not None:
+                                        raise wd.interrupt
+                                    continue
+                            elif n < next_check:
+                                append(chunk)
+                                yield Event(_TOKEN, chunk)
+                                if wd.interrupt is not None:
+                                    raise wd.interrupt
+                                continue
+                            # Slow path: first token, overlap removal, due checks.
+                            state.token_count = n
+                            text = await self.checks.on_token(chunk, ts or now())
+                            next_check = self._next_check
+                            if text:
+                                yield Event(_TOKEN, text, None, None, ts)
                         else:
+                            state.token_count = n
                             for ev in await self._decoded(decode(chunk)):
                                 yield ev
+                            n = state.token_count
                             next_check = self._next_check
                         if wd.interrupt is not None:
                             raise wd.interrupt
-                        wd.reading = True
-                    wd.reading = False
+                    state.token_count = n
                     for ev in await self._finish_attempt(src):
                         yield ev
                     break
                 except BaseException as exc:
+                    if n > state.token_count:
+                        state.token_count = n
                     decision, pending = await self._on_failure(exc)
                     delay = decision.delay
                 finally:
@@ -187,7 +197,7 @@ class _Run:
                 self.wd.touch()
                 if not ev.ts:
                     ev.ts = self.now()
-                if ev.type is EventType.TOOL_CALL:
+                if ev.type is EventType.TOOL_CALL and self.emitter.active:
                     await self.emitter.emit(
                         EventName.TOOL_REQUESTED,
                         id=getattr(ev.data, "id", None),
@@ -204,12 +214,13 @@ class _Run:
         self.wd.start_session()
         self.state.started_at = self.now()
         self.telemetry.started_at = self.state.started_at
-        await self.emitter.emit(
-            EventName.SESSION_START,
-            fallbacks=len(self.opts.sources) - 1,
-            continuation=self.opts.continuation is not None,
-            context=dict(self.emitter.context),
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.SESSION_START,
+                fallbacks=len(self.opts.sources) - 1,
+                continuation=self.opts.continuation is not None,
+                context=dict(self.emitter.context),
+            )
 
     async def _begin_attempt(self, delay: float) -> Attempt:
         """Wait out the backoff, then mark the attempt as started."""
@@ -234,16 +245,17 @@ class _Run:
         )
         self.machine.to(Status.ACTIVE)
         self.checks.new_attempt()
-        await self.emitter.emit(
-            EventName.ATTEMPT_START,
-            number=attempt.number,
-            retry_count=attempt.retry_count,
-            fallback_index=attempt.fallback_index,
-            is_retry=attempt.is_retry,
-            is_fallback=attempt.is_fallback,
-            is_continuation=attempt.is_continuation,
-        )
-        if attempt.is_continuation:
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.ATTEMPT_START,
+                number=attempt.number,
+                retry_count=attempt.retry_count,
+                fallback_index=attempt.fallback_index,
+                is_retry=attempt.is_retry,
+                is_fallback=attempt.is_fallback,
+                is_continuation=attempt.is_continuation,
+            )
+        if attempt.is_continuation and self.emitter.active:
             await self.emitter.emit(
                 EventName.RESUME_START,
                 checkpoint_length=len(attempt.checkpoint),
@@ -253,15 +265,18 @@ class _Run:
 
     async def _open(self, attempt: Attempt) -> AdapterStream:
         """Call the source factory and find its adapter; interruptible by the watchdog."""
-        await self.emitter.emit(EventName.STREAM_INIT)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.STREAM_INIT)
         self.wd.start_attempt()
         obj = await self.wd.guard(_resolve(self.opts.sources[self.source_index], attempt))
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)
         self.adapter_stream = src
-        await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
-        await self.emitter.emit(EventName.STREAM_READY)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.STREAM_READY)
         return src
 
     async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
@@ -271,9 +286,10 @@ class _Run:
         out = await self.checks.flush()
         out.extend(await self._decoded(src.end()))
         state = self.state
-        await self.emitter.emit(
-            EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
+            )
         if self.opts.detect_truncation and src.expects_end and not src.ended:
             raise TruncatedStreamError(checkpoint=state.content)
         if self.opts.detect_zero_output and not src.tool_calls and not state.content.strip():
@@ -283,6 +299,11 @@ class _Run:
 
     async def _close(self, src: AdapterStream) -> None:
         """Close the provider stream at once, even while being cancelled."""
+        if self.machine.status is Status.COMPLETING:
+            # Read to its end: closing cannot block, so no shielded scope is needed.
+            with contextlib.suppress(Exception):
+                await src.aclose()
+            return
         with anyio.move_on_after(_CLOSE_GRACE, shield=True):
             with contextlib.suppress(Exception):  # a failing close must not mask the outcome
                 await src.aclose()
@@ -317,16 +338,17 @@ class _Run:
             self.counters,
             has_fallback=self.source_index + 1 < len(self.opts.sources),
         )
-        await self.emitter.emit(
-            EventName.ERROR,
-            error=raisable,
-            code=err.code.value if err else None,
-            category=err.category.value if err else ErrorCategory.INTERNAL.value,
-            action=decision.action.value,
-            reason=decision.reason,
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.ERROR,
+                error=raisable,
+                code=err.code.value if err else None,
+                category=err.category.value if err else ErrorCategory.INTERNAL.value,
+                action=decision.action.value,
+                reason=decision.reason,
+            )
         if decision.action is Action.GIVE_UP:
-            if self.counters.total:
+            if self.counters.total and self.emitter.active:
                 await self.emitter.emit(
                     EventName.RETRY_GIVE_UP, reason=decision.reason, retries=self.counters.total
                 )
@@ -340,15 +362,20 @@ class _Run:
 
     async def _report_error(self, err: L0Error) -> None:
         if isinstance(err, StreamTimeoutError):
-            await self.emitter.emit(
-                EventName.TIMEOUT_TRIGGERED, kind=err.kind, timeout=err.timeout, elapsed=err.elapsed
-            )
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.TIMEOUT_TRIGGERED,
+                    kind=err.kind,
+                    timeout=err.timeout,
+                    elapsed=err.elapsed,
+                )
         elif err.category is ErrorCategory.NETWORK:
             kind = getattr(err, "kind", None)
-            await self.emitter.emit(
-                EventName.NETWORK_ERROR, kind=getattr(kind, "value", None), error=err
-            )
-        if isinstance(err, AbortedError):
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.NETWORK_ERROR, kind=getattr(kind, "value", None), error=err
+                )
+        if isinstance(err, AbortedError) and self.emitter.active:
             await self.emitter.emit(EventName.ABORT_REQUESTED, token_count=self.state.token_count)
 
     def _final_error(self, err: L0Error | None, raisable: BaseException) -> BaseException:
@@ -372,25 +399,27 @@ class _Run:
                 state.model_retry_count += 1
             else:
                 state.network_retry_count += 1
-            await self.emitter.emit(
-                EventName.RETRY_ATTEMPT,
-                retry=self.counters.total,
-                delay=decision.delay,
-                counts=decision.counts,
-                category=err.category.value if err else None,
-                reason=decision.reason,
-            )
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.RETRY_ATTEMPT,
+                    retry=self.counters.total,
+                    delay=decision.delay,
+                    counts=decision.counts,
+                    category=err.category.value if err else None,
+                    reason=decision.reason,
+                )
         else:
             self.machine.to(Status.FALLING_BACK)
             self.source_index += 1
             self.counters = Counters()
             state.fallback_index = self.source_index
-            await self.emitter.emit(
-                EventName.FALLBACK_START,
-                from_index=self.source_index - 1,
-                to_index=self.source_index,
-                reason=decision.reason,
-            )
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.FALLBACK_START,
+                    from_index=self.source_index - 1,
+                    to_index=self.source_index,
+                    reason=decision.reason,
+                )
         return await self._carry_or_reset(err)
 
     async def _carry_or_reset(self, err: L0Error | None) -> list[Event]:
@@ -421,7 +450,8 @@ class _Run:
         self.checks.reset()
         if not delivered:
             return []
-        await self.emitter.emit(EventName.RESET, discard=len(delivered))
+        if self.emitter.active:
+            await self.emitter.emit(EventName.RESET, discard=len(delivered))
         return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, self.now())]
 
     # -- completion ----------------------------------------------------------------------------
@@ -445,13 +475,14 @@ class _Run:
             fallback_index=self.source_index,
         )
         self.result = result
-        await self.emitter.emit(
-            EventName.COMPLETE,
-            token_count=state.token_count,
-            length=len(result.text),
-            duration=state.duration,
-            finish_reason=result.finish_reason,
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.COMPLETE,
+                token_count=state.token_count,
+                length=len(result.text),
+                duration=state.duration,
+                finish_reason=result.finish_reason,
+            )
         return result
 
     def _telemetry(self, end: float) -> Telemetry:
@@ -478,9 +509,10 @@ class _Run:
             self.machine.to(status)
         if self.result is None:
             self._telemetry(self.now())
-        await self.emitter.emit(
-            EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
+            )
 
 
 async def _resolve(source: Any, attempt: Attempt) -> Any:

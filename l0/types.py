@@ -425,18 +425,30 @@ BackoffName = Literal["exponential", "linear", "fixed", "fixed_jitter", "full_ji
 _BACKOFFS = ("exponential", "linear", "fixed", "fixed_jitter", "full_jitter")
 
 
-def _default_retry_on() -> frozenset[Any]:
-    from l0.errors import ErrorCategory
+_KEYS: tuple[frozenset[str], frozenset[str]] | None = None
 
-    return frozenset(
-        {
-            ErrorCategory.NETWORK,
-            ErrorCategory.TRANSIENT,
-            ErrorCategory.MODEL,
-            ErrorCategory.CONTENT,
-            ErrorCategory.PROVIDER,
-        }
-    )
+
+def _retry_keys() -> tuple[frozenset[str], frozenset[str]]:
+    """(valid ``error_delays`` keys, valid ``retry_on`` entries), computed once."""
+    global _KEYS
+    if _KEYS is None:
+        from l0.errors import ErrorCategory, ErrorCode, NetworkErrorKind
+
+        cats = {c.value for c in ErrorCategory} | {c.value for c in ErrorCode}
+        _KEYS = (frozenset(cats | {k.value for k in NetworkErrorKind}), frozenset(cats))
+    return _KEYS
+
+
+_DEFAULT_RETRY_ON: frozenset[Any] | None = None
+
+
+def _default_retry_on() -> frozenset[Any]:
+    global _DEFAULT_RETRY_ON
+    if _DEFAULT_RETRY_ON is None:
+        from l0.errors import ErrorCategory as C
+
+        _DEFAULT_RETRY_ON = frozenset({C.NETWORK, C.TRANSIENT, C.MODEL, C.CONTENT, C.PROVIDER})
+    return _DEFAULT_RETRY_ON
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,8 +489,6 @@ class Retry:
     random: Any = None
 
     def __post_init__(self) -> None:
-        from l0.errors import ErrorCategory, ErrorCode, NetworkErrorKind
-
         for name in ("attempts", "max_retries"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -491,11 +501,7 @@ class Retry:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"Retry.{name} must be a number of seconds >= 0, got {value!r}")
-        known = (
-            {k.value for k in NetworkErrorKind}
-            | {c.value for c in ErrorCode}
-            | {c.value for c in ErrorCategory}
-        )
+        known, valid = _retry_keys()
         for key, delay in self.error_delays.items():
             if str(getattr(key, "value", key)) not in known:
                 raise ValueError(
@@ -505,7 +511,6 @@ class Retry:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise ValueError(f"Retry.error_delays[{key!r}] must be seconds >= 0")
         if not callable(self.retry_on):
-            valid = {c.value for c in ErrorCategory} | {c.value for c in ErrorCode}
             for item in self.retry_on:
                 if str(getattr(item, "value", item)) not in valid:
                     raise ValueError(
