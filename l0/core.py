@@ -59,6 +59,10 @@ _TOKEN = EventType.TOKEN
 _CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
 
 
+class _NoFastPath:
+    """Never instantiated: disables the loop's ``str`` fast path for an adapter."""
+
+
 class _Run:
     """One run: the attempt loop and its bookkeeping."""
 
@@ -108,11 +112,14 @@ class _Run:
                     attempt = await self._begin_attempt(delay)
                     src = await self._open(attempt)
                     decode = src.decode
+                    # ``chunk.__class__ is plain`` is the fast-path test: an adapter that must
+                    # see str chunks itself swaps in a class no chunk can have.
+                    plain: Any = str if src.text_fast_path else _NoFastPath
                     next_check = self._next_check
                     n = state.token_count
                     ts = 0.0
                     async for chunk in wd.scoped(src.chunks):
-                        if chunk.__class__ is str and chunk:
+                        if chunk.__class__ is plain and chunk:
                             n += 1
                             if timed:
                                 state.last_token_at = ts = now()
@@ -445,8 +452,10 @@ class _Run:
             )
             return []
         state.checkpoint = ""
-        state._parts.clear()
+        state.clear_content()
         state.token_count = 0
+        state.violations = []
+        state.drift_detected = False
         self.checks.reset()
         if not delivered:
             return []

@@ -155,6 +155,8 @@ class State:
     """
 
     __slots__ = (
+        "_joined",
+        "_joined_n",
         "_parts",
         "checkpoint",
         "completed",
@@ -174,6 +176,8 @@ class State:
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._joined = ""
+        self._joined_n = 0
         self.checkpoint = ""
         self.token_count = 0
         self.model_retry_count = 0
@@ -191,13 +195,24 @@ class State:
 
     @property
     def content(self) -> str:
-        """The text of the current attempt so far (the checkpoint included when resumed)."""
-        parts = self._parts
-        if len(parts) > 1:
-            joined = "".join(parts)
-            parts[:] = (joined,)
-            return joined
-        return parts[0] if parts else ""
+        """The text of the current answer so far (the checkpoint included when resumed).
+
+        Joined on read and cached until more text arrives; the pieces are never merged in
+        place, so readers never disturb the runtime's incremental checks.
+        """
+        n = len(self._parts)
+        if n != self._joined_n:
+            done = self._joined_n
+            tail = "".join(self._parts[done:]) if n > done else None
+            self._joined = self._joined + tail if tail is not None else "".join(self._parts)
+            self._joined_n = n
+        return self._joined
+
+    def clear_content(self) -> None:
+        """Drop the text (a restart that cannot continue)."""
+        self._parts.clear()
+        self._joined = ""
+        self._joined_n = 0
 
     def __repr__(self) -> str:
         return (

@@ -41,6 +41,10 @@ class AdapterStream:
     """
 
     expects_end: bool = False
+    text_fast_path: bool = True
+    """When True the loop turns plain ``str`` chunks into tokens itself, without calling
+    :meth:`decode`. An adapter whose protocol sends ``str`` chunks that are not plain text
+    sets it to False."""
 
     def __init__(
         self, chunks: AsyncIterator[Any], *, source: object = None, keep_raw: bool = False

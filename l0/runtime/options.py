@@ -59,6 +59,8 @@ class Source:
 
 
 def _is_stream_like(obj: object) -> bool:
+    if isinstance(obj, type):
+        return False  # a class is a factory (``list``), not a stream
     return hasattr(obj, "__aiter__") or (
         hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, Mapping))
     )
