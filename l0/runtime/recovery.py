@@ -18,6 +18,7 @@ from l0.errors import (
     L0Error,
     RetriesExhaustedError,
     StreamTimeoutError,
+    to_l0_error,
 )
 from l0.observability.events import EventName
 from l0.runtime.continuation import OverlapResolver
@@ -40,8 +41,6 @@ def classify_failure(run: _Run, exc: BaseException) -> tuple[L0Error | None, Bas
     adapter = run.adapter
     mapped = adapter.map_error(exc) if adapter is not None else None
     if mapped is None:
-        from l0.errors import to_l0_error
-
         mapped = to_l0_error(exc)
     return mapped, (mapped if mapped is not None else exc)
 
