@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
-import sniffio
 
 from l0.errors import L0Error, StreamTimeoutError
 from l0.types import State, Timeout
@@ -81,12 +80,14 @@ class Watchdog:
 
     def start_session(self) -> None:
         """Bind to the current task and start the ``total`` clock."""
-        # asyncio's C-level check is far cheaper than sniffio on the per-run path.
+        # A running asyncio loop with a current task means the asyncio backend (under trio
+        # there is no running asyncio loop). C-level calls: cheap on the per-run path.
         loop = asyncio._get_running_loop()
-        self.asyncio = loop is not None and sniffio.current_async_library() == "asyncio"
-        if self.asyncio:
+        task = asyncio.current_task(loop) if loop is not None else None
+        self.asyncio = task is not None
+        if task is not None:
             self._loop = loop
-            self._task = asyncio.current_task()
+            self._task = task
         if self.timeout.total is not None:
             self._total_deadline = self._now() + self.timeout.total
         self._arm()
