@@ -36,14 +36,14 @@ async def test_stall_timeout_on_trio() -> None:
 
 async def test_abort_on_trio() -> None:
     source = ScriptedSource(["a", stall(5), "b"])
-    with pytest.raises(l0.AbortedError):
-        async with l0.stream(source) as s, anyio.create_task_group() as tg:
+    async with l0.stream(source) as s, anyio.create_task_group() as tg:
 
-            async def abort_soon() -> None:
-                await anyio.sleep(0.05)
-                s.abort()
+        async def abort_soon() -> None:
+            await anyio.sleep(0.05)
+            s.abort()
 
-            tg.start_soon(abort_soon)
+        tg.start_soon(abort_soon)
+        with pytest.raises(l0.AbortedError):
             async for _ in s:
                 pass
     assert source.closed == 1
