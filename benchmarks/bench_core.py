@@ -36,6 +36,37 @@ def _core(timeout: l0.Timeout):
     return scenario
 
 
+def event_construction() -> None:
+    """ns per construction: l0.Event against a frozen and a slotted dataclass."""
+    import timeit
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, slots=True)
+    class Frozen:
+        type: object
+        text: str | None = None
+        data: object = None
+        error: object = None
+        ts: float = 0.0
+
+    @dataclass(slots=True)
+    class Slotted:
+        type: object
+        text: str | None = None
+        data: object = None
+        error: object = None
+        ts: float = 0.0
+
+    n = 500_000
+    for label, cls in (
+        ("l0.Event", l0.Event),
+        ("slots dataclass", Slotted),
+        ("frozen dataclass", Frozen),
+    ):
+        t = min(timeit.repeat(lambda c=cls: c(TOKEN, "tok"), number=n, repeat=5))
+        print(f"construct {label:<18} {t / n * 1e9:6.1f} ns")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
@@ -48,6 +79,7 @@ def main() -> int:
         ("l0.stream core", _core(NO_TIMEOUT)),
         ("l0.stream core + inter-token timeout", _core(INTER_TIMEOUT)),
     ]
+    event_construction()
     rows = run_rounds(scenarios, args.sizes, args.rounds)
     ratios = print_table(rows)
     us = {(r.name, r.n): r.us_per_token for r in rows}

@@ -8,7 +8,6 @@ an adapter adds no async-generator layer per token.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -75,7 +74,7 @@ class AdapterStream:
             if closer is None:
                 continue
             result = closer()
-            if inspect.isawaitable(result):
+            if getattr(type(result), "__await__", None) is not None:
                 await result
             return
 

@@ -94,9 +94,9 @@ def _takes_one_argument(fn: Callable[..., Any], label: str) -> bool:
     return any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Options:
-    """The validated options of one run."""
+    """The validated options of one run (read-only by convention: built once per run)."""
 
     sources: tuple[Source, ...]
     retry: Retry
