@@ -13,10 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from l0.errors import (
+    AbortedError,
+    ContentError,
     ErrorCategory,
     ErrorCode,
     L0Error,
     RetriesExhaustedError,
+    StreamTimeoutError,
+    TruncatedStreamError,
 )
 from l0.observability.events import EventName
 from l0.types import Event, EventType, ObservabilityEvent, Result, ToolCall, Usage
@@ -91,8 +95,36 @@ def safe_error(exc: BaseException) -> dict[str, Any]:
             "retryable": False,
         }
     info = exc.to_dict()
-    info["message"] = _SECRET.sub("[redacted]", str(info.get("message", "")))
+    info["message"] = _SECRET.sub("[redacted]", _message(exc))
     return info
+
+
+_GENERIC = {
+    ErrorCategory.NETWORK: "the connection to the model provider failed",
+    ErrorCategory.TRANSIENT: "the model provider is temporarily unavailable",
+    ErrorCategory.PROVIDER: "the model provider failed",
+    ErrorCategory.MODEL: "the model failed to produce a usable answer",
+    ErrorCategory.CONTENT: "the answer was rejected",
+    ErrorCategory.FATAL: "the request cannot be completed",
+    ErrorCategory.INTERNAL: "internal error",
+}
+
+# Errors whose messages l0 writes itself (no foreign text in them).
+_OWN_MESSAGES = (StreamTimeoutError, ContentError, TruncatedStreamError, AbortedError)
+
+
+def _message(err: L0Error) -> str:
+    """A message safe to show: a provider's own API message (it had an HTTP status) or one
+    l0 wrote; never the text of an arbitrary exception l0 classified (a generic text for its
+    category instead)."""
+    if isinstance(err, RetriesExhaustedError):
+        last = err.last_error
+        tail = _message(last) if isinstance(last, L0Error) else _GENERIC[ErrorCategory.INTERNAL]
+        return f"all attempts failed; last error: {tail}"
+    if err.status_code is not None or isinstance(err, _OWN_MESSAGES):
+        return err.message
+    # Classified from an arbitrary exception (its text may name hosts, paths, internals).
+    return _GENERIC[err.category]
 
 
 def _last_l0(exc: BaseException) -> L0Error | None:
