@@ -63,7 +63,8 @@ async def test_openai_sdk_sees_an_upstream_failure_as_an_http_error() -> None:
                 model="m", messages=[{"role": "user", "content": "hi"}], stream=True
             )
     assert info.value.response.headers["retry-after"] == "1"
-    assert info.value.code == "RATE_LIMITED" and "rate limited" in info.value.message
+    assert info.value.code == "RATE_LIMITED"
+    assert "rate limited" in info.value.message
 
 
 # The AI SDK UI message chunk schema (vercel/ai packages/ai/src/ui-message-stream/

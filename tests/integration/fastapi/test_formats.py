@@ -101,12 +101,22 @@ async def test_l0_format_ids_and_notices_in_order() -> None:
     assert r.headers["x-l0-stream-id"]
     evs = events(r.text)
     assert [e.event for e in evs] == [
-        "token", "token", "retry", "reset", "token", "token", "token", "token", "done",
+        "token",
+        "token",
+        "retry",
+        "reset",
+        "token",
+        "token",
+        "token",
+        "token",
+        "done",
     ]
     assert [int(e.id or 0) for e in evs] == list(range(1, len(evs) + 1))
     retry = evs[2].json()
-    assert retry["attempt"] == 2 and retry["reason"] == "network"
-    assert retry["code"] == "NETWORK_ERROR" and retry["delay"] >= 0
+    assert retry["attempt"] == 2
+    assert retry["reason"] == "network"
+    assert retry["code"] == "NETWORK_ERROR"
+    assert retry["delay"] >= 0
     assert evs[3].json() == {"discard": len("The quick ")}
     assert "".join(e.json()["text"] for e in evs[4:8]) == "".join(ANSWER)
     assert evs[-1].json() == {"finish_reason": "stop", "usage": None}
@@ -116,7 +126,8 @@ async def test_continuation_sends_no_reset_and_exact_text() -> None:
     r = await get(make_app(), "/chat")
     evs = events(r.text)
     kinds = [e.event for e in evs]
-    assert "reset" not in kinds and kinds.count("retry") == 1
+    assert "reset" not in kinds
+    assert kinds.count("retry") == 1
     text = "".join(e.json()["text"] for e in evs if e.event == "token")
     assert text == "".join(ANSWER)
 
@@ -125,7 +136,8 @@ async def test_first_bytes_are_the_retry_hint_and_keepalive_pings_when_idle() ->
     app = make_app(L0Settings(keepalive=0.05, reconnect=0.05))
     r = await get(app, "/slow")
     blocks = parse_sse(r.text)
-    assert blocks[0].retry == 50 and blocks[0].data == ""
+    assert blocks[0].retry == 50
+    assert blocks[0].data == ""
     pings = [b for b in blocks if b.comments == ["ping"]]
     assert pings, r.text
     assert [e.json().get("text") for e in events(r.text)] == ["a", "b", None]
@@ -136,7 +148,8 @@ async def test_fallback_notice() -> None:
     evs = events(r.text)
     kinds = [e.event for e in evs]
     assert kinds[:2] == ["retry", "fallback"]
-    assert evs[1].json()["index"] == 1 and evs[1].json()["code"] == "SERVER_ERROR"
+    assert evs[1].json()["index"] == 1
+    assert evs[1].json()["code"] == "SERVER_ERROR"
     assert kinds[-1] == "done"
 
 
@@ -149,15 +162,31 @@ async def test_tool_call_in_each_format() -> None:
 
     r = await get(app, "/tool", params={"format": "openai"})
     chunks = [e.json() for e in events(r.text) if e.data != "[DONE]"]
-    calls = [c["choices"][0]["delta"]["tool_calls"] for c in chunks if "tool_calls" in c["choices"][0]["delta"]]
-    assert calls == [[{"index": 0, "id": "call_1", "type": "function",
-                       "function": {"name": "weather", "arguments": '{"city":"Paris"}'}}]]
+    calls = [
+        c["choices"][0]["delta"]["tool_calls"]
+        for c in chunks
+        if "tool_calls" in c["choices"][0]["delta"]
+    ]
+    assert calls == [
+        [
+            {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "weather", "arguments": '{"city":"Paris"}'},
+            }
+        ]
+    ]
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
     r = await get(app, "/tool", params={"format": "vercel"})
     parts = [e.json() for e in events(r.text) if e.data != "[DONE]"]
-    assert {"type": "tool-input-available", "toolCallId": "call_1", "toolName": "weather",
-            "input": {"city": "Paris"}} in parts
+    assert {
+        "type": "tool-input-available",
+        "toolCallId": "call_1",
+        "toolName": "weather",
+        "input": {"city": "Paris"},
+    } in parts
     assert parts[-1] == {"type": "finish", "finishReason": "tool-calls"}
 
 
@@ -195,14 +224,16 @@ async def test_format_negotiation(kwargs: dict[str, Any], expected: str) -> None
 
 async def test_bad_or_disallowed_format_is_a_400() -> None:
     r = await get(make_app(), "/chat", params={"format": "xml"})
-    assert r.status_code == 400 and "unsupported format 'xml'" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "unsupported format 'xml'" in r.json()["detail"]
     r = await get(make_app(L0Settings(formats=("l0",))), "/chat", params={"format": "openai"})
     assert r.status_code == 400
 
 
 async def test_pinned_format_ignores_the_request() -> None:
     r = await get(make_app(), "/pinned", params={"format": "vercel"})
-    assert events(r.text)[-1].data == "[DONE]" and '"chat.completion.chunk"' in r.text
+    assert events(r.text)[-1].data == "[DONE]"
+    assert '"chat.completion.chunk"' in r.text
 
 
 async def test_settings_override_sets_the_default_format() -> None:
@@ -212,7 +243,7 @@ async def test_settings_override_sets_the_default_format() -> None:
 
 
 def test_settings_validate() -> None:
-    with pytest.raises(ValueError, match="L0Settings.format"):
+    with pytest.raises(ValueError, match=r"L0Settings\.format"):
         L0Settings(format="xml")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="keepalive"):
         L0Settings(keepalive=0)

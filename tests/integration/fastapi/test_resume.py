@@ -159,8 +159,7 @@ async def test_reconnect_replays_then_follows_live(via: str, store: ResumeStore)
             if via == "router":
                 req: Any = client.get(f"/l0/streams/{sid}", headers={"last-event-id": "2"})
             else:
-                req = client.get("/chat", params={"stream_id": sid},
-                                 headers={"last-event-id": "2"})
+                req = client.get("/chat", params={"stream_id": sid}, headers={"last-event-id": "2"})
             results["resumed"] = await req
 
         async with anyio.create_task_group() as tg:
@@ -192,18 +191,22 @@ async def test_reconnect_statuses() -> None:
     transport = httpx.ASGITransport(app=gate_free)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         r = await client.get("/chat", params={"stream_id": "done-1"})
-        assert r.status_code == 200 and events(r.text)[-1].event == "done"
+        assert r.status_code == 200
+        assert events(r.text)[-1].event == "done"
         # 9 events, 3 kept: 7..9
         r = await client.get("/l0/streams/done-1", headers={"last-event-id": "9"})
         assert r.status_code == 204
         r = await client.get("/l0/streams/done-1", params={"last_event_id": "7"})
         assert [e.id for e in events(r.text)] == ["8", "9"]
         r = await client.get("/l0/streams/done-1", headers={"last-event-id": "2"})
-        assert r.status_code == 410 and r.json()["error"]["code"] == "events_expired"
+        assert r.status_code == 410
+        assert r.json()["error"]["code"] == "events_expired"
         r = await client.get("/l0/streams/nope", headers={"last-event-id": "2"})
-        assert r.status_code == 404 and r.json()["error"]["code"] == "stream_not_found"
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] == "stream_not_found"
         r = await client.get("/chat", params={"stream_id": "done-1"})
-        assert r.status_code == 409 and r.json()["error"]["code"] == "stream_exists"
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "stream_exists"
         r = await client.get("/chat", params={"stream_id": "bad id!"})
         assert r.status_code == 400
         r = await client.get("/l0/streams/done-1", headers={"last-event-id": "x"})
@@ -226,8 +229,10 @@ async def test_resume_across_workers_sharing_redis(redis_url: str) -> None:
 
         apps.append(app)
     try:
-        a, b = (httpx.AsyncClient(transport=httpx.ASGITransport(app=x), base_url="http://t")
-                for x in apps)
+        a, b = (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=x), base_url="http://t")
+            for x in apps
+        )
         async with a, b:
             first = await a.get("/chat", params={"stream_id": "shared-1"})
             resumed = await b.get("/l0/streams/shared-1", headers={"last-event-id": "4"})

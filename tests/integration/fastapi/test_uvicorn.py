@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
@@ -70,15 +70,17 @@ def disconnect_app(provider: Provider, resume: Resume | None) -> FastAPI:
 
 async def read_events_then_close(url: str, n: int, **params: str) -> tuple[float, str]:
     """Read ``n`` events over a real connection, then close it; (close time, text read)."""
-    async with httpx.AsyncClient(timeout=5) as client:
-        async with client.stream("GET", url, params=params) as response:
-            assert response.status_code == 200
-            text = ""
-            async for chunk in response.aiter_text():
-                text += chunk
-                if text.count("\nid: ") >= n:
-                    break
-            closed_at = time.monotonic()
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", url, params=params) as response,
+    ):
+        assert response.status_code == 200
+        text = ""
+        async for chunk in response.aiter_text():
+            text += chunk
+            if text.count("\nid: ") >= n:
+                break
+        closed_at = time.monotonic()
     return closed_at, text
 
 
@@ -107,7 +109,8 @@ async def test_resumable_run_outlives_its_client_then_stops_after_grace() -> Non
     assert resumed[0].id == str(int(last or 0) + 1)
     assert [e.event for e in resumed[:-1]] == ["token"] * (len(resumed) - 1)
     assert len(resumed) > 10  # it kept producing while nobody listened
-    assert resumed[-1].event == "error" and resumed[-1].json()["code"] == "STREAM_ABORTED"
+    assert resumed[-1].event == "error"
+    assert resumed[-1].json()["code"] == "STREAM_ABORTED"
 
 
 def drop_app(calls: list[l0.Attempt]) -> FastAPI:
@@ -134,8 +137,8 @@ def drop_app(calls: list[l0.Attempt]) -> FastAPI:
 
 
 @pytest.fixture
-def attempts() -> Iterator[list[l0.Attempt]]:
-    yield []
+def attempts() -> list[l0.Attempt]:
+    return []
 
 
 async def test_provider_drop_mid_stream_is_invisible_to_the_client(
