@@ -160,7 +160,18 @@ class _Producer:
                 self.local.close()
 
 
-class L0StreamResponse(EventSourceResponse):
+class _SSEResponse(EventSourceResponse):
+    """FastAPI's SSE response class, with the ASGI exchange driven by ``__call__``."""
+
+    def __init__(self, *, headers: dict[str, str], keepalive: float, hint: bytes) -> None:
+        super().__init__((), headers=headers)  # the body is written by __call__
+        self.headers["Cache-Control"] = "no-cache"
+        self.headers["X-Accel-Buffering"] = "no"
+        self.keepalive = keepalive
+        self.hint = hint
+
+
+class L0StreamResponse(_SSEResponse):
     """The response ``l0s(source, …)`` returns: runs the stream when the server sends it.
 
     Until the run yields its first content event (a token, a tool call or the end) nothing is
@@ -177,14 +188,12 @@ class L0StreamResponse(EventSourceResponse):
         reconnect_ms: int,
         resume: Resume | None,
     ) -> None:
-        super().__init__((), headers=headers)  # __call__ drives the body
-        self.headers["Cache-Control"] = "no-cache"
-        self.headers["X-Accel-Buffering"] = "no"
-        self.producer = producer
-        self.keepalive = keepalive
-        self.resume = resume
+        # The retry: hint only where ids are written (a reconnect needs them to resume).
         ids = producer.encoder.ids
-        self.hint = format_sse_event(comment="l0", retry=reconnect_ms) if ids else b""
+        hint = format_sse_event(comment="l0", retry=reconnect_ms) if ids else b""
+        super().__init__(headers=headers, keepalive=keepalive, hint=hint)
+        self.producer = producer
+        self.resume = resume
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Open the store entry, start the producer, serve the client."""
@@ -271,7 +280,7 @@ class L0StreamResponse(EventSourceResponse):
                 return
 
 
-class L0ResumeResponse(EventSourceResponse):
+class L0ResumeResponse(_SSEResponse):
     """A reconnect: replays the stored frames after ``last_id``, then follows live.
 
     Statuses: 404 (JSON) for an unknown or expired stream, 410 (JSON) when the events right
@@ -289,14 +298,11 @@ class L0ResumeResponse(EventSourceResponse):
         keepalive: float,
         reconnect_ms: int,
     ) -> None:
-        super().__init__((), headers=headers)  # __call__ drives the body
-        self.headers["Cache-Control"] = "no-cache"
-        self.headers["X-Accel-Buffering"] = "no"
+        hint = format_sse_event(comment="l0 resume", retry=reconnect_ms)
+        super().__init__(headers=headers, keepalive=keepalive, hint=hint)
         self.store = store
         self.stream_id = stream_id
         self.last_id = last_id
-        self.keepalive = keepalive
-        self.hint = format_sse_event(comment="l0 resume", retry=reconnect_ms)
 
     async def _first(self) -> list[StoredFrame] | Response:
         """The frames to send first, or the error response."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from l0.integrations.fastapi.store import MemoryResumeStore, ResumeStore
-from l0.types import Retry, Timeout
+from l0.types import Retry, Timeout, _check_seconds
 
 __all__ = ["FORMATS", "Format", "L0Settings", "Resume"]
 
@@ -20,10 +19,7 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 
 
 def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if math.isnan(value) or value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+    _check_seconds(name, value, allow_none=False)
 
 
 @dataclass(frozen=True, slots=True)
