@@ -14,6 +14,7 @@ which writes it to the client. When the client leaves, the producer is cancelled
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from l0.integrations.fastapi.wire import (
 from l0.runtime.stream import Stream
 
 __all__ = ["L0ResumeResponse", "L0StreamResponse", "error_response"]
+
+logger = logging.getLogger("l0.fastapi")
 
 _ABANDONED = {
     "type": "AbortedError",
@@ -132,7 +135,12 @@ class _Producer:
         final = kind == "done" or kind == "error"
         frame = Frame(n, self.encoder.encode(kind, data, n), kind, final, error)
         if self.store is not None:
-            await self.store.append(self.stream_id, (StoredFrame(n, frame.data, final),))
+            try:
+                await self.store.append(self.stream_id, (StoredFrame(n, frame.data, final),))
+            except Exception:
+                # A failing store must not break the live answer: keep streaming, unresumable.
+                logger.exception("l0: resume store append failed; stream %s", self.stream_id)
+                self.store = None
         local = self.local
         if local is not None:
             try:

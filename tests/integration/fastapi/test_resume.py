@@ -241,3 +241,37 @@ async def test_resume_across_workers_sharing_redis(redis_url: str) -> None:
     finally:
         for s in stores:
             await s.client.aclose()
+
+
+class BrokenStore(MemoryResumeStore):
+    """A store whose backend goes away after a few appends."""
+
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.left = fail_after
+
+    async def append(self, stream_id: str, frames: Any) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ConnectionError("store backend down")
+        await super().append(stream_id, frames)
+
+
+async def test_a_failing_store_does_not_break_the_live_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = L0Settings(resume=Resume(store=BrokenStore(fail_after=2)))
+    app = FastAPI()
+    app.dependency_overrides[l0_stream] = l0_stream_dependency(settings)
+
+    @app.get("/chat")
+    async def chat(l0s: L0S) -> Response:
+        return l0s(lambda: iter(TOKENS))
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/chat")
+    evs = events(r.text)
+    assert "".join(e.json()["text"] for e in evs if e.event == "token") == "".join(TOKENS)
+    assert evs[-1].event == "done"
+    assert "resume store append failed" in caplog.text
