@@ -3,7 +3,7 @@
 - :func:`isolated`: LangChain reads every chunk of a stream in a *new* asyncio task
   (``coro_with_context`` creates one per ``anext``), while the l0 stall watchdog interrupts
   the task that reads the provider. The l0 stream therefore runs in one task of its own and
-  hands its events over through a one-slot queue.
+  hands its outputs over through a one-slot queue.
 - :class:`ThreadedChunks`: a sync iterator read on worker threads, so the sync execution
   paths drive the inner runnable's own sync ``stream()`` (its sync HTTP client) while the
   l0 core runs on a portal thread.
@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio.from_thread
 import anyio.to_thread
-
-from l0.runtime.stream import Stream
-from l0.types import Event
 
 __all__ = ["ThreadedChunks", "call_blocking", "drop_leading", "isolated", "iterate_blocking"]
 
@@ -37,15 +34,18 @@ class _Failed:
         self.exc = exc
 
 
-async def isolated(stream: Stream) -> AsyncIterator[Event]:
-    """Iterate ``stream`` in a task of its own; closing this generator cancels it."""
+async def isolated(items: AsyncGenerator[T, None]) -> AsyncIterator[T]:
+    """Iterate ``items`` in a task of its own; closing this generator cancels that task.
+
+    The producer runs at most one item ahead of the consumer.
+    """
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:
         try:
-            async with stream as s:
-                async for event in s:
-                    await queue.put(event)
+            async with contextlib.aclosing(items):
+                async for item in items:
+                    await queue.put(item)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the consumer, which re-raises it

@@ -7,7 +7,7 @@ LangChain custom events and l0 events into LangChain outputs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, adispatch_custom_event
@@ -182,29 +182,37 @@ class Session:
 
     # -- outputs -------------------------------------------------------------------------------
 
-    async def outputs(self) -> AsyncIterator[Any]:
-        """The outputs to yield, in order; :data:`RESET` where a restart drops earlier ones."""
-        guard = self.owner.runnable is None
-        builder = self.builder
-        adapter = self.adapter
-        async for ev in isolated(self.open()):
-            kind = ev.type
-            if guard:
-                if kind is not EventType.RESET:
-                    pending, self._pending = self._pending, []
-                    for chunk in pending:
-                        yield chunk
-                continue
-            if kind is EventType.COMPLETE:
-                last = builder.last(ev.data, adapter.current)
-                if last is not None:
-                    yield last
-            elif kind is EventType.RESET:
-                yield RESET
-            else:
-                item = builder.item(ev, adapter.current)
-                if item is not None:
-                    yield item
+    def outputs(self) -> AsyncIterator[Any]:
+        """The outputs to yield, in order; :data:`RESET` where a restart drops earlier ones.
+
+        Produced in a task of their own (see :func:`~._bridge.isolated`).
+        """
+        return isolated(self._outputs())
+
+    async def _outputs(self) -> AsyncGenerator[Any, None]:
+        async with self.open() as stream:
+            if self.owner.runnable is None:
+                async for ev in stream:
+                    # Guard mode: release the upstream chunks l0 has checked so far.
+                    if ev.type is not EventType.RESET:
+                        pending, self._pending = self._pending, []
+                        for chunk in pending:
+                            yield chunk
+                return
+            builder = self.builder
+            adapter = self.adapter
+            async for ev in stream:
+                kind = ev.type
+                if kind is EventType.COMPLETE:
+                    last = builder.last(ev.data, adapter.current)
+                    if last is not None:
+                        yield last
+                elif kind is EventType.RESET:
+                    yield RESET
+                else:
+                    item = builder.item(ev, adapter.current)
+                    if item is not None:
+                        yield item
 
 
 def continuation_of(value: bool | Continuation | None) -> Continuation | None:
