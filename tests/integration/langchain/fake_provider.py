@@ -93,14 +93,21 @@ def _oa(delta: dict[str, Any], finish: str | None = None) -> bytes:
     return f"data: {json.dumps(chunk)}\n\n".encode()
 
 
-def openai_reply(*texts: str, fault: str | None = None, tool: tuple[str, str] | None = None) -> Reply:
+def openai_reply(
+    *texts: str, fault: str | None = None, tool: tuple[str, str] | None = None
+) -> Reply:
     """An OpenAI stream of ``texts`` (then a tool call ``(name, args)``), finishing unless
     ``fault`` cuts it after the texts/tool call."""
     events = [_oa({"role": "assistant", "content": ""})]
     events += [_oa({"content": t}) for t in texts]
     if tool is not None:
         name, args = tool
-        head = {"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}}
+        head = {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
         events.append(_oa({"tool_calls": [head]}))
         mid = len(args) // 2
         for part in (args[:mid], args[mid:]):
@@ -185,3 +192,9 @@ def chat_anthropic(script: Script) -> ChatAnthropic:
         http_client=httpx2.AsyncClient(transport=script.transport),
     )
     return llm
+
+
+async def drain(chunks: AsyncIterator[Any], into: list[Any]) -> None:
+    """Collect ``chunks`` into ``into``, keeping what arrived before an error."""
+    async for chunk in chunks:
+        into.append(chunk)  # noqa: PERF401 - the partial list is the point

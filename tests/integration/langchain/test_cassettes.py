@@ -15,7 +15,10 @@ from l0.testing import FakeClock
 
 CASSETTES = Path(__file__).parents[3] / "cassettes"
 REPLAY = vcr.VCR(record_mode="none", filter_headers=["authorization", "x-api-key"])
-WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+WEATHER = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object"}},
+}
 
 pytestmark = pytest.mark.anyio
 
@@ -59,12 +62,19 @@ async def test_openai_tool_call_comes_out_once_and_parsed() -> None:
 
 async def test_anthropic_text_then_tool_call() -> None:
     with REPLAY.use_cassette(str(CASSETTES / "anthropic/langchain_text_and_tool.yaml")):
-        chunks = [c async for c in L0Runnable(_anthropic()).bind_tools([WEATHER]).astream("Weather?")]
+        chunks = [
+            c async for c in L0Runnable(_anthropic()).bind_tools([WEATHER]).astream("Weather?")
+        ]
     message = _merge(chunks)
     assert message.content == "Let me check the weather."
-    assert [(tc["name"], tc["args"]) for tc in message.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert [(tc["name"], tc["args"]) for tc in message.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
     assert message.usage_metadata is not None
-    assert (message.usage_metadata["input_tokens"], message.usage_metadata["output_tokens"]) == (25, 42)
+    assert (message.usage_metadata["input_tokens"], message.usage_metadata["output_tokens"]) == (
+        25,
+        42,
+    )
     assert message.response_metadata["finish_reason"] == "tool_use"
 
 

@@ -12,7 +12,7 @@ from l0.guardrails import Severity, Violation
 from l0.integrations.langchain import L0Runnable
 from l0.testing import FakeClock
 
-from .fake_provider import STALL, Script, chat_openai, openai_reply
+from .fake_provider import STALL, Script, chat_openai, drain, openai_reply
 
 if TYPE_CHECKING:
     from l0.types import State
@@ -47,8 +47,7 @@ async def test_fatal_rule_stops_the_stream() -> None:
     chain = chat_openai(script) | guard
     got: list[AIMessageChunk] = []
     with pytest.raises(l0.GuardrailViolationError) as info:
-        async for chunk in chain.astream("hi"):
-            got.append(chunk)
+        await drain(chain.astream("hi"), got)
     assert info.value.category is l0.ErrorCategory.FATAL
     text = "".join(c.content for c in got)
     assert text == "fine text"  # the offending chunk never left the guard
@@ -81,7 +80,9 @@ async def test_outer_l0runnable_retries_what_the_guard_rejected() -> None:
     inner = chat_openai(script) | L0Runnable(
         guardrails=[Forbidden("SECRET")], check_intervals=l0.CheckIntervals(guardrails=1)
     )
-    outer = L0Runnable(inner, fallbacks=[chat_openai(Script(openai_reply("backup")))], clock=FakeClock())
+    outer = L0Runnable(
+        inner, fallbacks=[chat_openai(Script(openai_reply("backup")))], clock=FakeClock()
+    )
     # A fatal violation is never retried on the same runnable: the fallback answers.
     message = await outer.ainvoke("hi")
     assert message.content == "backup"

@@ -39,7 +39,11 @@ async def test_astream_events_show_each_attempt_as_a_child_run() -> None:
     custom = [e for e in events if e["event"] == "on_custom_event"]
     assert [e["name"] for e in custom] == ["l0_retry", "l0_resume"]
     assert custom[0]["data"]["category"] == "network"
-    streamed = [e["data"]["chunk"] for e in events if e["event"] == "on_chain_stream" and not e["parent_ids"]]
+    streamed = [
+        e["data"]["chunk"]
+        for e in events
+        if e["event"] == "on_chain_stream" and not e["parent_ids"]
+    ]
     assert "".join(streamed) == "Hello world!"
     end = next(e for e in events if e["event"] == "on_chain_end" and e["name"] == "L0Runnable")
     assert end["data"]["output"].content == "Hello world!"
@@ -54,7 +58,9 @@ async def test_callbacks_tags_and_metadata_reach_the_inner_model() -> None:
             seen.append({"tags": kw.get("tags"), "metadata": kw.get("metadata")})
 
     runnable = L0Runnable(chat_openai(_flaky()), clock=FakeClock())
-    await runnable.ainvoke("hi", {"callbacks": [Recorder()], "tags": ["mine"], "metadata": {"user": "u1"}})
+    await runnable.ainvoke(
+        "hi", {"callbacks": [Recorder()], "tags": ["mine"], "metadata": {"user": "u1"}}
+    )
     assert len(seen) == 2
     assert all("mine" in s["tags"] and s["metadata"]["user"] == "u1" for s in seen)
 
@@ -71,8 +77,14 @@ def test_sync_paths_inside_a_running_loop_thread() -> None:
     async def notebook_cell() -> tuple[str, str, list[str]]:
         # Blocking calls from the loop's own thread, as a notebook cell does.
         invoked = L0Runnable(chat_openai(_flaky()), clock=FakeClock()).invoke("hi").content
-        streamed = "".join(c.content for c in L0Runnable(chat_openai(_flaky()), clock=FakeClock()).stream("hi"))
-        chain = ChatPromptTemplate.from_template("{q}") | L0Runnable(chat_openai(_flaky()), clock=FakeClock()) | StrOutputParser()
+        streamed = "".join(
+            c.content for c in L0Runnable(chat_openai(_flaky()), clock=FakeClock()).stream("hi")
+        )
+        chain = (
+            ChatPromptTemplate.from_template("{q}")
+            | L0Runnable(chat_openai(_flaky()), clock=FakeClock())
+            | StrOutputParser()
+        )
         return invoked, streamed, list(chain.stream({"q": "hi"}))
 
     invoked, streamed, pieces = asyncio.run(notebook_cell())
