@@ -109,6 +109,8 @@ class TextAdapter:
     name = "text"
 
     def detect(self, obj: object) -> bool:
+        if isinstance(obj, type):
+            return False
         return hasattr(obj, "__aiter__") or (
             hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, dict))
         )
