@@ -118,19 +118,17 @@ class Session:
             sources: list[Any] = [self._tap]
         else:
             sources = [self._source(r, i) for i, r in enumerate(owner.runnables())]
+        options = owner.l0_options()
+        if guard:
+            options["retry"] = _NO_RETRY  # the upstream cannot be re-run
         return l0_stream(
             sources[0],
             fallbacks=sources[1:],
-            retry=_NO_RETRY if guard else owner.retry,
-            timeout=owner.timeout,
-            guardrails=owner.guardrails,
-            drift=owner.drift,
             continuation=self.continuation if self.messages is not None else False,
-            check_intervals=owner.check_intervals,
             on_event=self._on_event,
             adapter=self.adapter,
             detect_zero_output=owner.zero_output_check(),
-            clock=owner.clock,
+            **options,
         )
 
     def _source(self, runnable: Runnable[Any, Any], index: int) -> Any:

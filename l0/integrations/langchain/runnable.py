@@ -88,17 +88,20 @@ class L0Runnable(RunnableSerializable[Any, Any]):
             raise ValueError("L0Runnable: fallbacks need a primary runnable (model mode)")
         # Validate every l0 option now, with l0's own error messages.
         build_options(
-            (),
-            retry=self.retry,
-            timeout=self.timeout,
-            guardrails=self.guardrails,
-            drift=self.drift,
-            continuation=self.continuation,
-            check_intervals=self.check_intervals,
-            on_event=self.on_event,
-            clock=self.clock,
+            (), continuation=self.continuation, on_event=self.on_event, **self.l0_options()
         )
         return self
+
+    def l0_options(self) -> dict[str, Any]:
+        """The options handed to :func:`l0.stream` as they are."""
+        return {
+            "retry": self.retry,
+            "timeout": self.timeout,
+            "guardrails": self.guardrails,
+            "drift": self.drift,
+            "check_intervals": self.check_intervals,
+            "clock": self.clock,
+        }
 
     # -- introspection -------------------------------------------------------------------------
 

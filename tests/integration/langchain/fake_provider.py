@@ -197,4 +197,4 @@ def chat_anthropic(script: Script) -> ChatAnthropic:
 async def drain(chunks: AsyncIterator[Any], into: list[Any]) -> None:
     """Collect ``chunks`` into ``into``, keeping what arrived before an error."""
     async for chunk in chunks:
-        into.append(chunk)  # noqa: PERF401 - the partial list is the point
+        into.append(chunk)
