@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 import anyio.from_thread
 import anyio.to_thread
 
-__all__ = ["ThreadedChunks", "call_blocking", "drop_leading", "isolated", "iterate_blocking"]
+__all__ = [
+    "ThreadedChunks",
+    "call_blocking",
+    "closing",
+    "drop_leading",
+    "isolated",
+    "iterate_blocking",
+]
 
 T = TypeVar("T")
 _STOP = object()
@@ -34,7 +41,7 @@ class _Failed:
         self.exc = exc
 
 
-async def isolated(items: AsyncGenerator[T, None]) -> AsyncIterator[T]:
+async def isolated(items: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
     """Iterate ``items`` in a task of its own; closing this generator cancels that task.
 
     The producer runs at most one item ahead of the consumer.
@@ -117,6 +124,17 @@ async def drop_leading(chunks: AsyncIterator[Any], prefix: str) -> AsyncIterator
             yield chunk
     finally:
         closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+@contextlib.asynccontextmanager
+async def closing(items: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Close ``items`` (an async generator typed as an iterator) on exit, not at GC."""
+    try:
+        yield items
+    finally:
+        closer = getattr(items, "aclose", None)
         if closer is not None:
             await closer()
 

@@ -180,7 +180,7 @@ class Session:
 
     # -- outputs -------------------------------------------------------------------------------
 
-    def outputs(self) -> AsyncIterator[Any]:
+    def outputs(self) -> AsyncGenerator[Any, None]:
         """The outputs to yield, in order; :data:`RESET` where a restart drops earlier ones.
 
         Produced in a task of their own (see :func:`~._bridge.isolated`).

@@ -9,6 +9,7 @@ stream (guard mode) and raises typed l0 errors. See ``docs/langchain.md``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import typing
@@ -21,7 +22,7 @@ from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from l0.integrations.langchain._bridge import call_blocking, iterate_blocking
+from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._session import L0_EVENTS, RESET, Session, continuation_of
 from l0.runtime.events import EventHandler
@@ -162,8 +163,10 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         async def one() -> AsyncIterator[Any]:
             yield input
 
-        async for item in self.atransform(one(), config, **kwargs):
-            yield item
+        # Close the inner generators at once when the consumer leaves early (not at GC).
+        async with closing(self.atransform(one(), config, **kwargs)) as items:
+            async for item in items:
+                yield item
 
     async def atransform(
         self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
@@ -171,8 +174,10 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         """Stream from an input stream: gathered into one input (model mode) or watched
         chunk by chunk (guard mode)."""
         transformer = functools.partial(self._atransform, call_kwargs=kwargs)
-        async for item in self._atransform_stream_with_config(input, transformer, config):
-            yield item
+        items = self._atransform_stream_with_config(input, transformer, config)
+        async with closing(items):
+            async for item in items:
+                yield item
 
     async def _atransform(
         self,
@@ -190,9 +195,10 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         else:
             value = await _gather(inputs)
             session = self._session(value, None, config, run_manager, call_kwargs, sync)
-        async for item in session.outputs():
-            if item is not RESET:
-                yield item
+        async with contextlib.aclosing(session.outputs()) as items:
+            async for item in items:
+                if item is not RESET:
+                    yield item
 
     def _session(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import openai
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -184,3 +185,23 @@ async def test_tool_call_streamed_before_a_drop_is_not_duplicated() -> None:
         ("get_weather", {"city": "Paris"})
     ]
     assert all("tools" in request for request in script.requests)
+
+
+async def test_leaving_the_stream_early_closes_the_run() -> None:
+    import asyncio
+
+    script = Script(openai_reply("first", " second", fault=STALL))
+    stream = L0Runnable(chat_openai(script)).astream("hi")
+    async for chunk in stream:
+        assert chunk.content == "first"
+        break
+    with anyio.fail_after(1):  # the provider stalls for 5 s: closing must not wait for it
+        await stream.aclose()  # type: ignore[attr-defined]
+        for _ in range(5):
+            await asyncio.sleep(0)
+    running = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "").endswith("produce")
+    ]
+    assert running == []  # the l0 run's own task is gone
