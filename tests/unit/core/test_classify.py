@@ -142,6 +142,7 @@ def test_httpx_status_error_uses_the_response() -> None:
         ValueError("z"),
         IndexError(0),
         NameError("n"),
+        DeprecationWarning("old"),
     ],
 )
 def test_programming_errors_are_never_retried(exc: BaseException) -> None:
