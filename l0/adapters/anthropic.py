@@ -211,7 +211,7 @@ class AnthropicAdapter:
         kinds = _kinds()
         return kinds is not None and isinstance(obj, kinds.all)
 
-    def detect_chunk(self, chunk: object) -> bool:
+    def decodes(self, chunk: object) -> bool:
         """True for a raw message stream event."""
         kinds = _kinds()
         return kinds is not None and isinstance(chunk, kinds.chunks)
@@ -228,10 +228,6 @@ class AnthropicAdapter:
             elif isinstance(obj, kinds.sync_streams):
                 chunks = ThreadedChunks(obj)
         return AnthropicStream(chunks, source=obj, keep_raw=keep_raw)
-
-    def open_chunks(self, chunks: Any, *, source: object, keep_raw: bool = False) -> AdapterStream:
-        """Decode an already-open iterator of raw events (the text adapter's dispatch)."""
-        return AnthropicStream(chunks, source=source, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Map ``anthropic`` exceptions (see :func:`map_anthropic_error`)."""

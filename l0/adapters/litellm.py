@@ -81,7 +81,7 @@ class LiteLLMAdapter:
         classes = _streaming_classes()
         return classes is not None and isinstance(obj, classes[0])
 
-    def detect_chunk(self, chunk: object) -> bool:
+    def decodes(self, chunk: object) -> bool:
         """True for a ``ModelResponseStream`` chunk."""
         classes = _streaming_classes()
         return classes is not None and isinstance(chunk, classes[1])
@@ -90,10 +90,6 @@ class LiteLLMAdapter:
         """Read ``obj``; a sync wrapper is read in a worker thread."""
         chunks: Any = ThreadedChunks(obj) if _is_sync(obj) else obj
         return LiteLLMStream(chunks, source=obj, keep_raw=keep_raw)
-
-    def open_chunks(self, chunks: Any, *, source: object, keep_raw: bool = False) -> AdapterStream:
-        """Decode an already-open iterator of chunks (the text adapter's dispatch)."""
-        return LiteLLMStream(chunks, source=source, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Map LiteLLM exceptions (see :func:`map_litellm_error`)."""

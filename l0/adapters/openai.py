@@ -193,7 +193,7 @@ class OpenAIAdapter:
         kinds = _kinds()
         return kinds is not None and isinstance(obj, kinds.all)
 
-    def detect_chunk(self, chunk: object) -> bool:
+    def decodes(self, chunk: object) -> bool:
         """True for a ``ChatCompletionChunk`` (a plain generator of them needs no adapter=)."""
         kinds = _kinds()
         return kinds is not None and isinstance(chunk, kinds.chunk)
@@ -210,10 +210,6 @@ class OpenAIAdapter:
             elif isinstance(obj, kinds.sync_streams):
                 chunks = ThreadedChunks(obj)
         return OpenAIStream(chunks, source=obj, keep_raw=keep_raw)
-
-    def open_chunks(self, chunks: Any, *, source: object, keep_raw: bool = False) -> AdapterStream:
-        """Decode an already-open iterator of chunks (the text adapter's dispatch)."""
-        return OpenAIStream(chunks, source=source, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Map ``openai`` exceptions (see :func:`map_openai_error`)."""

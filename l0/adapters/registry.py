@@ -5,17 +5,11 @@ from __future__ import annotations
 import importlib
 import threading
 
-from l0.adapters.base import Adapter, ChunkAdapter
+from l0.adapters.base import Adapter
 from l0.adapters.text import TEXT_ADAPTER
 from l0.errors import ErrorCode, InvalidStreamError
 
-__all__ = [
-    "chunk_adapter",
-    "detect_adapter",
-    "get_adapter",
-    "register_adapter",
-    "registered_adapters",
-]
+__all__ = ["detect_adapter", "get_adapter", "register_adapter", "registered_adapters"]
 
 # Built-in provider adapters, loaded on first lookup. Their modules import no SDK: detection
 # checks ``sys.modules``, since an object of an SDK that was never imported cannot exist.
@@ -29,6 +23,7 @@ _BUILTINS = (
 _lock = threading.Lock()
 _adapters: list[tuple[int, int, Adapter]] = []  # (priority, insertion order, adapter)
 _builtins_loaded = False
+_order: tuple[Adapter, ...] | None = None  # detection order, rebuilt after each change
 
 
 def register_adapter(adapter: Adapter, *, priority: int = 0, replace: bool = False) -> None:
@@ -48,6 +43,8 @@ def register_adapter(adapter: Adapter, *, priority: int = 0, replace: bool = Fal
             _adapters.remove(item)
         _adapters.append((priority, len(_adapters), adapter))
         _adapters.sort(key=lambda a: (-a[0], a[1]))
+        global _order
+        _order = None
 
 
 def _load_builtins() -> None:
@@ -63,10 +60,18 @@ def _load_builtins() -> None:
                 raise
 
 
+def _ordered() -> tuple[Adapter, ...]:
+    global _order
+    order = _order
+    if order is None:
+        _load_builtins()
+        order = _order = (*(a for _, _, a in _adapters), TEXT_ADAPTER)
+    return order
+
+
 def registered_adapters() -> list[Adapter]:
     """Every registered adapter, in detection order (the text adapter comes last)."""
-    _load_builtins()
-    return [a for _, _, a in _adapters] + [TEXT_ADAPTER]
+    return list(_ordered())
 
 
 def get_adapter(name: str) -> Adapter:
@@ -90,7 +95,7 @@ def detect_adapter(obj: object) -> Adapter:
     Raises:
         InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when none does.
     """
-    for adapter in registered_adapters():
+    for adapter in _ordered():
         if adapter.detect(obj):
             return adapter
     raise InvalidStreamError(
@@ -98,12 +103,3 @@ def detect_adapter(obj: object) -> Adapter:
         "return an async iterable of str/l0.Event or a provider SDK stream, or pass adapter=",
         code=ErrorCode.ADAPTER_NOT_FOUND,
     )
-
-
-def chunk_adapter(chunk: object) -> ChunkAdapter | None:
-    """The first registered adapter that decodes ``chunk``'s type on its own (used when a
-    plain async iterable yields provider chunks, e.g. ``ChatCompletionChunk`` objects)."""
-    for adapter in registered_adapters():
-        if isinstance(adapter, ChunkAdapter) and adapter.detect_chunk(chunk):
-            return adapter
-    return None

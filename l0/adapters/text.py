@@ -1,4 +1,11 @@
-"""The fallback adapter: iterables of ``str`` and :class:`~l0.types.Event`."""
+"""The fallback adapter: iterables of ``str`` and :class:`~l0.types.Event`.
+
+A stream this adapter opened may turn out to carry provider chunks (a LangChain
+``astream()`` generator is a plain async generator, so only its chunks tell). At the first
+chunk that is neither ``str`` nor ``Event``, :class:`TextStream` asks the registered adapters
+that define an optional ``decodes(chunk) -> bool`` method and hands decoding over to the
+first that accepts it.
+"""
 
 from __future__ import annotations
 
@@ -40,19 +47,13 @@ class TextStream(AdapterStream):
 
     An ``Event`` source may end with a ``COMPLETE`` event whose ``data`` carries
     ``finish_reason`` and ``usage``; it marks a normal end and is not re-yielded.
-
-    The first chunk of any other type picks a decoder by that type (an adapter implementing
-    :class:`~l0.adapters.base.ChunkAdapter`, e.g. OpenAI for ``ChatCompletionChunk``); from
-    then on every chunk goes to it, and its end marker, finish reason and usage are this
-    stream's.
     """
 
     _delegate: AdapterStream | None = None
 
     def decode(self, chunk: Any) -> Decoded:
-        delegate = self._delegate
-        if delegate is not None:
-            return delegate.decode(chunk)
+        if self._delegate is not None:
+            return self._delegate.decode(chunk)
         if isinstance(chunk, str):
             return Event(EventType.TOKEN, chunk) if chunk else None
         if isinstance(chunk, Event):
@@ -62,54 +63,21 @@ class TextStream(AdapterStream):
             if chunk.type is EventType.TOOL_CALL and isinstance(chunk.data, ToolCall):
                 self.tool_calls.append(chunk.data)
             return chunk
-        return self._delegate_to(chunk).decode(chunk)
-
-    def _delegate_to(self, chunk: Any) -> AdapterStream:
-        from l0.adapters.registry import chunk_adapter
-
-        adapter = chunk_adapter(chunk)
-        if adapter is None:
-            raise InvalidStreamError(
-                f"a text source yielded {type(chunk).__name__}; expected str, l0.Event or a "
-                "provider chunk type an adapter decodes (pass adapter= otherwise)"
-            )
-        delegate = adapter.open_chunks(self.chunks, source=self.source)
-        delegate.tool_calls = self.tool_calls
-        self._delegate = delegate
-        return delegate
-
-    # The end marker, finish reason and usage belong to the delegate once there is one.
-    @property
-    def expects_end(self) -> bool:  # type: ignore[override]
-        return self._delegate.expects_end if self._delegate is not None else False
-
-    @property
-    def ended(self) -> bool:
-        return self._delegate.ended if self._delegate is not None else self._ended
-
-    @ended.setter
-    def ended(self, value: bool) -> None:
-        self._ended = value
-
-    @property
-    def finish_reason(self) -> str | None:
-        d = self._delegate
-        return d.finish_reason if d is not None else self._finish_reason
-
-    @finish_reason.setter
-    def finish_reason(self, value: str | None) -> None:
-        self._finish_reason = value
-
-    @property
-    def usage(self) -> Usage | None:
-        return self._delegate.usage if self._delegate is not None else self._usage
-
-    @usage.setter
-    def usage(self, value: Usage | None) -> None:
-        self._usage = value
+        self._delegate = _chunk_decoder(chunk, self)
+        return self._delegate.decode(chunk)
 
     def end(self) -> list[Event]:
-        return self._delegate.end() if self._delegate is not None else []
+        delegate = self._delegate
+        if delegate is None:
+            return []
+        events = delegate.end()
+        # The loop reads the outcome from this stream: take the delegate's.
+        self.expects_end = delegate.expects_end
+        self.ended = delegate.ended
+        self.finish_reason = delegate.finish_reason
+        self.usage = delegate.usage
+        self.tool_calls = delegate.tool_calls
+        return events
 
     def _complete(self, data: Any) -> None:
         self.ended = True
@@ -121,12 +89,28 @@ class TextStream(AdapterStream):
                 self.usage = usage
 
 
+def _chunk_decoder(chunk: Any, stream: TextStream) -> AdapterStream:
+    """The stream of the first adapter whose ``decodes`` accepts ``chunk``."""
+    from l0.adapters.registry import registered_adapters  # the registry imports this module
+
+    for adapter in registered_adapters():
+        decodes = getattr(adapter, "decodes", None)
+        if decodes is not None and decodes(chunk):
+            return adapter.open(stream.chunks, keep_raw=False)
+    raise InvalidStreamError(
+        f"a text source yielded {type(chunk).__name__}; expected str or l0.Event "
+        "(pass adapter= for provider chunks)"
+    )
+
+
 class TextAdapter:
     """Adapter for async/sync iterables of ``str`` or ``Event`` (lowest priority)."""
 
     name = "text"
 
     def detect(self, obj: object) -> bool:
+        if isinstance(obj, type):
+            return False
         return hasattr(obj, "__aiter__") or (
             hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, dict))
         )
