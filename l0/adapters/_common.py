@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import anyio.to_thread
 import orjson
 
+from l0.adapters.base import AdapterStream
 from l0.errors import (
     AuthenticationError,
     BadRequestError,
@@ -30,6 +32,8 @@ from l0.types import ToolCall, Usage
 __all__ = [
     "EnteredStream",
     "RefusalError",
+    "SDKAdapter",
+    "StreamKinds",
     "ThreadedChunks",
     "ToolCallAssembler",
     "attach",
@@ -289,3 +293,70 @@ def attach(err: L0Error, exc: BaseException) -> L0Error:
     """Set ``exc`` as the cause of ``err`` and return ``err``."""
     err.__cause__ = exc
     return err
+
+
+@dataclass(frozen=True)
+class StreamKinds:
+    """An SDK's stream classes, grouped by how l0 reads them."""
+
+    async_streams: tuple[type, ...]
+    sync_streams: tuple[type, ...]
+    async_managers: tuple[type, ...]
+    sync_managers: tuple[type, ...]
+    chunks: tuple[type, ...]
+    """Loose chunk types a plain iterable may yield (the text adapter's hand-over)."""
+
+    @property
+    def streams(self) -> tuple[type, ...]:
+        """Every stream and manager class."""
+        return self.async_streams + self.sync_streams + self.async_managers + self.sync_managers
+
+    def chunks_of(self, obj: Any) -> Any:
+        """The async iterator to read ``obj`` through: managers are entered on the first
+        read, sync streams are read in a worker thread, anything else is read as it is."""
+        if isinstance(obj, self.async_managers):
+            return EnteredStream(obj)
+        if isinstance(obj, self.sync_managers):
+            return ThreadedChunks(obj, enter=True)
+        if isinstance(obj, self.sync_streams):
+            return ThreadedChunks(obj)
+        return obj
+
+
+class SDKAdapter:
+    """Detection and opening shared by the SDK adapters; subclasses set :attr:`name`,
+    :attr:`module`, :attr:`stream_class` and implement :meth:`load` and ``map_error``."""
+
+    name: str
+    module: str
+    """The SDK's top-level module: nothing is detected until it was imported."""
+    stream_class: type[AdapterStream]
+
+    def __init__(self) -> None:
+        self._kinds: StreamKinds | None = None
+
+    def load(self) -> StreamKinds:
+        """Import the SDK's stream classes (called once the SDK is in ``sys.modules``)."""
+        raise NotImplementedError
+
+    def kinds(self) -> StreamKinds | None:
+        """The SDK's classes, or ``None`` while the SDK was never imported."""
+        if self._kinds is None and loaded(self.module) is not None:
+            self._kinds = self.load()
+        return self._kinds
+
+    def detect(self, obj: object) -> bool:
+        """True for one of the SDK's streams or stream managers."""
+        kinds = self.kinds()
+        return kinds is not None and isinstance(obj, kinds.streams)
+
+    def decodes(self, chunk: object) -> bool:
+        """True for a loose chunk of the SDK (a plain iterable of them needs no adapter=)."""
+        kinds = self.kinds()
+        return kinds is not None and isinstance(chunk, kinds.chunks)
+
+    def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
+        """Read ``obj``: managers are entered on the first read, sync streams in a thread."""
+        kinds = self.kinds()
+        chunks: Any = kinds.chunks_of(obj) if kinds is not None else obj
+        return self.stream_class(chunks, source=obj, keep_raw=keep_raw)

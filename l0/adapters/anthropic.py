@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 
 from l0.adapters._common import (
-    EnteredStream,
-    ThreadedChunks,
+    SDKAdapter,
+    StreamKinds,
     ToolCallAssembler,
     attach,
     inband_error,
@@ -149,10 +149,15 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
-class _Kinds:
-    """The SDK's stream classes, grouped by how l0 reads them."""
+class AnthropicAdapter(SDKAdapter):
+    """Adapter for the ``anthropic`` SDK's message streams (see the module docstring)."""
 
-    def __init__(self) -> None:
+    name = "anthropic"
+    module = "anthropic"
+    stream_class = AnthropicStream
+
+    def load(self) -> StreamKinds:
+        """The ``anthropic`` stream classes and raw event types."""
         import anthropic
         from anthropic.lib.streaming import (
             AsyncMessageStream,
@@ -169,65 +174,20 @@ class _Kinds:
             RawMessageStopEvent,
         )
 
-        self.async_streams = (anthropic.AsyncStream, AsyncMessageStream)
-        self.sync_streams = (anthropic.Stream, MessageStream)
-        self.async_managers = (AsyncMessageStreamManager,)
-        self.sync_managers = (MessageStreamManager,)
-        self.all = (
-            *self.async_streams,
-            *self.sync_streams,
-            *self.async_managers,
-            *self.sync_managers,
+        return StreamKinds(
+            async_streams=(anthropic.AsyncStream, AsyncMessageStream),
+            sync_streams=(anthropic.Stream, MessageStream),
+            async_managers=(AsyncMessageStreamManager,),
+            sync_managers=(MessageStreamManager,),
+            chunks=(
+                RawMessageStartEvent,
+                RawContentBlockStartEvent,
+                RawContentBlockDeltaEvent,
+                RawContentBlockStopEvent,
+                RawMessageDeltaEvent,
+                RawMessageStopEvent,
+            ),
         )
-        self.chunks = (
-            RawMessageStartEvent,
-            RawContentBlockStartEvent,
-            RawContentBlockDeltaEvent,
-            RawContentBlockStopEvent,
-            RawMessageDeltaEvent,
-            RawMessageStopEvent,
-        )
-
-
-_cache: list[_Kinds] = []
-
-
-def _kinds() -> _Kinds | None:
-    if _cache:
-        return _cache[0]
-    if loaded("anthropic") is None:
-        return None
-    _cache.append(_Kinds())
-    return _cache[0]
-
-
-class AnthropicAdapter:
-    """Adapter for the ``anthropic`` SDK's message streams (see the module docstring)."""
-
-    name = "anthropic"
-
-    def detect(self, obj: object) -> bool:
-        """True for an ``anthropic`` stream or ``messages.stream()`` manager."""
-        kinds = _kinds()
-        return kinds is not None and isinstance(obj, kinds.all)
-
-    def decodes(self, chunk: object) -> bool:
-        """True for a raw message stream event."""
-        kinds = _kinds()
-        return kinds is not None and isinstance(chunk, kinds.chunks)
-
-    def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
-        """Read ``obj``: managers are entered on the first read, sync streams in a thread."""
-        kinds = _kinds()
-        chunks: Any = obj
-        if kinds is not None:
-            if isinstance(obj, kinds.async_managers):
-                chunks = EnteredStream(obj)
-            elif isinstance(obj, kinds.sync_managers):
-                chunks = ThreadedChunks(obj, enter=True)
-            elif isinstance(obj, kinds.sync_streams):
-                chunks = ThreadedChunks(obj)
-        return AnthropicStream(chunks, source=obj, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Map ``anthropic`` exceptions (see :func:`map_anthropic_error`)."""

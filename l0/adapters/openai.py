@@ -23,14 +23,14 @@ from typing import Any
 
 from l0.adapters._chat import ChatChunkStream
 from l0.adapters._common import (
-    EnteredStream,
-    ThreadedChunks,
+    SDKAdapter,
+    StreamKinds,
     attach,
     inband_error,
     loaded,
     usage_of,
 )
-from l0.adapters.base import AdapterStream, Decoded
+from l0.adapters.base import Decoded
 from l0.adapters.registry import register_adapter
 from l0.errors import L0Error
 from l0.runtime.classify import error_from_status
@@ -49,8 +49,8 @@ class OpenAIStream(ChatChunkStream):
 
     def __init__(self, chunks: Any, *, source: object = None, keep_raw: bool = False) -> None:
         super().__init__(chunks, source=source, keep_raw=keep_raw)
-        kinds = _kinds()
-        self.chunk_class = kinds.chunk if kinds is not None else None
+        kinds = OPENAI_ADAPTER.kinds()
+        self.chunk_class = kinds.chunks[0] if kinds is not None else None
 
     def decode_other(self, chunk: Any) -> Decoded:
         kind = getattr(chunk, "type", None)
@@ -138,10 +138,15 @@ _RESPONSES: dict[str, _Handler] = {
 }
 
 
-class _Kinds:
-    """The SDK's stream classes, grouped by how l0 reads them."""
+class OpenAIAdapter(SDKAdapter):
+    """Adapter for the ``openai`` SDK's streams (see the module docstring)."""
 
-    def __init__(self) -> None:
+    name = "openai"
+    module = "openai"
+    stream_class = OpenAIStream
+
+    def load(self) -> StreamKinds:
+        """The ``openai`` stream, stream-manager and chunk classes."""
         import openai
         from openai.lib.streaming.chat import (
             AsyncChatCompletionStream,
@@ -157,59 +162,13 @@ class _Kinds:
         )
         from openai.types.chat import ChatCompletionChunk
 
-        self.chunk: type = ChatCompletionChunk
-        self.async_streams = (openai.AsyncStream, AsyncChatCompletionStream, AsyncResponseStream)
-        self.sync_streams = (openai.Stream, ChatCompletionStream, ResponseStream)
-        self.async_managers = (AsyncChatCompletionStreamManager, AsyncResponseStreamManager)
-        self.sync_managers = (ChatCompletionStreamManager, ResponseStreamManager)
-        self.all = (
-            *self.async_streams,
-            *self.sync_streams,
-            *self.async_managers,
-            *self.sync_managers,
+        return StreamKinds(
+            async_streams=(openai.AsyncStream, AsyncChatCompletionStream, AsyncResponseStream),
+            sync_streams=(openai.Stream, ChatCompletionStream, ResponseStream),
+            async_managers=(AsyncChatCompletionStreamManager, AsyncResponseStreamManager),
+            sync_managers=(ChatCompletionStreamManager, ResponseStreamManager),
+            chunks=(ChatCompletionChunk,),
         )
-
-
-_cache: list[_Kinds] = []
-
-
-def _kinds() -> _Kinds | None:
-    """The SDK classes, or ``None`` while ``openai`` was never imported."""
-    if _cache:
-        return _cache[0]
-    if loaded("openai") is None:
-        return None
-    _cache.append(_Kinds())
-    return _cache[0]
-
-
-class OpenAIAdapter:
-    """Adapter for the ``openai`` SDK's streams (see the module docstring)."""
-
-    name = "openai"
-
-    def detect(self, obj: object) -> bool:
-        """True for an ``openai`` stream, stream manager or Responses stream."""
-        kinds = _kinds()
-        return kinds is not None and isinstance(obj, kinds.all)
-
-    def decodes(self, chunk: object) -> bool:
-        """True for a ``ChatCompletionChunk`` (a plain generator of them needs no adapter=)."""
-        kinds = _kinds()
-        return kinds is not None and isinstance(chunk, kinds.chunk)
-
-    def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
-        """Read ``obj``: managers are entered on the first read, sync streams in a thread."""
-        kinds = _kinds()
-        chunks: Any = obj
-        if kinds is not None:
-            if isinstance(obj, kinds.async_managers):
-                chunks = EnteredStream(obj)
-            elif isinstance(obj, kinds.sync_managers):
-                chunks = ThreadedChunks(obj, enter=True)
-            elif isinstance(obj, kinds.sync_streams):
-                chunks = ThreadedChunks(obj)
-        return OpenAIStream(chunks, source=obj, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """Map ``openai`` exceptions (see :func:`map_openai_error`)."""
