@@ -13,8 +13,26 @@ import httpx2
 import vcr
 import vcr.cassette
 
+from l0.types import Usage
+
 CASSETTES = Path(__file__).resolve().parents[3] / "cassettes"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+# What cassettes/openai/chat_text.yaml decodes to (its usage chunk, details flattened).
+OPENAI_TEXT_USAGE = Usage(
+    input_tokens=12,
+    output_tokens=8,
+    total_tokens=20,
+    details={
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    },
+)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from l0.errors import (
 from l0.testing.conformance import AdapterCase, CancelCase, ErrorCase, run_conformance
 from l0.types import ToolCall, Usage
 
-from .support import MESSAGES, play
+from .support import MESSAGES, OPENAI_TEXT_USAGE, play
 
 pytestmark = pytest.mark.anyio
 
@@ -43,17 +43,6 @@ def _usage(i: int, o: int, **details: Any) -> Usage:
     return Usage(input_tokens=i, output_tokens=o, total_tokens=i + o, details=details)
 
 
-OA_DETAILS = {
-    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-    "completion_tokens_details": {
-        "reasoning_tokens": 0,
-        "audio_tokens": 0,
-        "accepted_prediction_tokens": 0,
-        "rejected_prediction_tokens": 0,
-    },
-}
-
-
 async def test_openai_adapter_conformance() -> None:
     c = openai.AsyncOpenAI(api_key="test", max_retries=0)
 
@@ -70,7 +59,7 @@ async def test_openai_adapter_conformance() -> None:
             "text",
             create,
             text="Hello there! How can I help?",
-            usage=_usage(12, 8, **OA_DETAILS),
+            usage=OPENAI_TEXT_USAGE,
             finish_reason="stop",
             context=lambda: play("openai/chat_text.yaml"),
         ),

@@ -18,24 +18,20 @@ from l0.errors import (
 from l0.testing import FakeClock
 from l0.types import EventType, ToolCall, Usage
 
-from .support import MESSAGES, SSE_HEADERS, Dropping2, Scripted, chat_chunk, openai_sse, play
+from .support import (
+    MESSAGES,
+    OPENAI_TEXT_USAGE,
+    SSE_HEADERS,
+    Dropping2,
+    Scripted,
+    chat_chunk,
+    openai_sse,
+    play,
+)
 
 pytestmark = pytest.mark.anyio
 
-TEXT_USAGE = Usage(
-    input_tokens=12,
-    output_tokens=8,
-    total_tokens=20,
-    details={
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    },
-)
+TEXT_USAGE = OPENAI_TEXT_USAGE
 
 
 def client(**kw: object) -> openai.AsyncOpenAI:
