@@ -204,3 +204,25 @@ async def test_midstream_drop_continues_byte_exact() -> None:
     assert result.text == "Hello world! Bye."
     assert isinstance(result.errors[0], NetworkError)
     assert handler.bodies[1]["messages"][-1] == {"role": "assistant", "content": "Hello wor"}
+
+
+@pytest.mark.parametrize(
+    ("cassette", "text", "error"),
+    [
+        ("429_then_ok.yaml", "Recovered fine.", RateLimitError),
+        ("500_then_ok.yaml", "Recovered fine.", ServerError),
+        ("529_then_ok.yaml", "Recovered fine.", ServerError),
+        ("truncated_then_ok.yaml", "Half a sentence and the rest.", NetworkError),
+        ("empty_then_ok.yaml", "Something at last.", ZeroOutputError),
+    ],
+)
+async def test_anthropic_route_faults_are_retried(
+    cassette: str, text: str, error: type[Exception]
+) -> None:
+    clock = FakeClock()
+    with play(f"{ANTHROPIC}/{cassette}"):
+        result = await l0.run(acompletion("anthropic/claude-sonnet-4-6"), clock=clock)
+    assert result.text == text
+    assert isinstance(result.errors[0], error)
+    if error is RateLimitError:
+        assert clock.sleeps[0] >= 2.0
