@@ -11,22 +11,16 @@ slow path, every ``CheckIntervals`` tokens. After a failure the pure
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
 import anyio
 import anyio.from_thread
 
-from l0.adapters.base import AdapterStream
+from l0.adapters.base import Adapter, AdapterStream
 from l0.adapters.registry import detect_adapter
 from l0.errors import (
     AbortedError,
-    ErrorCategory,
-    GuardrailViolationError,
-    L0Error,
-    RetriesExhaustedError,
-    StreamTimeoutError,
     TruncatedStreamError,
     ZeroOutputError,
 )
@@ -35,7 +29,9 @@ from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
 from l0.runtime.events import Emitter, EventHandler
 from l0.runtime.options import Options, build_options
-from l0.runtime.retry import Action, Counters, Decision, decide
+from l0.runtime.recovery import on_failure
+from l0.runtime.results import complete, telemetry
+from l0.runtime.retry import Counters
 from l0.runtime.state_machine import StateMachine
 from l0.runtime.stream import Stream
 from l0.runtime.timers import Clock
@@ -59,6 +55,10 @@ _TOKEN = EventType.TOKEN
 _CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
 
 
+class _NoFastPath:
+    """Never instantiated: disables the loop's ``str`` fast path for an adapter."""
+
+
 class _Run:
     """One run: the attempt loop and its bookkeeping."""
 
@@ -79,6 +79,7 @@ class _Run:
         self.attempts = 0
         self.resolver: OverlapResolver | None = None
         self.adapter_stream: AdapterStream | None = None
+        self.adapter: Adapter | None = None
         self.result: Result | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self._next_check = 1
@@ -96,50 +97,63 @@ class _Run:
         state = self.state
         wd = self.wd
         now = self.now
+        timed = wd.timed
         append = state._parts.append
         try:
             delay = 0.0
             while True:
                 pending: list[Event] = []
                 src: AdapterStream | None = None
+                n = state.token_count
                 try:
                     attempt = await self._begin_attempt(delay)
                     src = await self._open(attempt)
                     decode = src.decode
-                    raw = src.raw
+                    # ``chunk.__class__ is plain`` is the fast-path test: an adapter that must
+                    # see str chunks itself swaps in a class no chunk can have.
+                    plain: Any = str if src.text_fast_path else _NoFastPath
                     next_check = self._next_check
-                    wd.reading = True
+                    n = state.token_count
+                    ts = 0.0
                     async for chunk in wd.scoped(src.chunks):
-                        wd.reading = False
-                        if raw is not None:
-                            raw.append(chunk)
-                        if chunk.__class__ is str:
-                            if chunk:
-                                ts = now()
-                                state.last_token_at = ts
-                                n = state.token_count + 1
-                                state.token_count = n
+                        if chunk.__class__ is plain and chunk:
+                            n += 1
+                            if timed:
+                                state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
                                     yield Event(_TOKEN, chunk, None, None, ts)
-                                else:
-                                    text = await self.checks.on_token(chunk, ts)
-                                    next_check = self._next_check
-                                    if text:
-                                        yield Event(_TOKEN, text, None, None, ts)
+                                    if wd.interrupt is not None:
+                                        raise wd.interrupt
+                                    continue
+                            elif n < next_check:
+                                append(chunk)
+                                yield Event(_TOKEN, chunk)
+                                if wd.interrupt is not None:
+                                    raise wd.interrupt
+                                continue
+                            # Slow path: first token, overlap removal, due checks.
+                            state.token_count = n
+                            text = await self.checks.on_token(chunk, ts or now())
+                            next_check = self._next_check
+                            if text:
+                                yield Event(_TOKEN, text, None, None, ts)
                         else:
+                            state.token_count = n
                             for ev in await self._decoded(decode(chunk)):
                                 yield ev
+                            n = state.token_count
                             next_check = self._next_check
                         if wd.interrupt is not None:
                             raise wd.interrupt
-                        wd.reading = True
-                    wd.reading = False
+                    state.token_count = n
                     for ev in await self._finish_attempt(src):
                         yield ev
                     break
                 except BaseException as exc:
-                    decision, pending = await self._on_failure(exc)
+                    if n > state.token_count:
+                        state.token_count = n
+                    decision, pending = await on_failure(self, exc)
                     delay = decision.delay
                 finally:
                     wd.end_attempt()
@@ -147,7 +161,7 @@ class _Run:
                         await self._close(src)
                 for ev in pending:
                     yield ev
-            result = await self._complete()
+            result = await complete(self)
             status = Status.COMPLETED
             yield Event(EventType.COMPLETE, None, result, None, now())
         except GeneratorExit:
@@ -187,7 +201,7 @@ class _Run:
                 self.wd.touch()
                 if not ev.ts:
                     ev.ts = self.now()
-                if ev.type is EventType.TOOL_CALL:
+                if ev.type is EventType.TOOL_CALL and self.emitter.active:
                     await self.emitter.emit(
                         EventName.TOOL_REQUESTED,
                         id=getattr(ev.data, "id", None),
@@ -204,12 +218,13 @@ class _Run:
         self.wd.start_session()
         self.state.started_at = self.now()
         self.telemetry.started_at = self.state.started_at
-        await self.emitter.emit(
-            EventName.SESSION_START,
-            fallbacks=len(self.opts.sources) - 1,
-            continuation=self.opts.continuation is not None,
-            context=dict(self.emitter.context),
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.SESSION_START,
+                fallbacks=len(self.opts.sources) - 1,
+                continuation=self.opts.continuation is not None,
+                context=dict(self.emitter.context),
+            )
 
     async def _begin_attempt(self, delay: float) -> Attempt:
         """Wait out the backoff, then mark the attempt as started."""
@@ -234,16 +249,17 @@ class _Run:
         )
         self.machine.to(Status.ACTIVE)
         self.checks.new_attempt()
-        await self.emitter.emit(
-            EventName.ATTEMPT_START,
-            number=attempt.number,
-            retry_count=attempt.retry_count,
-            fallback_index=attempt.fallback_index,
-            is_retry=attempt.is_retry,
-            is_fallback=attempt.is_fallback,
-            is_continuation=attempt.is_continuation,
-        )
-        if attempt.is_continuation:
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.ATTEMPT_START,
+                number=attempt.number,
+                retry_count=attempt.retry_count,
+                fallback_index=attempt.fallback_index,
+                is_retry=attempt.is_retry,
+                is_fallback=attempt.is_fallback,
+                is_continuation=attempt.is_continuation,
+            )
+        if attempt.is_continuation and self.emitter.active:
             await self.emitter.emit(
                 EventName.RESUME_START,
                 checkpoint_length=len(attempt.checkpoint),
@@ -253,15 +269,18 @@ class _Run:
 
     async def _open(self, attempt: Attempt) -> AdapterStream:
         """Call the source factory and find its adapter; interruptible by the watchdog."""
-        await self.emitter.emit(EventName.STREAM_INIT)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.STREAM_INIT)
         self.wd.start_attempt()
         obj = await self.wd.guard(_resolve(self.opts.sources[self.source_index], attempt))
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)
         self.adapter_stream = src
-        await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
-        await self.emitter.emit(EventName.STREAM_READY)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
+        if self.emitter.active:
+            await self.emitter.emit(EventName.STREAM_READY)
         return src
 
     async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
@@ -271,9 +290,10 @@ class _Run:
         out = await self.checks.flush()
         out.extend(await self._decoded(src.end()))
         state = self.state
-        await self.emitter.emit(
-            EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
-        )
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
+            )
         if self.opts.detect_truncation and src.expects_end and not src.ended:
             raise TruncatedStreamError(checkpoint=state.content)
         if self.opts.detect_zero_output and not src.tool_calls and not state.content.strip():
@@ -283,209 +303,35 @@ class _Run:
 
     async def _close(self, src: AdapterStream) -> None:
         """Close the provider stream at once, even while being cancelled."""
+        if self.machine.status is Status.COMPLETING:
+            # Read to its end: closing cannot block, so no shielded scope is needed.
+            with contextlib.suppress(Exception):
+                await src.aclose()
+            return
         with anyio.move_on_after(_CLOSE_GRACE, shield=True):
             with contextlib.suppress(Exception):  # a failing close must not mask the outcome
                 await src.aclose()
 
     # -- failures ------------------------------------------------------------------------------
 
-    def _classify(self, exc: BaseException) -> tuple[L0Error | None, BaseException]:
-        """``(l0 error or None for a programming error, the exception to raise on give-up)``."""
-        mine = self.wd.recognise(exc)
-        if mine is not None:
-            return mine, mine
-        if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
-            raise exc  # outside cancellation, KeyboardInterrupt, GeneratorExit: not ours
-        adapter = getattr(self, "adapter", None)
-        mapped = adapter.map_error(exc) if adapter is not None else None
-        if mapped is None:
-            from l0.errors import to_l0_error
-
-            mapped = to_l0_error(exc)
-        return mapped, (mapped if mapped is not None else exc)
-
-    async def _on_failure(self, exc: BaseException) -> tuple[Decision, list[Event]]:
-        """Classify, decide, report; prepare the next attempt or raise the final error."""
-        err, raisable = self._classify(exc)
-        self.errors.append(raisable)
-        if err is not None:
-            self._count_error(err)
-            await self._report_error(err)
-        decision = decide(
-            self.opts.retry,
-            err,
-            self.counters,
-            has_fallback=self.source_index + 1 < len(self.opts.sources),
-        )
-        await self.emitter.emit(
-            EventName.ERROR,
-            error=raisable,
-            code=err.code.value if err else None,
-            category=err.category.value if err else ErrorCategory.INTERNAL.value,
-            action=decision.action.value,
-            reason=decision.reason,
-        )
-        if decision.action is Action.GIVE_UP:
-            if self.counters.total:
-                await self.emitter.emit(
-                    EventName.RETRY_GIVE_UP, reason=decision.reason, retries=self.counters.total
-                )
-            raise self._final_error(err, raisable) from None
-        pending = await self._prepare_next(err, decision)
-        return decision, pending
-
-    def _count_error(self, err: L0Error) -> None:
-        by_cat = self.telemetry.errors_by_category
-        by_cat[err.category.value] = by_cat.get(err.category.value, 0) + 1
-
-    async def _report_error(self, err: L0Error) -> None:
-        if isinstance(err, StreamTimeoutError):
-            await self.emitter.emit(
-                EventName.TIMEOUT_TRIGGERED, kind=err.kind, timeout=err.timeout, elapsed=err.elapsed
-            )
-        elif err.category is ErrorCategory.NETWORK:
-            kind = getattr(err, "kind", None)
-            await self.emitter.emit(
-                EventName.NETWORK_ERROR, kind=getattr(kind, "value", None), error=err
-            )
-        if isinstance(err, AbortedError):
-            await self.emitter.emit(EventName.ABORT_REQUESTED, token_count=self.state.token_count)
-
-    def _final_error(self, err: L0Error | None, raisable: BaseException) -> BaseException:
-        if err is None or isinstance(err, AbortedError) or len(self.errors) == 1:
-            return raisable
-        if err.code.value == "TOTAL_TIMEOUT":
-            return err
-        return RetriesExhaustedError(
-            f"all attempts failed ({self.attempts} attempts over {self.source_index + 1} "
-            f"source(s)); last error: {err.message}",
-            errors=self.errors,
-        )
-
-    async def _prepare_next(self, err: L0Error | None, decision: Decision) -> list[Event]:
-        """Update counters and state for the next attempt; events to yield before it."""
-        state = self.state
-        if decision.action is Action.RETRY:
-            self.machine.to(Status.RETRYING)
-            self.counters = self.counters.after(decision.counts)
-            if decision.counts:
-                state.model_retry_count += 1
-            else:
-                state.network_retry_count += 1
-            await self.emitter.emit(
-                EventName.RETRY_ATTEMPT,
-                retry=self.counters.total,
-                delay=decision.delay,
-                counts=decision.counts,
-                category=err.category.value if err else None,
-                reason=decision.reason,
-            )
-        else:
-            self.machine.to(Status.FALLING_BACK)
-            self.source_index += 1
-            self.counters = Counters()
-            state.fallback_index = self.source_index
-            await self.emitter.emit(
-                EventName.FALLBACK_START,
-                from_index=self.source_index - 1,
-                to_index=self.source_index,
-                reason=decision.reason,
-            )
-        return await self._carry_or_reset(err)
-
-    async def _carry_or_reset(self, err: L0Error | None) -> list[Event]:
-        """Continue from the delivered text, or reset it (and tell the consumer)."""
-        state = self.state
-        self.resolver = None
-        delivered = state.content
-        can_continue = (
-            self.opts.continuation is not None
-            and bool(delivered)
-            and err is not None
-            and err.category is not ErrorCategory.CONTENT
-            and not isinstance(err, (GuardrailViolationError, AbortedError))
-        )
-        if can_continue:
-            cont = self.opts.continuation
-            assert cont is not None
-            state.checkpoint = delivered
-            state.resumed = True
-            state.resume_point = len(delivered)
-            self.resolver = OverlapResolver(
-                delivered, min_overlap=cont.min_overlap, max_overlap=cont.max_overlap
-            )
-            return []
-        state.checkpoint = ""
-        state._parts.clear()
-        state.token_count = 0
-        self.checks.reset()
-        if not delivered:
-            return []
-        await self.emitter.emit(EventName.RESET, discard=len(delivered))
-        return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, self.now())]
-
     # -- completion ----------------------------------------------------------------------------
-
-    async def _complete(self) -> Result:
-        state = self.state
-        src = self.adapter_stream
-        state.completed = True
-        end = self.now()
-        if state.first_token_at is not None:
-            state.duration = end - state.first_token_at
-        self.machine.to(Status.COMPLETED)
-        result = Result(
-            text=state.content,
-            state=state,
-            telemetry=self._telemetry(end),
-            tool_calls=list(src.tool_calls) if src else [],
-            usage=src.usage if src else None,
-            finish_reason=src.finish_reason if src else None,
-            errors=list(self.errors),
-            fallback_index=self.source_index,
-        )
-        self.result = result
-        await self.emitter.emit(
-            EventName.COMPLETE,
-            token_count=state.token_count,
-            length=len(result.text),
-            duration=state.duration,
-            finish_reason=result.finish_reason,
-        )
-        return result
-
-    def _telemetry(self, end: float) -> Telemetry:
-        t = self.telemetry
-        s = self.state
-        t.ended_at = end
-        t.duration = end - t.started_at
-        t.token_count = s.token_count
-        t.attempts = self.attempts
-        t.model_retries = s.model_retry_count
-        t.network_retries = s.network_retry_count
-        t.retries = s.model_retry_count + s.network_retry_count
-        t.fallbacks = self.source_index
-        t.violations = len(s.violations)
-        if s.first_token_at is not None:
-            t.time_to_first_token = s.first_token_at - t.started_at
-            if s.duration:
-                t.tokens_per_second = s.token_count / s.duration
-        return t
 
     async def _end_session(self, status: Status) -> None:
         self.wd.close()
         if not self.machine.done:
             self.machine.to(status)
         if self.result is None:
-            self._telemetry(self.now())
-        await self.emitter.emit(
-            EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
-        )
+            telemetry(self, self.now())
+        if self.emitter.active:
+            await self.emitter.emit(
+                EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
+            )
 
 
 async def _resolve(source: Any, attempt: Attempt) -> Any:
     obj = source(attempt)
-    while inspect.isawaitable(obj):
+    # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs on every attempt
+    while getattr(type(obj), "__await__", None) is not None:
         obj = await obj
     return obj
 

@@ -155,6 +155,8 @@ class State:
     """
 
     __slots__ = (
+        "_joined",
+        "_joined_n",
         "_parts",
         "checkpoint",
         "completed",
@@ -174,6 +176,8 @@ class State:
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._joined = ""
+        self._joined_n = 0
         self.checkpoint = ""
         self.token_count = 0
         self.model_retry_count = 0
@@ -191,13 +195,24 @@ class State:
 
     @property
     def content(self) -> str:
-        """The text of the current attempt so far (the checkpoint included when resumed)."""
-        parts = self._parts
-        if len(parts) > 1:
-            joined = "".join(parts)
-            parts[:] = (joined,)
-            return joined
-        return parts[0] if parts else ""
+        """The text of the current answer so far (the checkpoint included when resumed).
+
+        Joined on read and cached until more text arrives; the pieces are never merged in
+        place, so readers never disturb the runtime's incremental checks.
+        """
+        n = len(self._parts)
+        if n != self._joined_n:
+            done = self._joined_n
+            tail = "".join(self._parts[done:]) if n > done else None
+            self._joined = self._joined + tail if tail is not None else "".join(self._parts)
+            self._joined_n = n
+        return self._joined
+
+    def clear_content(self) -> None:
+        """Drop the text (a restart that cannot continue)."""
+        self._parts.clear()
+        self._joined = ""
+        self._joined_n = 0
 
     def __repr__(self) -> str:
         return (
@@ -425,18 +440,30 @@ BackoffName = Literal["exponential", "linear", "fixed", "fixed_jitter", "full_ji
 _BACKOFFS = ("exponential", "linear", "fixed", "fixed_jitter", "full_jitter")
 
 
-def _default_retry_on() -> frozenset[Any]:
-    from l0.errors import ErrorCategory
+_KEYS: tuple[frozenset[str], frozenset[str]] | None = None
 
-    return frozenset(
-        {
-            ErrorCategory.NETWORK,
-            ErrorCategory.TRANSIENT,
-            ErrorCategory.MODEL,
-            ErrorCategory.CONTENT,
-            ErrorCategory.PROVIDER,
-        }
-    )
+
+def _retry_keys() -> tuple[frozenset[str], frozenset[str]]:
+    """(valid ``error_delays`` keys, valid ``retry_on`` entries), computed once."""
+    global _KEYS
+    if _KEYS is None:
+        from l0.errors import ErrorCategory, ErrorCode, NetworkErrorKind
+
+        cats = {c.value for c in ErrorCategory} | {c.value for c in ErrorCode}
+        _KEYS = (frozenset(cats | {k.value for k in NetworkErrorKind}), frozenset(cats))
+    return _KEYS
+
+
+_DEFAULT_RETRY_ON: frozenset[Any] | None = None
+
+
+def _default_retry_on() -> frozenset[Any]:
+    global _DEFAULT_RETRY_ON
+    if _DEFAULT_RETRY_ON is None:
+        from l0.errors import ErrorCategory as C
+
+        _DEFAULT_RETRY_ON = frozenset({C.NETWORK, C.TRANSIENT, C.MODEL, C.CONTENT, C.PROVIDER})
+    return _DEFAULT_RETRY_ON
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,8 +504,6 @@ class Retry:
     random: Any = None
 
     def __post_init__(self) -> None:
-        from l0.errors import ErrorCategory, ErrorCode, NetworkErrorKind
-
         for name in ("attempts", "max_retries"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -491,11 +516,7 @@ class Retry:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"Retry.{name} must be a number of seconds >= 0, got {value!r}")
-        known = (
-            {k.value for k in NetworkErrorKind}
-            | {c.value for c in ErrorCode}
-            | {c.value for c in ErrorCategory}
-        )
+        known, valid = _retry_keys()
         for key, delay in self.error_delays.items():
             if str(getattr(key, "value", key)) not in known:
                 raise ValueError(
@@ -505,7 +526,6 @@ class Retry:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise ValueError(f"Retry.error_delays[{key!r}] must be seconds >= 0")
         if not callable(self.retry_on):
-            valid = {c.value for c in ErrorCategory} | {c.value for c in ErrorCode}
             for item in self.retry_on:
                 if str(getattr(item, "value", item)) not in valid:
                     raise ValueError(

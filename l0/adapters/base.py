@@ -8,7 +8,6 @@ an adapter adds no async-generator layer per token.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,21 +35,29 @@ class AdapterStream:
         finish_reason: The provider's finish/stop reason, when seen.
         usage: Token usage, when reported.
         tool_calls: Completed tool calls, in order.
-        raw: Every raw chunk, only when the caller asked for them (else ``None``).
+        raw: Every raw chunk, only when the caller asked for them (``keep_raw``; else
+            ``None``).
     """
 
     expects_end: bool = False
+    text_fast_path: bool = True
+    """When True the loop turns plain ``str`` chunks into tokens itself, without calling
+    :meth:`decode`. An adapter whose protocol sends ``str`` chunks that are not plain text
+    sets it to False."""
 
     def __init__(
         self, chunks: AsyncIterator[Any], *, source: object = None, keep_raw: bool = False
-    ):
-        self.chunks = chunks
+    ) -> None:
         self.source = source if source is not None else chunks
         self.ended = False
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.tool_calls: list[ToolCall] = []
-        self.raw: list[Any] | None = [] if keep_raw else None
+        self.raw: list[Any] | None = None
+        if keep_raw:
+            self.raw = []
+            chunks = _Recording(chunks, self.raw)
+        self.chunks = chunks
 
     def decode(self, chunk: Any) -> Decoded:
         """Translate one raw chunk (may raise an :class:`~l0.errors.L0Error`)."""
@@ -67,9 +74,32 @@ class AdapterStream:
             if closer is None:
                 continue
             result = closer()
-            if inspect.isawaitable(result):
+            if getattr(type(result), "__await__", None) is not None:
                 await result
             return
+
+
+class _Recording:
+    """Wraps the chunk iterator to keep every raw chunk (only when asked: ``keep_raw``)."""
+
+    __slots__ = ("_chunks", "_raw")
+
+    def __init__(self, chunks: AsyncIterator[Any], raw: list[Any]) -> None:
+        self._chunks = chunks
+        self._raw = raw
+
+    def __aiter__(self) -> _Recording:
+        return self
+
+    async def __anext__(self) -> Any:
+        chunk = await self._chunks.__anext__()
+        self._raw.append(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        closer = getattr(self._chunks, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 @runtime_checkable

@@ -23,6 +23,7 @@ _BUILTINS = (
 _lock = threading.Lock()
 _adapters: list[tuple[int, int, Adapter]] = []  # (priority, insertion order, adapter)
 _builtins_loaded = False
+_order: tuple[Adapter, ...] | None = None  # detection order, rebuilt after each change
 
 
 def register_adapter(adapter: Adapter, *, priority: int = 0, replace: bool = False) -> None:
@@ -42,6 +43,8 @@ def register_adapter(adapter: Adapter, *, priority: int = 0, replace: bool = Fal
             _adapters.remove(item)
         _adapters.append((priority, len(_adapters), adapter))
         _adapters.sort(key=lambda a: (-a[0], a[1]))
+        global _order
+        _order = None
 
 
 def _load_builtins() -> None:
@@ -57,10 +60,18 @@ def _load_builtins() -> None:
                 raise
 
 
+def _ordered() -> tuple[Adapter, ...]:
+    global _order
+    order = _order
+    if order is None:
+        _load_builtins()
+        order = _order = (*(a for _, _, a in _adapters), TEXT_ADAPTER)
+    return order
+
+
 def registered_adapters() -> list[Adapter]:
     """Every registered adapter, in detection order (the text adapter comes last)."""
-    _load_builtins()
-    return [a for _, _, a in _adapters] + [TEXT_ADAPTER]
+    return list(_ordered())
 
 
 def get_adapter(name: str) -> Adapter:
@@ -84,7 +95,7 @@ def detect_adapter(obj: object) -> Adapter:
     Raises:
         InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when none does.
     """
-    for adapter in registered_adapters():
+    for adapter in _ordered():
         if adapter.detect(obj):
             return adapter
     raise InvalidStreamError(

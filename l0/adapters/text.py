@@ -1,4 +1,11 @@
-"""The fallback adapter: iterables of ``str`` and :class:`~l0.types.Event`."""
+"""The fallback adapter: iterables of ``str`` and :class:`~l0.types.Event`.
+
+A stream this adapter opened may turn out to carry provider chunks (a LangChain
+``astream()`` generator is a plain async generator, so only its chunks tell). At the first
+chunk that is neither ``str`` nor ``Event``, :class:`TextStream` asks the registered adapters
+that define an optional ``decodes(chunk) -> bool`` method and hands decoding over to the
+first that accepts it.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +49,11 @@ class TextStream(AdapterStream):
     ``finish_reason`` and ``usage``; it marks a normal end and is not re-yielded.
     """
 
+    _delegate: AdapterStream | None = None
+
     def decode(self, chunk: Any) -> Decoded:
+        if self._delegate is not None:
+            return self._delegate.decode(chunk)
         if isinstance(chunk, str):
             return Event(EventType.TOKEN, chunk) if chunk else None
         if isinstance(chunk, Event):
@@ -52,10 +63,21 @@ class TextStream(AdapterStream):
             if chunk.type is EventType.TOOL_CALL and isinstance(chunk.data, ToolCall):
                 self.tool_calls.append(chunk.data)
             return chunk
-        raise InvalidStreamError(
-            f"a text source yielded {type(chunk).__name__}; expected str or l0.Event "
-            "(pass adapter= for provider chunks)"
-        )
+        self._delegate = _chunk_decoder(chunk, self)
+        return self._delegate.decode(chunk)
+
+    def end(self) -> list[Event]:
+        delegate = self._delegate
+        if delegate is None:
+            return []
+        events = delegate.end()
+        # The loop reads the outcome from this stream: take the delegate's.
+        self.expects_end = delegate.expects_end
+        self.ended = delegate.ended
+        self.finish_reason = delegate.finish_reason
+        self.usage = delegate.usage
+        self.tool_calls = delegate.tool_calls
+        return events
 
     def _complete(self, data: Any) -> None:
         self.ended = True
@@ -67,12 +89,28 @@ class TextStream(AdapterStream):
                 self.usage = usage
 
 
+def _chunk_decoder(chunk: Any, stream: TextStream) -> AdapterStream:
+    """The stream of the first adapter whose ``decodes`` accepts ``chunk``."""
+    from l0.adapters.registry import registered_adapters  # the registry imports this module
+
+    for adapter in registered_adapters():
+        decodes = getattr(adapter, "decodes", None)
+        if decodes is not None and decodes(chunk):
+            return adapter.open(stream.chunks, keep_raw=False)
+    raise InvalidStreamError(
+        f"a text source yielded {type(chunk).__name__}; expected str or l0.Event "
+        "(pass adapter= for provider chunks)"
+    )
+
+
 class TextAdapter:
     """Adapter for async/sync iterables of ``str`` or ``Event`` (lowest priority)."""
 
     name = "text"
 
     def detect(self, obj: object) -> bool:
+        if isinstance(obj, type):
+            return False
         return hasattr(obj, "__aiter__") or (
             hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, dict))
         )
@@ -87,6 +125,15 @@ class TextAdapter:
         return TextStream(chunks, source=obj, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
+        """A plain iterable may re-raise a provider SDK's exception: ask the provider
+        adapters (each maps only its own SDK's types), else use the generic rules."""
+        from l0.adapters.registry import registered_adapters
+
+        for adapter in registered_adapters():
+            if adapter is not self:
+                mapped = adapter.map_error(exc)
+                if mapped is not None:
+                    return mapped
         return None
 
 

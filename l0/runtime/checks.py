@@ -78,6 +78,7 @@ class Checks:
     async def on_token(self, text: str, ts: float) -> str | None:
         """Handle one token on the slow path; the text to deliver (``None``: nothing yet)."""
         run = self.run
+        run.state.last_token_at = ts
         if self._first_pending:
             self._first_pending = False
             state = run.state
@@ -85,9 +86,10 @@ class Checks:
                 state.first_token_at = ts
             run.wd.first_token()
             started = run.wd._attempt_start
-            await run.emitter.emit(
-                EventName.FIRST_TOKEN, ttft=(ts - started) if started is not None else None
-            )
+            if run.emitter.active:
+                await run.emitter.emit(
+                    EventName.FIRST_TOKEN, ttft=(ts - started) if started is not None else None
+                )
         if run.resolver is not None:
             released = run.resolver.feed(text)
             if released is None:
@@ -167,9 +169,10 @@ class Checks:
         run = self.run
         run.state.violations.extend(violations)
         for v in violations:
-            await run.emitter.emit(
-                EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=final
-            )
+            if run.emitter.active:
+                await run.emitter.emit(
+                    EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=final
+                )
         fatal = [
             v
             for v in violations

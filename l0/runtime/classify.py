@@ -53,6 +53,7 @@ TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522
 _AUTH_STATUSES = frozenset({401, 403})
 
 _PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    Warning,  # a warning turned into an error (-W error) is a configuration issue, not a fault
     LookupError,
     TypeError,
     AttributeError,

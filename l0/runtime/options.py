@@ -6,7 +6,8 @@ Every bad input fails here, before anything runs, with an error naming the optio
 from __future__ import annotations
 
 import inspect
-import uuid
+import os
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,12 +59,23 @@ class Source:
 
 
 def _is_stream_like(obj: object) -> bool:
+    if isinstance(obj, type):
+        return False  # a class is a factory (``list``), not a stream
     return hasattr(obj, "__aiter__") or (
         hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, Mapping))
     )
 
 
 def _takes_one_argument(fn: Callable[..., Any], label: str) -> bool:
+    code = getattr(fn, "__code__", None)
+    if isinstance(fn, types.FunctionType) and code is not None:
+        # Fast path for plain functions and lambdas (no inspect.signature per run).
+        required = code.co_argcount - len(fn.__defaults__ or ())
+        if required > 1:
+            raise TypeError(
+                f"{label} must take no argument or one l0.Attempt; it requires {required}"
+            )
+        return required == 1 or (code.co_argcount >= 1) or bool(code.co_flags & 0x04)
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -82,9 +94,9 @@ def _takes_one_argument(fn: Callable[..., Any], label: str) -> bool:
     return any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Options:
-    """The validated options of one run."""
+    """The validated options of one run (read-only by convention: built once per run)."""
 
     sources: tuple[Source, ...]
     retry: Retry
@@ -103,6 +115,11 @@ class Options:
     keep_raw: bool
 
 
+_DEFAULT_RETRY = Retry()
+_DEFAULT_TIMEOUT = Timeout()
+_DEFAULT_INTERVALS = CheckIntervals()
+
+
 def _typed(name: str, value: Any, cls: type, default: Any) -> Any:
     if value is None:
         return default
@@ -112,7 +129,7 @@ def _typed(name: str, value: Any, cls: type, default: Any) -> Any:
 
 
 def _guardrails(value: Any) -> GuardrailHook | None:
-    if value is None:
+    if value is None or value == ():
         return None
     if isinstance(value, GuardrailHook):
         return value
@@ -197,13 +214,13 @@ def build_options(
         raise TypeError("clock must provide now() and async sleep()")
     return Options(
         sources=sources,
-        retry=_typed("retry", retry, Retry, Retry()),
-        timeout=_typed("timeout", timeout, Timeout, Timeout()),
+        retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
+        timeout=_typed("timeout", timeout, Timeout, _DEFAULT_TIMEOUT),
         guardrails=_guardrails(guardrails),
         drift=_drift(drift),
         continuation=_continuation(continuation),
         check_intervals=_typed(
-            "check_intervals", check_intervals, CheckIntervals, CheckIntervals()
+            "check_intervals", check_intervals, CheckIntervals, _DEFAULT_INTERVALS
         ),
         handlers=tuple(build_handlers(on_event, callbacks or {})),
         adapter=_adapter(adapter),
@@ -211,6 +228,6 @@ def build_options(
         detect_zero_output=bool(detect_zero_output),
         detect_truncation=bool(detect_truncation),
         clock=clock or SYSTEM_CLOCK,
-        stream_id=stream_id or uuid.uuid4().hex,
+        stream_id=stream_id or os.urandom(16).hex(),
         keep_raw=bool(keep_raw),
     )

@@ -37,6 +37,7 @@ class Stream:
         gen = self._gen
         if gen is None:
             gen = self._gen = self._run.events()
+            self._run.wd.agen = gen
         return gen
 
     async def __aenter__(self) -> Stream:

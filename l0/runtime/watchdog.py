@@ -1,11 +1,12 @@
 """Stall and overall deadlines, and abort, for one run — without a task or timer per token.
 
-The attempt loop records each chunk's arrival time (it needs it for ``Event.ts`` anyway) and
-flips :attr:`Watchdog.reading` around the await on the provider. The watchdog keeps **one**
-timer for the nearest deadline; when it fires it re-reads the last arrival time and, if the
-stream moved meanwhile, re-arms for the new deadline (so a timer is created at most once per
-timeout period, never per token). A stall is acted on only while the loop is awaiting the
-provider: time the consumer spends between events never counts as a provider stall.
+When a stall deadline is set, the attempt loop records each token's arrival time in
+``State.last_token_at`` (one clock read per token, which ``Event.ts`` reuses). The watchdog
+keeps **one** timer for the nearest deadline; when it fires it re-reads the last arrival time
+and, if the stream moved meanwhile, re-arms for the new deadline (so a timer is created at
+most once per timeout period, never per token). It acts only while the run's generator is
+running (``ag_running``: awaiting the provider, a backoff, or its own checks), never while
+the consumer holds an event: consumer time is not a provider stall.
 
 On asyncio the watchdog interrupts the pending read by cancelling the task and recognising
 its own cancellation (``Task.uncancel`` on 3.11+); on other backends (trio) each read runs in
@@ -20,7 +21,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
-import sniffio
 
 from l0.errors import L0Error, StreamTimeoutError
 from l0.types import State, Timeout
@@ -34,8 +34,9 @@ class Watchdog:
     """Deadlines and interruption for one run.
 
     Attributes:
-        reading: True while the loop awaits the provider (the only time it may be cut).
         interrupt: The error that interrupted the run (a timeout or an abort), once one did.
+        timed: Whether a stall deadline is set (the loop then timestamps every token).
+        agen: The run's async generator, once iteration started.
     """
 
     __slots__ = (
@@ -43,15 +44,17 @@ class Watchdog:
         "_attempt_start",
         "_cancelled",
         "_handle",
+        "_interruptible",
         "_loop",
         "_now",
         "_scope",
         "_state",
         "_task",
         "_total_deadline",
+        "agen",
         "asyncio",
         "interrupt",
-        "reading",
+        "timed",
         "timeout",
     )
 
@@ -59,7 +62,9 @@ class Watchdog:
         self.timeout = timeout
         self._state = state
         self._now = now
-        self.reading = False
+        self.timed = timeout.initial_token is not None or timeout.inter_token is not None
+        self.agen: Any = None
+        self._interruptible = False
         self.interrupt: L0Error | None = None
         self._attempt_start: float | None = None
         self._activity_at: float | None = None
@@ -75,10 +80,14 @@ class Watchdog:
 
     def start_session(self) -> None:
         """Bind to the current task and start the ``total`` clock."""
-        self.asyncio = sniffio.current_async_library() == "asyncio"
-        if self.asyncio:
-            self._loop = asyncio.get_running_loop()
-            self._task = asyncio.current_task()
+        # A running asyncio loop with a current task means the asyncio backend (under trio
+        # there is no running asyncio loop). C-level calls: cheap on the per-run path.
+        loop = asyncio._get_running_loop()
+        task = asyncio.current_task(loop) if loop is not None else None
+        self.asyncio = task is not None
+        if task is not None:
+            self._loop = loop
+            self._task = task
         if self.timeout.total is not None:
             self._total_deadline = self._now() + self.timeout.total
         self._arm()
@@ -87,17 +96,18 @@ class Watchdog:
         """The provider is being asked for a new stream: start the initial-token clock."""
         self._attempt_start = self._now()
         self._activity_at = None
+        self._interruptible = True
         self._arm()
 
     def end_attempt(self) -> None:
         """The attempt is over: only the ``total`` deadline still applies."""
-        self.reading = False
+        self._interruptible = False
         self._attempt_start = None
         self._arm()
 
     def close(self) -> None:
         """Cancel the timer (end of the run)."""
-        self.reading = False
+        self._interruptible = False
         self._attempt_start = None
         self._total_deadline = None
         if self._handle is not None:
@@ -163,6 +173,8 @@ class Watchdog:
     def _arm(self) -> None:
         if not self.asyncio or self._loop is None:
             return
+        if not self.timed and self._total_deadline is None:
+            return
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
@@ -180,7 +192,7 @@ class Watchdog:
         if now < d[0]:
             self._handle = self._loop.call_later(d[0] - now, self._fire)
             return
-        if not self.reading:
+        if not self._cuttable():
             if d[1] != "total":
                 # The consumer holds the stream: its time is not a provider stall.
                 self._activity_at = now
@@ -191,8 +203,13 @@ class Watchdog:
 
     # -- interruption ------------------------------------------------------------------------
 
+    def _cuttable(self) -> bool:
+        """True while the run's own code (not the consumer) is what is waiting."""
+        agen = self.agen
+        return self._interruptible and (agen is None or bool(agen.ag_running))
+
     def _cut(self) -> None:
-        if not self.reading:
+        if not self._cuttable():
             return
         if self.asyncio:
             if self._task is not None and not self._cancelled:
@@ -231,13 +248,14 @@ class Watchdog:
 
     async def guard(self, awaitable: Any) -> Any:
         """Await ``awaitable`` (opening a stream, a backoff) so the watchdog can cut it."""
-        self.reading = True
+        before = self._interruptible
+        self._interruptible = True
         try:
             if self.asyncio:
                 return await awaitable
             return await _scoped_call(self, awaitable)
         finally:
-            self.reading = False
+            self._interruptible = before
 
 
 async def _scoped_call(wd: Watchdog, awaitable: Any) -> Any:

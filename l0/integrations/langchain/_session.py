@@ -1,0 +1,222 @@
+"""One execution of an :class:`~l0.integrations.langchain.L0Runnable`: the l0 run behind it.
+
+A :class:`Session` builds the l0 sources (one child run per attempt, tagged
+``l0:attempt:N``), continues chat models from the checkpoint, turns lifecycle events into
+LangChain custom events and l0 events into LangChain outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, adispatch_custom_event
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import patch_config
+
+from l0.adapters.base import AdapterStream
+from l0.adapters.langchain import LangChainAdapter, LangChainStream
+from l0.core import stream as l0_stream
+from l0.integrations.langchain._bridge import ThreadedChunks, drop_leading, isolated
+from l0.integrations.langchain._messages import (
+    OutputBuilder,
+    continued_input,
+    is_chat_model,
+    to_messages,
+)
+from l0.observability.events import EventName
+from l0.runtime.stream import Stream
+from l0.types import Attempt, Continuation, EventType, ObservabilityEvent, Retry
+
+if TYPE_CHECKING:
+    from l0.integrations.langchain.runnable import L0Runnable
+
+__all__ = ["L0_EVENTS", "RESET", "Session"]
+
+L0_EVENTS: Mapping[str, str] = {
+    EventName.RETRY_ATTEMPT.value: "l0_retry",
+    EventName.FALLBACK_START.value: "l0_fallback",
+    EventName.RESET.value: "l0_reset",
+    EventName.RESUME_START.value: "l0_resume",
+    EventName.TIMEOUT_TRIGGERED.value: "l0_timeout",
+    EventName.GUARDRAIL_RULE_RESULT.value: "l0_violation",
+}
+"""Lifecycle events dispatched as LangChain custom events (``on_custom_event`` in
+``astream_events(version="v2")``), by l0 event name -> custom event name."""
+
+RESET = object()
+"""Yielded by :meth:`Session.outputs` where earlier outputs must be dropped (a restart)."""
+
+_NO_RETRY = Retry(attempts=0, max_retries=0)
+
+
+class _TrackingAdapter(LangChainAdapter):
+    """The LangChain adapter, remembering the stream of the current attempt."""
+
+    def __init__(self) -> None:
+        self.current: LangChainStream | None = None
+
+    def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
+        stream = super().open(obj, keep_raw=keep_raw)
+        assert isinstance(stream, LangChainStream)
+        self.current = stream
+        return stream
+
+
+class Session:
+    """The l0 run behind one call of an ``L0Runnable`` (model mode or guard mode).
+
+    Args:
+        owner: The runnable being executed.
+        value: The whole input (model mode) or ``None`` (guard mode).
+        upstream: The upstream chunks (guard mode).
+        config: The child config of the ``L0Runnable`` run.
+        run_manager: The ``L0Runnable`` run.
+        kwargs: Call kwargs, passed on to the inner runnables.
+        sync: Drive the inner runnables' sync ``stream()`` on worker threads.
+    """
+
+    def __init__(
+        self,
+        owner: L0Runnable,
+        value: Any,
+        *,
+        upstream: AsyncIterator[Any] | Iterator[Any] | None = None,
+        config: RunnableConfig,
+        run_manager: AsyncCallbackManagerForChainRun,
+        kwargs: Mapping[str, Any],
+        sync: bool = False,
+    ) -> None:
+        self.owner = owner
+        self.value = value
+        self.upstream = upstream
+        self.config = config
+        self.run_manager = run_manager
+        self.kwargs = dict(kwargs)
+        self.sync = sync
+        self.adapter = _TrackingAdapter()
+        self.builder = OutputBuilder(f"lc_run--{run_manager.run_id}")
+        self.continuation = owner.continuation_settings()
+        self.messages = self._continuable_messages()
+        self._pending: list[Any] = []
+
+    def _continuable_messages(self) -> list[Any] | None:
+        """The input as messages when every runnable is a chat model that can continue it."""
+        if self.continuation is None or self.owner.runnable is None:
+            return None
+        if not all(is_chat_model(r) for r in self.owner.runnables()):
+            return None
+        return to_messages(self.value)
+
+    # -- the l0 run ----------------------------------------------------------------------------
+
+    def open(self) -> Stream:
+        """The l0 stream of this call."""
+        owner = self.owner
+        guard = owner.runnable is None
+        if guard:
+            sources: list[Any] = [self._tap]
+        else:
+            sources = [self._source(r, i) for i, r in enumerate(owner.runnables())]
+        options = owner.l0_options()
+        if guard:
+            options["retry"] = _NO_RETRY  # the upstream cannot be re-run
+        return l0_stream(
+            sources[0],
+            fallbacks=sources[1:],
+            continuation=self.continuation if self.messages is not None else False,
+            on_event=self._on_event,
+            adapter=self.adapter,
+            detect_zero_output=owner.zero_output_check(),
+            **options,
+        )
+
+    def _source(self, runnable: Runnable[Any, Any], index: int) -> Any:
+        async def source(attempt: Attempt) -> Any:
+            value, strip = self._input_for(attempt)
+            tag = f"l0:attempt:{attempt.number}"
+            manager = self.run_manager.get_child(tag)
+            manager.add_metadata(
+                {"l0_attempt": attempt.number, "l0_fallback_index": index}, inherit=False
+            )
+            child = patch_config(self.config, callbacks=manager)
+            chunks: Any
+            if self.sync:
+                chunks = ThreadedChunks(runnable.stream(value, child, **self.kwargs))
+            else:
+                chunks = runnable.astream(value, child, **self.kwargs)
+            return drop_leading(chunks, strip) if strip else chunks
+
+        return source
+
+    def _input_for(self, attempt: Attempt) -> tuple[Any, str]:
+        if not attempt.checkpoint or self.messages is None:
+            return self.value, ""
+        return continued_input(self.messages, attempt.checkpoint, self.continuation)
+
+    async def _tap(self) -> AsyncIterator[Any]:
+        """Guard mode: the upstream chunks, each kept until l0 has checked it."""
+        upstream = self.upstream
+        chunks: Any = ThreadedChunks(upstream) if isinstance(upstream, Iterator) else upstream
+        try:
+            async for chunk in chunks:
+                self._pending.append(chunk)
+                yield chunk
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def _on_event(self, event: ObservabilityEvent) -> None:
+        name = L0_EVENTS.get(event.name)
+        if name is not None:
+            data = {"attempt": event.attempt, "stream_id": event.stream_id, **event.data}
+            await adispatch_custom_event(name, data, config=self.config)
+        user = self.owner.on_event
+        if user is not None:
+            result = user(event)
+            if result is not None:
+                await result
+
+    # -- outputs -------------------------------------------------------------------------------
+
+    def outputs(self) -> AsyncGenerator[Any, None]:
+        """The outputs to yield, in order; :data:`RESET` where a restart drops earlier ones.
+
+        Produced in a task of their own (see :func:`~._bridge.isolated`).
+        """
+        return isolated(self._outputs())
+
+    async def _outputs(self) -> AsyncGenerator[Any, None]:
+        async with self.open() as stream:
+            if self.owner.runnable is None:
+                async for ev in stream:
+                    # Guard mode: release the upstream chunks l0 has checked so far.
+                    if ev.type is not EventType.RESET:
+                        pending, self._pending = self._pending, []
+                        for chunk in pending:
+                            yield chunk
+                return
+            builder = self.builder
+            adapter = self.adapter
+            async for ev in stream:
+                kind = ev.type
+                if kind is EventType.COMPLETE:
+                    last = builder.last(ev.data, adapter.current)
+                    if last is not None:
+                        yield last
+                elif kind is EventType.RESET:
+                    yield RESET
+                else:
+                    item = builder.item(ev, adapter.current)
+                    if item is not None:
+                        yield item
+
+
+def continuation_of(value: bool | Continuation | None) -> Continuation | None:
+    """Normalise the ``continuation`` option."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Continuation()
+    return value

@@ -1,0 +1,186 @@
+"""After a failure: classify it, decide, report it, and set up the next attempt.
+
+The decision itself is the pure :func:`l0.runtime.retry.decide`; this module carries it out on
+a run (counters, state, the continue-or-reset choice, the events), and builds the error
+raised when the run gives up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from l0.adapters.text import TEXT_ADAPTER
+from l0.errors import (
+    AbortedError,
+    ErrorCategory,
+    GuardrailViolationError,
+    L0Error,
+    RetriesExhaustedError,
+    StreamTimeoutError,
+    to_l0_error,
+)
+from l0.observability.events import EventName
+from l0.runtime.continuation import OverlapResolver
+from l0.runtime.retry import Action, Counters, Decision, decide
+from l0.types import Event, EventType, Status
+
+if TYPE_CHECKING:
+    from l0.core import _Run
+
+__all__ = ["classify_failure", "on_failure"]
+
+
+def classify_failure(run: _Run, exc: BaseException) -> tuple[L0Error | None, BaseException]:
+    """``(l0 error or None for a programming error, the exception to raise on give-up)``."""
+    mine = run.wd.recognise(exc)
+    if mine is not None:
+        return mine, mine
+    if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
+        raise exc  # outside cancellation, KeyboardInterrupt, GeneratorExit: not ours
+    # Before any stream exists (the factory's own request failed: a 429, a 401) no adapter
+    # was detected yet: the text adapter asks every provider adapter to map it by type.
+    adapter = run.adapter or run.opts.adapter or TEXT_ADAPTER
+    mapped = adapter.map_error(exc)
+    if mapped is None:
+        mapped = to_l0_error(exc)
+    return mapped, (mapped if mapped is not None else exc)
+
+
+async def on_failure(run: _Run, exc: BaseException) -> tuple[Decision, list[Event]]:
+    """Classify, decide, report; prepare the next attempt or raise the final error."""
+    err, raisable = classify_failure(run, exc)
+    run.errors.append(raisable)
+    if err is not None:
+        _count_error(run, err)
+        await _report_error(run, err)
+    decision = decide(
+        run.opts.retry,
+        err,
+        run.counters,
+        has_fallback=run.source_index + 1 < len(run.opts.sources),
+    )
+    if run.emitter.active:
+        await run.emitter.emit(
+            EventName.ERROR,
+            error=raisable,
+            code=err.code.value if err else None,
+            category=err.category.value if err else ErrorCategory.INTERNAL.value,
+            action=decision.action.value,
+            reason=decision.reason,
+        )
+    if decision.action is Action.GIVE_UP:
+        if run.counters.total and run.emitter.active:
+            await run.emitter.emit(
+                EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
+            )
+        final = _final_error(run, err, raisable)
+        raise final from final.__cause__  # keep the SDK exception an adapter attached
+    pending = await _prepare_next(run, err, decision)
+    return decision, pending
+
+
+def _count_error(run: _Run, err: L0Error) -> None:
+    by_cat = run.telemetry.errors_by_category
+    by_cat[err.category.value] = by_cat.get(err.category.value, 0) + 1
+
+
+async def _report_error(run: _Run, err: L0Error) -> None:
+    if isinstance(err, StreamTimeoutError):
+        if run.emitter.active:
+            await run.emitter.emit(
+                EventName.TIMEOUT_TRIGGERED,
+                kind=err.kind,
+                timeout=err.timeout,
+                elapsed=err.elapsed,
+            )
+    elif err.category is ErrorCategory.NETWORK:
+        kind = getattr(err, "kind", None)
+        if run.emitter.active:
+            await run.emitter.emit(
+                EventName.NETWORK_ERROR, kind=getattr(kind, "value", None), error=err
+            )
+    if isinstance(err, AbortedError) and run.emitter.active:
+        await run.emitter.emit(EventName.ABORT_REQUESTED, token_count=run.state.token_count)
+
+
+def _final_error(run: _Run, err: L0Error | None, raisable: BaseException) -> BaseException:
+    if err is None or isinstance(err, AbortedError) or len(run.errors) == 1:
+        return raisable
+    if err.code.value == "TOTAL_TIMEOUT":
+        return err
+    return RetriesExhaustedError(
+        f"all attempts failed ({run.attempts} attempts over {run.source_index + 1} "
+        f"source(s)); last error: {err.message}",
+        errors=run.errors,
+    )
+
+
+async def _prepare_next(run: _Run, err: L0Error | None, decision: Decision) -> list[Event]:
+    """Update counters and state for the next attempt; events to yield before it."""
+    state = run.state
+    if decision.action is Action.RETRY:
+        run.machine.to(Status.RETRYING)
+        run.counters = run.counters.after(decision.counts)
+        if decision.counts:
+            state.model_retry_count += 1
+        else:
+            state.network_retry_count += 1
+        if run.emitter.active:
+            await run.emitter.emit(
+                EventName.RETRY_ATTEMPT,
+                retry=run.counters.total,
+                delay=decision.delay,
+                counts=decision.counts,
+                category=err.category.value if err else None,
+                reason=decision.reason,
+            )
+    else:
+        run.machine.to(Status.FALLING_BACK)
+        run.source_index += 1
+        run.counters = Counters()
+        state.fallback_index = run.source_index
+        if run.emitter.active:
+            await run.emitter.emit(
+                EventName.FALLBACK_START,
+                from_index=run.source_index - 1,
+                to_index=run.source_index,
+                reason=decision.reason,
+            )
+    return await _carry_or_reset(run, err)
+
+
+async def _carry_or_reset(run: _Run, err: L0Error | None) -> list[Event]:
+    """Continue from the delivered text, or reset it (and tell the consumer)."""
+    state = run.state
+    run.resolver = None
+    delivered = state.content
+    can_continue = (
+        run.opts.continuation is not None
+        and bool(delivered)
+        and err is not None
+        and err.category is not ErrorCategory.CONTENT
+        and not isinstance(err, (GuardrailViolationError, AbortedError))
+    )
+    if can_continue:
+        cont = run.opts.continuation
+        assert cont is not None
+        state.checkpoint = delivered
+        state.resumed = True
+        state.resume_point = len(delivered)
+        run.resolver = OverlapResolver(
+            delivered, min_overlap=cont.min_overlap, max_overlap=cont.max_overlap
+        )
+        return []
+    state.checkpoint = ""
+    state.clear_content()
+    state.token_count = 0
+    state.violations = []
+    state.drift_detected = False
+    run.checks.reset()
+    if not delivered:
+        return []
+    if run.emitter.active:
+        await run.emitter.emit(EventName.RESET, discard=len(delivered))
+    return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, run.now())]
