@@ -126,7 +126,8 @@ async def test_violation_retries_through_the_sdk_and_recovers() -> None:
         events = [e async for e in s]
     result = s.result
     assert result.text == "".join(ANSWER)
-    assert [v.rule for v in result.state.violations] == ["pattern.meta_commentary"]
+    assert result.state.violations == []  # the state describes the final attempt
+    assert [v.rule for v in result.errors[0].violations] == ["pattern.meta_commentary"]
     assert result.state.model_retry_count == 1
     assert isinstance(result.errors[0], l0.GuardrailViolationError)
     assert any(e.type is l0.EventType.RESET for e in events)  # the bad text was taken back
@@ -143,7 +144,7 @@ async def test_broken_json_mid_stream_is_caught_by_json_rule() -> None:
         clock=FakeClock(),
     )
     assert json.loads(result.text) == {"a": [1, 2]}
-    assert result.state.violations[0].rule == "json.balance"
+    assert result.errors[0].violations[0].rule == "json.balance"
 
 
 class City(BaseModel):

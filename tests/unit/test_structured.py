@@ -11,8 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 import l0
-from l0.structured import StructuredAttempt, structured
-from l0.structured_stream import structured_stream
+from l0.structured import StructuredAttempt, structured, structured_stream
 from l0.testing import FakeClock
 
 

@@ -144,7 +144,7 @@ async def test_error_violation_retries_and_recovers() -> None:
     result = await l0.run(lambda: next(answers), guardrails=recommended(), clock=FakeClock())
     assert result.text == "Paris is the capital."
     assert result.state.model_retry_count == 1
-    assert [v.rule for v in result.state.violations] == ["pattern.meta_commentary"]
+    assert [v.rule for v in result.errors[0].violations] == ["pattern.meta_commentary"]
 
 
 @pytest.mark.anyio
