@@ -4,7 +4,6 @@ over httpx2), served SSE bytes by an httpx2.MockTransport at the network edge.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
@@ -13,7 +12,7 @@ from pydantic import BaseModel
 
 import l0
 from l0.guardrails import recommended
-from l0.structured import structured
+from l0.structured import StructuredAttempt, structured
 from l0.testing import FakeClock
 
 
@@ -61,20 +60,19 @@ def ok(*pieces: str) -> httpx2.Response:
     return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse(*pieces))
 
 
-def text_source(client: AsyncOpenAI, messages: list[dict[str, str]]):  # type: ignore[no-untyped-def]
-    """A source over the SDK stream (text deltas), taking the attempt for its messages."""
+def sdk_source(client: AsyncOpenAI, messages: list[dict[str, str]]):  # type: ignore[no-untyped-def]
+    """A source returning the SDK's own stream (l0's openai adapter reads it); a structured
+    attempt's validation feedback is sent along (instructor-style re-ask)."""
 
-    async def source(attempt: l0.Attempt) -> AsyncIterator[str]:
-        msgs = attempt.retry_messages(messages) if hasattr(attempt, "retry_messages") else messages
-        stream = await client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=msgs,
-            stream=True,  # type: ignore[arg-type]
+    async def source(attempt: l0.Attempt):  # type: ignore[no-untyped-def]
+        msgs = (
+            attempt.retry_messages(messages) if isinstance(attempt, StructuredAttempt) else messages
         )
-        async with stream:
-            async for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+        return await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=msgs,  # type: ignore[arg-type]
+            stream=True,
+        )
 
     return source
 
@@ -96,12 +94,14 @@ async def test_recommended_preset_and_drift_pass_a_clean_sdk_stream() -> None:
     cassette = Cassette(ok(*ANSWER))
     events: list[str] = []
     result = await l0.run(
-        text_source(cassette.client(), [{"role": "user", "content": "Capitals?"}]),
+        sdk_source(cassette.client(), [{"role": "user", "content": "Capitals?"}]),
         guardrails=recommended(),
         drift=True,
         check_intervals=l0.CheckIntervals(guardrails=2, drift=3),
         on_event=lambda e: events.append(e.name),
+        on_complete=None,
     )
+    assert result.finish_reason == "stop"
     assert result.text == "".join(ANSWER)
     assert result.state.violations == []
     assert not result.state.drift_detected
@@ -118,7 +118,7 @@ async def test_violation_retries_through_the_sdk_and_recovers() -> None:
     )
     seen: list[l0.ObservabilityEvent] = []
     async with l0.stream(
-        text_source(cassette.client(), [{"role": "user", "content": "Capitals?"}]),
+        sdk_source(cassette.client(), [{"role": "user", "content": "Capitals?"}]),
         guardrails=recommended(),
         clock=FakeClock(),
         on_event=seen.append,
@@ -132,6 +132,7 @@ async def test_violation_retries_through_the_sdk_and_recovers() -> None:
     assert isinstance(result.errors[0], l0.GuardrailViolationError)
     assert any(e.type is l0.EventType.RESET for e in events)  # the bad text was taken back
     assert [e.name for e in seen].count("ATTEMPT_START") == 2
+    assert {e.data["adapter"] for e in seen if e.name == "ADAPTER_DETECTED"} == {"openai"}
     assert len(cassette.requests) == 2
 
 
@@ -139,7 +140,7 @@ async def test_violation_retries_through_the_sdk_and_recovers() -> None:
 async def test_broken_json_mid_stream_is_caught_by_json_rule() -> None:
     cassette = Cassette(ok('{"a": [1, ', "2}}"), ok('{"a": ', "[1, 2]}"))
     result = await l0.run(
-        text_source(cassette.client(), [{"role": "user", "content": "json"}]),
+        sdk_source(cassette.client(), [{"role": "user", "content": "json"}]),
         guardrails=recommended(),
         clock=FakeClock(),
     )
@@ -172,7 +173,7 @@ async def test_structured_over_the_sdk_429_then_fenced_then_invalid_then_valid()
     clock = FakeClock()
     res = await structured(
         City,
-        text_source(cassette.client(), [{"role": "user", "content": "Oslo as JSON"}]),
+        sdk_source(cassette.client(), [{"role": "user", "content": "Oslo as JSON"}]),
         clock=clock,
     )
     assert res.data == City(name="Oslo", population=709000)
