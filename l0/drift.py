@@ -39,6 +39,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterable
 
+from l0.guardrails.rules import META_COMMENTARY, literal_pattern
 from l0.runtime.hooks import DriftResult
 
 __all__ = ["DRIFT_TYPES", "DriftDetector"]
@@ -65,23 +66,8 @@ _CONFIDENCE = {
 }
 
 
-def _literal(*phrases: str) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(p) for p in phrases))
-
-
-_META = _literal(
-    "as an ai language model",
-    "as an ai assistant",
-    "as a large language model",
-    "as a language model",
-    "i'm an ai",
-    "i am an ai",
-    "i'm just an ai",
-    "i don't have personal",
-    "i do not have personal",
-    "i cannot actually",
-)
-_TEMPLATE = _literal(
+_META = literal_pattern(*META_COMMENTARY)
+_TEMPLATE = literal_pattern(
     "<|im_start|>",
     "<|im_end|>",
     "<|eot_id|>",

@@ -12,7 +12,14 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from l0.guardrails.rules import NO_VIOLATIONS, BaseRule, SeverityLike, to_severity
+from l0.guardrails.rules import (
+    META_COMMENTARY,
+    NO_VIOLATIONS,
+    BaseRule,
+    SeverityLike,
+    literal_pattern,
+    to_severity,
+)
 from l0.guardrails.windowed import PatternTimeoutError, WindowScanner, compile_pattern
 from l0.runtime.hooks import Severity, Violation
 
@@ -28,22 +35,11 @@ __all__ = [
     "zero_output_rule",
 ]
 
-
-def _literal(*phrases: str) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(p) for p in phrases))
+_literal = literal_pattern
 
 
 _PHRASES: dict[str, re.Pattern[str]] = {
-    "meta_commentary": _literal(
-        "as an ai language model",
-        "as an ai assistant",
-        "as a large language model",
-        "as a language model",
-        "i'm an ai",
-        "i am an ai",
-        "i don't have personal",
-        "i cannot actually",
-    ),
+    "meta_commentary": _literal(*META_COMMENTARY),
     "refusal": _literal(
         "i cannot provide",
         "i can't provide",

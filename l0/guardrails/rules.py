@@ -8,18 +8,47 @@ Every sub-check takes a severity: ``"warning"``, ``"error"``, ``"fatal"`` (or a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
 from l0.runtime.hooks import Severity, Violation
 
-__all__ = ["NO_VIOLATIONS", "BaseRule", "SeverityLike", "to_severity"]
+__all__ = [
+    "META_COMMENTARY",
+    "NO_VIOLATIONS",
+    "BaseRule",
+    "SeverityLike",
+    "literal_pattern",
+    "to_severity",
+]
 
 SeverityLike: TypeAlias = Severity | Literal["warning", "error", "fatal"] | None
 """A sub-check's severity, or ``None`` to disable it."""
 
 NO_VIOLATIONS: tuple[Violation, ...] = ()
 """The shared empty result (no allocation on the common path)."""
+
+
+def literal_pattern(*phrases: str) -> re.Pattern[str]:
+    """One regex matching any of ``phrases`` literally (matched against lower-cased text:
+    a plain literal alternation scans much faster than ``re.IGNORECASE``)."""
+    return re.compile("|".join(re.escape(p) for p in phrases))
+
+
+META_COMMENTARY = (
+    "as an ai language model",
+    "as an ai assistant",
+    "as a large language model",
+    "as a language model",
+    "i'm an ai",
+    "i am an ai",
+    "i'm just an ai",
+    "i don't have personal",
+    "i do not have personal",
+    "i cannot actually",
+)
+"""The model talking about itself (lower case): shared by ``pattern_rule`` and drift."""
 
 
 def to_severity(option: str, value: SeverityLike) -> Severity | None:
