@@ -20,7 +20,7 @@ Signals (confidence in brackets):
   and the next clearly casual ("gonna", "yeah"), or the reverse.
 - ``markdown_collapse`` (0.7): a well-formatted answer (headings, lists, fences, bold) turns
   into two stretches of text with no markdown and no line break at all.
-- ``entropy_spike`` (0.6): the character entropy of two consecutive samples (128 characters
+- ``entropy_spike`` (0.6): the character entropy of two consecutive samples (64 characters
   every 2nd batch of prose) jumps more than ``entropy_threshold`` standard deviations above
   its running mean: sustained garbage output. It needs 8 samples (about 3,200 characters of
   prose) before it can judge.
@@ -104,7 +104,7 @@ _MARKERS = _FORMAL | _INFORMAL | _HEDGES
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _STRIDE = 200  # characters analysed together (one tone / markdown segment)
 _LOOP = 80  # the tail length whose repetition marks a generation loop
-_ENTROPY_SAMPLE = 128  # characters whose entropy is measured ...
+_ENTROPY_SAMPLE = 64  # characters whose entropy is measured ...
 _ENTROPY_EVERY = 2  # ... every this many batches of prose
 _ENTROPY_MIN_SAMPLES = 8  # samples needed before a spike can be judged
 _XLOGX = [0.0] + [c * math.log2(c) for c in range(1, _ENTROPY_SAMPLE + 1)]
