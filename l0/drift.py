@@ -102,6 +102,7 @@ _HEDGES = _words(
 )
 _MARKERS = _FORMAL | _INFORMAL | _HEDGES
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_MAX_SENTENCE = 1000  # longer runs without a sentence end are not sentences
 _STRIDE = 200  # characters analysed together (one tone / markdown segment)
 _LOOP = 80  # the tail length whose repetition marks a generation loop
 _ENTROPY_SAMPLE = 64  # characters whose entropy is measured ...
@@ -170,7 +171,7 @@ class DriftDetector:
         self._tail = ""  # lower-cased end of the text, for phrases cut by a batch boundary
         self._in_code = False
         self._fired: dict[str, None] = {}  # every signal of this answer, in order
-        self._partial: list[str] = []
+        self._partial = ""  # the unfinished sentence (its last _MAX_SENTENCE chars)
         self._recent: deque[str] = deque()
         self._counts: dict[str, int] = {}
         self._segments: deque[_Segment] = deque(maxlen=4)
@@ -226,7 +227,7 @@ class DriftDetector:
         if "." in text or "!" in text or "?" in text:
             self._sentences(text, final=False, fired=fired)
         else:
-            self._partial.append(text)
+            self._partial = (self._partial + text)[-_MAX_SENTENCE:]
         win = self._win + text
         self._win = win = win[-self.window :]
         if len(win) >= _LOOP * self.repetition_threshold:
@@ -241,9 +242,8 @@ class DriftDetector:
             self._prose(text, low[-len(text) :], fired)
 
     def _sentences(self, delta: str, *, final: bool, fired: list[str]) -> None:
-        self._partial.append(delta)
-        parts = _SENTENCE_END.split("".join(self._partial))
-        self._partial = [] if final else [parts.pop()]
+        parts = _SENTENCE_END.split(self._partial + delta)
+        self._partial = "" if final else parts.pop()[-_MAX_SENTENCE:]
         recent, counts = self._recent, self._counts
         for raw in parts:
             sentence = " ".join(raw.lower().split())
@@ -256,7 +256,10 @@ class DriftDetector:
                 self._fire("repetition", fired)
             if len(recent) > 64:
                 old = recent.popleft()
-                counts[old] -= 1
+                if counts[old] == 1:
+                    del counts[old]
+                else:
+                    counts[old] -= 1
 
     def _prose(self, text: str, low: str, fired: list[str]) -> None:
         """Tone, markdown, hedging and entropy over one batch of text outside code fences."""

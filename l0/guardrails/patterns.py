@@ -72,6 +72,7 @@ _OPENER = re.compile(r"(?:sure|certainly|of course|absolutely)!?\.?")
 _PREAMBLE = re.compile(r"here(?: is|'s) the [^\n:]{1,40}:|(?:let me|i'll) [^\n]{1,40} for you")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MIN_SENTENCE = 20
+_MAX_SENTENCE = 1000  # longer runs without a sentence end are not sentences
 
 
 class PatternRule(BaseRule):
@@ -130,7 +131,7 @@ class PatternRule(BaseRule):
         self._tail = ""
         self._pos = 0  # absolute position of self._tail[0]
         self._reported: set[str] = set()
-        self._partial: list[str] = []
+        self._partial = ""  # the unfinished sentence (its last _MAX_SENTENCE chars)
         self._seen: dict[str, int] = {}
         self._first = ""
         self._last = ""
@@ -170,11 +171,10 @@ class PatternRule(BaseRule):
 
     def _sentences(self, delta: str, *, final: bool, found: list[Violation]) -> None:
         if not final and "." not in delta and "!" not in delta and "?" not in delta:
-            self._partial.append(delta)
+            self._partial = (self._partial + delta)[-_MAX_SENTENCE:]
             return
-        self._partial.append(delta)
-        parts = _SENTENCE_END.split("".join(self._partial))
-        self._partial = [] if final else [parts.pop()]
+        parts = _SENTENCE_END.split(self._partial + delta)
+        self._partial = "" if final else parts.pop()[-_MAX_SENTENCE:]
         for raw in parts:
             sentence = " ".join(raw.lower().split())
             if len(sentence) <= _MIN_SENTENCE // 2:
