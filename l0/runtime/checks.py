@@ -45,6 +45,12 @@ class Checks:
         self._next_ckpt = intervals.checkpoint
         self._next_guard = intervals.guardrails
         self._next_drift = intervals.drift
+        # A run is a new answer: hooks reused from an earlier run (the same rule list or
+        # detector passed again) must not carry its scanner state over.
+        if guardrails is not None:
+            guardrails.reset()
+        if drift is not None:
+            drift.reset()
 
     def new_attempt(self) -> None:
         """An attempt starts: its first token takes the slow path."""
