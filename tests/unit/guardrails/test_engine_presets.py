@@ -170,3 +170,17 @@ async def test_warnings_are_recorded_and_reported_not_retried() -> None:
     )
     assert result.state.model_retry_count == 0
     assert seen == ["pattern.refusal"]
+
+
+@pytest.mark.anyio
+async def test_rules_and_detector_reused_by_a_later_run_start_fresh() -> None:
+    from l0.drift import DriftDetector
+
+    rules, detector = [json_rule()], DriftDetector()
+    text = ["The same answer, word for word. ", "It repeats across runs only."]
+    for _ in range(4):  # the same text again would look like a loop to a stale detector
+        result = await l0.run(lambda: text, guardrails=rules, drift=detector)
+        assert result.errors == []
+    with pytest.raises(l0.GuardrailViolationError):
+        await l0.run(lambda: ['{"a": ['], guardrails=rules, retry=l0.Retry(attempts=0))
+    assert (await l0.run(lambda: ['{"b": 1}'], guardrails=rules)).errors == []
