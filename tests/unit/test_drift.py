@@ -41,16 +41,24 @@ SIGNALS = {
         "and consequently the theorem follows from it directly as stated in the text above. "
         "The second part is similar; hence we only sketch it. Furthermore, the constant is "
         "optimal, and therefore no better bound exists for this family of inputs at all. "
+        "The result is therefore valid. Moreover, the bound is tight. Thus the lemma holds, "
+        "and consequently the theorem follows from it directly as stated in the text above. "
+        "The second part is similar; hence we only sketch it. Furthermore, the constant is "
+        "optimal, and therefore no better bound exists for this family of inputs at all. "
+        "yeah so basically it works lol, gonna try it tomorrow, yeah it's kinda cool really "
+        "and stuff, you know how it goes with these things, yep that is about it for now. "
+        "gonna grab lunch, dunno what yet, kinda hungry lol. yeah, talk later, wanna meet? "
+        "nope, not today, gotta run, yeah, ok bye then, see ya soon, yep yep that is that."
         "yeah so basically it works lol, gonna try it tomorrow, yeah it's kinda cool really "
         "and stuff, you know how it goes with these things, yep that is about it for now. "
         "gonna grab lunch, dunno what yet, kinda hungry lol. yeah, talk later, wanna meet? "
         "nope, not today, gotta run, yeah, ok bye then, see ya soon, yep yep that is that."
     ),
-    "markdown_collapse": MARKDOWN
-    + "and then the text just keeps going without any structure at all " * 8,
+    "markdown_collapse": MARKDOWN * 3
+    + "and then the text just keeps going without any structure at all " * 20,
     "entropy_spike": " ".join(a for a in NORMAL_ANSWERS if "```" not in a)
     + " x9$Qz!#Kp@2&vL^7*Wm(8)Rb%4~Tn`5|Hs3Jd[6]Yc<1>Gf?0/Ue+=_-;:,.AoQ" * 10,
-    "hedging": "Perhaps it might work, or possibly not; maybe later, arguably, perhaps. " * 6,
+    "hedging": "Perhaps it might work, or possibly not; maybe later, arguably, perhaps. " * 14,
 }
 
 
@@ -76,7 +84,7 @@ def test_signals_can_be_switched_off_and_validated() -> None:
 
 def test_streaming_check_reports_once_and_final_reports_all() -> None:
     d = DriftDetector()
-    first = d.check("As an AI language model, " + "x " * 120, final=False)
+    first = d.check("As an AI language model, " + "x " * 200, final=False)
     assert first.types == ("meta_commentary",)
     assert not d.check(" ".join(NORMAL_ANSWERS[5:9]), final=False).detected
     assert d.check("", final=True).types == ("meta_commentary",)
