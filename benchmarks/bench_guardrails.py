@@ -11,6 +11,8 @@ Floor: one pass-through async generator that keeps the text (list append) and bu
 - ``core_stack``: the core part of ``full``: inter-token timeout, continuation and ``on_event``
   (``CHECKPOINT_SAVED`` fires), no guardrails, no drift.
 - ``guards``: json + markdown + zero-output rules.
+- ``full_noop_hooks``: ``full`` with a do-nothing rule and detector: what the runtime itself
+  spends on calling the hooks and emitting their events.
 - ``full``: json + markdown + zero-output rules, ``DriftDetector()``, an inter-token timeout,
   ``on_event`` set (so ``CHECKPOINT_SAVED`` and ``DRIFT_CHECK_RESULT`` fire) and continuation.
 - ``recommended``: the ``recommended()`` preset + drift + timeout + ``on_event``.
@@ -33,6 +35,7 @@ from typing import Any
 import l0
 from l0.drift import DriftDetector
 from l0.guardrails import json_rule, markdown_rule, recommended, zero_output_rule
+from l0.runtime.hooks import DriftResult
 from l0.types import Event, EventType
 
 _VOCAB = [
@@ -289,6 +292,31 @@ def _noop(event: l0.ObservabilityEvent) -> None:
     return None
 
 
+class _NoopRule:
+    """A rule that does nothing: measures the runtime's cost of calling guardrails."""
+
+    name = "noop"
+
+    def reset(self) -> None:
+        pass
+
+    def check(self, delta: str, state: l0.State, *, final: bool) -> tuple[()]:
+        return ()
+
+
+class _NoopDrift:
+    """A detector that does nothing: measures the runtime's cost of calling drift checks."""
+
+    def reset(self) -> None:
+        pass
+
+    def check(self, delta: str, *, final: bool) -> DriftResult:
+        return _NO_DRIFT
+
+
+_NO_DRIFT = DriftResult(detected=False)
+
+
 def _run(tokens: list[str], **options: Any) -> Coroutine[Any, Any, int]:
     async def go() -> int:
         result = await l0.run(lambda: _source(tokens), **options)
@@ -311,6 +339,14 @@ def scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, int]]]:
         "core_stack": lambda t: _run(t, timeout=_TIMEOUT, continuation=True, on_event=_noop),
         "guards": lambda t: _run(
             t, timeout=_NO_TIMEOUT, guardrails=[json_rule(), markdown_rule(), zero_output_rule()]
+        ),
+        "full_noop_hooks": lambda t: _run(
+            t,
+            timeout=_TIMEOUT,
+            guardrails=[_NoopRule()],
+            drift=_NoopDrift(),
+            continuation=True,
+            on_event=_noop,
         ),
         "full": lambda t: _run(
             t,
