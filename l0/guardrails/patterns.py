@@ -2,8 +2,9 @@
 
 The built-in phrase lists are matched on lower-cased text with literal alternations, which
 the regex engine scans quickly; each streaming check looks only at the new text plus a short
-overlap (the longest phrase), so the cost is O(delta). Each sub-check reports its first
-match only. Repetition is counted per completed sentence, incrementally.
+overlap (the longest phrase), in batches of at least 128 characters, so the cost is
+O(delta). Each sub-check reports its first match only. Repetition is counted per completed
+sentence, incrementally.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ _PHRASES: dict[str, re.Pattern[str]] = {
     ),
 }
 _OVERLAP = 80  # longer than any phrase above can match
+_BATCH = 128  # characters of new text scanned together
 _OPENER = re.compile(r"(?:sure|certainly|of course|absolutely)!?\.?")
 _PREAMBLE = re.compile(r"here(?: is|'s) the [^\n:]{1,40}:|(?:let me|i'll) [^\n]{1,40} for you")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -128,6 +130,8 @@ class PatternRule(BaseRule):
 
     def reset(self) -> None:
         """Forget the answer."""
+        self._pending: list[str] = []  # text not scanned yet
+        self._pending_len = 0
         self._tail = ""
         self._pos = 0  # absolute position of self._tail[0]
         self._reported: set[str] = set()
@@ -138,12 +142,24 @@ class PatternRule(BaseRule):
         self._sentence_count = 0
 
     def check(self, delta: str, state: State, *, final: bool) -> Sequence[Violation]:
-        """Scan the new text; at the end also look at the answer's first and last lines."""
-        found: list[Violation] = []
+        """Scan the new text; at the end also look at the answer's first and last lines.
+
+        New text is scanned in batches of at least ``_BATCH`` characters (or at the end), so
+        a phrase is reported at most one batch after it streamed.
+        """
         if delta:
-            self._scan_phrases(delta, found)
+            self._pending.append(delta)
+            self._pending_len += len(delta)
+        if self._pending_len < _BATCH and not final:
+            return NO_VIOLATIONS
+        found: list[Violation] = []
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending = []
+            self._pending_len = 0
+            self._scan_phrases(text, found)
             if self._sentences_on:
-                self._sentences(delta, final=False, found=found)
+                self._sentences(text, final=False, found=found)
         if final:
             if self._sentences_on:
                 self._sentences("", final=True, found=found)
