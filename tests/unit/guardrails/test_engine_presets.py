@@ -184,3 +184,30 @@ async def test_rules_and_detector_reused_by_a_later_run_start_fresh() -> None:
     with pytest.raises(l0.GuardrailViolationError):
         await l0.run(lambda: ['{"a": ['], guardrails=rules, retry=l0.Retry(attempts=0))
     assert (await l0.run(lambda: ['{"b": 1}'], guardrails=rules)).errors == []
+
+
+@pytest.mark.anyio
+async def test_continued_attempt_keeps_scanner_state_across_a_network_drop() -> None:
+    async def src(attempt: l0.Attempt):  # type: ignore[no-untyped-def]
+        if not attempt.is_continuation:
+            for piece in ['{"items": [', '{"id": 1}, ', '{"id": ']:
+                yield piece
+            raise ConnectionResetError("peer reset")
+        assert attempt.checkpoint == '{"items": [{"id": 1}, {"id": '
+        for piece in ['2}, {"id": 3}', "]}"]:
+            yield piece
+
+    seen: list[str] = []
+    result = await l0.run(
+        src,
+        guardrails=[json_rule()],
+        drift=True,
+        continuation=True,
+        check_intervals=l0.CheckIntervals(guardrails=1, drift=1, checkpoint=1),
+        on_event=lambda e: seen.append(e.name),
+        clock=FakeClock(),
+    )
+    assert result.text == '{"items": [{"id": 1}, {"id": 2}, {"id": 3}]}'
+    assert result.state.violations == []
+    assert result.state.network_retry_count == 1
+    assert "RESUME_START" in seen
