@@ -125,6 +125,15 @@ class TextAdapter:
         return TextStream(chunks, source=obj, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:
+        """A plain iterable may re-raise a provider SDK's exception: ask the provider
+        adapters (each maps only its own SDK's types), else use the generic rules."""
+        from l0.adapters.registry import registered_adapters
+
+        for adapter in registered_adapters():
+            if adapter is not self:
+                mapped = adapter.map_error(exc)
+                if mapped is not None:
+                    return mapped
         return None
 
 

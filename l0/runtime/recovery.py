@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from l0.adapters.text import TEXT_ADAPTER
 from l0.errors import (
     AbortedError,
     ErrorCategory,
@@ -38,8 +39,10 @@ def classify_failure(run: _Run, exc: BaseException) -> tuple[L0Error | None, Bas
         return mine, mine
     if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
         raise exc  # outside cancellation, KeyboardInterrupt, GeneratorExit: not ours
-    adapter = run.adapter
-    mapped = adapter.map_error(exc) if adapter is not None else None
+    # Before any stream exists (the factory's own request failed: a 429, a 401) no adapter
+    # was detected yet: the text adapter asks every provider adapter to map it by type.
+    adapter = run.adapter or run.opts.adapter or TEXT_ADAPTER
+    mapped = adapter.map_error(exc)
     if mapped is None:
         mapped = to_l0_error(exc)
     return mapped, (mapped if mapped is not None else exc)

@@ -1,0 +1,362 @@
+"""Pieces every provider adapter shares: tool-call assembly, sync-stream bridging, lazy
+stream managers, usage building and the refusal error.
+
+Nothing here imports a provider SDK.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import anyio.to_thread
+import orjson
+
+from l0.adapters.base import AdapterStream
+from l0.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContentError,
+    ErrorCategory,
+    ErrorCode,
+    L0Error,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+)
+from l0.types import ToolCall, Usage
+
+__all__ = [
+    "EnteredStream",
+    "RefusalError",
+    "SDKAdapter",
+    "StreamKinds",
+    "ThreadedChunks",
+    "ToolCallAssembler",
+    "attach",
+    "inband_error",
+    "loaded",
+    "parse_arguments",
+    "usage_of",
+]
+
+_END = object()
+
+
+def loaded(name: str) -> ModuleType | None:
+    """The module ``name`` when it was already imported (an SDK never imported cannot have
+    produced the object being detected, so detection never imports one)."""
+    return sys.modules.get(name)
+
+
+class RefusalError(ContentError):
+    """The model refused to answer (an OpenAI ``refusal``); ``refusal`` holds its text.
+
+    Category ``fatal``: asking the same model the same question again rarely changes a
+    refusal, so l0 moves to the next fallback instead of retrying.
+    """
+
+    default_code = ErrorCode.MODEL_ERROR
+    default_category = ErrorCategory.FATAL
+
+    def __init__(self, refusal: str, **kwargs: Any) -> None:
+        super().__init__(f"the model refused: {refusal}", **kwargs)
+        self.refusal = refusal
+
+
+def parse_arguments(raw: str) -> Any:
+    """Parse streamed tool arguments: ``{}`` for empty text, ``None`` for invalid JSON."""
+    if not raw.strip():
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+class ToolCallAssembler:
+    """Collects streamed tool-call fragments by key (a delta index or a content block).
+
+    Calls are numbered in the order they complete (:attr:`ToolCall.index`).
+    """
+
+    __slots__ = ("_open", "completed")
+
+    def __init__(self) -> None:
+        self._open: dict[int, list[Any]] = {}  # key -> [id, name, [argument parts]]
+        self.completed = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._open)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._open
+
+    def add(self, key: int, call_id: str | None, name: str | None, arguments: str | None) -> None:
+        """Add one fragment; the first fragment of a key opens the call."""
+        call = self._open.get(key)
+        if call is None:
+            self._open[key] = [call_id or "", name or "", [arguments] if arguments else []]
+            return
+        if call_id:
+            call[0] = call_id
+        if name and not call[1]:
+            call[1] = name
+        if arguments:
+            call[2].append(arguments)
+
+    def finish(self, key: int, arguments: str | None = None) -> ToolCall | None:
+        """Complete the call at ``key`` (``arguments``: authoritative full text, if known)."""
+        call = self._open.pop(key, None)
+        if call is None:
+            return None
+        raw = arguments if arguments is not None else "".join(call[2])
+        index = self.completed
+        self.completed += 1
+        return ToolCall(
+            id=call[0], name=call[1], arguments=parse_arguments(raw), raw_arguments=raw, index=index
+        )
+
+    def finish_all(self) -> list[ToolCall]:
+        """Complete every open call, in key order."""
+        out = []
+        for key in sorted(self._open):
+            call = self.finish(key)
+            if call is not None:
+                out.append(call)
+        return out
+
+
+class ThreadedChunks:
+    """An async iterator over a blocking SDK stream: each ``next`` runs in a worker thread,
+    so the event loop never blocks; a cancelled read abandons the thread.
+
+    Args:
+        obj: The sync stream (or a sync context manager when ``enter`` is True).
+        enter: Enter ``obj`` (in the worker thread) before iterating what it returns.
+    """
+
+    __slots__ = ("_closed", "_enter", "_entered", "_it", "_obj")
+
+    def __init__(self, obj: Any, *, enter: bool = False) -> None:
+        self._obj = obj
+        self._enter = enter
+        self._entered: Any = None
+        self._it: Iterator[Any] | None = None
+        self._closed = False
+
+    def __aiter__(self) -> ThreadedChunks:
+        return self
+
+    def _start(self) -> Iterator[Any]:
+        if self._enter:
+            self._entered = self._obj.__enter__()
+            return iter(self._entered)
+        return iter(self._obj)
+
+    def _next(self) -> Any:
+        it = self._it
+        if it is None:
+            it = self._it = self._start()
+        return next(it, _END)
+
+    async def __anext__(self) -> Any:
+        if self._closed:
+            raise StopAsyncIteration
+        item = await anyio.to_thread.run_sync(self._next, abandon_on_cancel=True)
+        if item is _END:
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Close the SDK stream (releases its HTTP connection)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._enter:
+            if self._entered is not None:
+                self._obj.__exit__(None, None, None)
+            return
+        close = getattr(self._obj, "close", None)
+        if close is not None:
+            close()
+
+
+class EnteredStream:
+    """An async iterator over an SDK stream manager (``async with client....stream()``):
+    enters it on the first read (inside the attempt's deadlines) and exits it on close."""
+
+    __slots__ = ("_anext", "_entered", "_manager")
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+        self._anext: Any = None
+        self._entered = False
+
+    def __aiter__(self) -> EnteredStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        anext = self._anext
+        if anext is None:
+            stream = await self._manager.__aenter__()
+            self._entered = True
+            anext = self._anext = stream.__anext__
+        return await anext()
+
+    async def aclose(self) -> None:
+        """Exit the manager (closes the response) if it was entered."""
+        if self._entered:
+            self._entered = False
+            await self._manager.__aexit__(None, None, None)
+
+
+def _details(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        return {k: v for k, v in dump().items() if v is not None}
+    return dict(obj) if isinstance(obj, dict) else {}
+
+
+def usage_of(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    total_tokens: int | None = None,
+    **details: Any,
+) -> Usage:
+    """Build a :class:`Usage`; ``total`` defaults to input + output; empty details dropped."""
+    if total_tokens is None and input_tokens is not None and output_tokens is not None:
+        total_tokens = input_tokens + output_tokens
+    kept = {}
+    for key, value in details.items():
+        flat = _details(value) if hasattr(value, "model_dump") else value
+        if flat is not None and flat != {}:
+            kept[key] = flat
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total_tokens,
+        details=kept,
+    )
+
+
+# Error kinds a provider reports inside a 200 stream (OpenAI ``error.code``/``error.type``,
+# Anthropic ``error.type``) -> (l0 error class, the HTTP status the same error has outside a
+# stream). Unknown kinds become a ProviderError (retried, counted toward attempts).
+_INBAND: dict[str, tuple[type[ProviderError], int | None]] = {
+    "overloaded_error": (ServerError, 529),
+    "overloaded": (ServerError, 529),
+    "api_error": (ServerError, 500),
+    "server_error": (ServerError, 500),
+    "internal_error": (ServerError, 500),
+    "service_unavailable": (ServerError, 503),
+    "rate_limit_error": (RateLimitError, 429),
+    "rate_limit_exceeded": (RateLimitError, 429),
+    "authentication_error": (AuthenticationError, 401),
+    "invalid_api_key": (AuthenticationError, 401),
+    "permission_error": (AuthenticationError, 403),
+    "invalid_request_error": (BadRequestError, 400),
+    "not_found_error": (BadRequestError, 404),
+    "request_too_large": (BadRequestError, 413),
+    "context_length_exceeded": (BadRequestError, 400),
+}
+
+
+def inband_error(
+    kinds: tuple[object, ...],
+    message: str,
+    *,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """The l0 error for an error event inside a stream; the first known kind wins."""
+    for kind in kinds:
+        if isinstance(kind, str) and kind in _INBAND:
+            cls, status = _INBAND[kind]
+            code = ErrorCode.CONTEXT_LENGTH_EXCEEDED if kind == "context_length_exceeded" else None
+            return cls(
+                message,
+                code=code,
+                status_code=status,
+                request_id=request_id,
+                retry_after=retry_after,
+            )
+    return ProviderError(message, request_id=request_id, retry_after=retry_after)
+
+
+def attach(err: L0Error, exc: BaseException) -> L0Error:
+    """Set ``exc`` as the cause of ``err`` and return ``err``."""
+    err.__cause__ = exc
+    return err
+
+
+@dataclass(frozen=True)
+class StreamKinds:
+    """An SDK's stream classes, grouped by how l0 reads them."""
+
+    async_streams: tuple[type, ...]
+    sync_streams: tuple[type, ...]
+    async_managers: tuple[type, ...]
+    sync_managers: tuple[type, ...]
+    chunks: tuple[type, ...]
+    """Loose chunk types a plain iterable may yield (the text adapter's hand-over)."""
+
+    @property
+    def streams(self) -> tuple[type, ...]:
+        """Every stream and manager class."""
+        return self.async_streams + self.sync_streams + self.async_managers + self.sync_managers
+
+    def chunks_of(self, obj: Any) -> Any:
+        """The async iterator to read ``obj`` through: managers are entered on the first
+        read, sync streams are read in a worker thread, anything else is read as it is."""
+        if isinstance(obj, self.async_managers):
+            return EnteredStream(obj)
+        if isinstance(obj, self.sync_managers):
+            return ThreadedChunks(obj, enter=True)
+        if isinstance(obj, self.sync_streams):
+            return ThreadedChunks(obj)
+        return obj
+
+
+class SDKAdapter:
+    """Detection and opening shared by the SDK adapters; subclasses set :attr:`name`,
+    :attr:`module`, :attr:`stream_class` and implement :meth:`load` and ``map_error``."""
+
+    name: str
+    module: str
+    """The SDK's top-level module: nothing is detected until it was imported."""
+    stream_class: type[AdapterStream]
+
+    def __init__(self) -> None:
+        self._kinds: StreamKinds | None = None
+
+    def load(self) -> StreamKinds:
+        """Import the SDK's stream classes (called once the SDK is in ``sys.modules``)."""
+        raise NotImplementedError
+
+    def kinds(self) -> StreamKinds | None:
+        """The SDK's classes, or ``None`` while the SDK was never imported."""
+        if self._kinds is None and loaded(self.module) is not None:
+            self._kinds = self.load()
+        return self._kinds
+
+    def detect(self, obj: object) -> bool:
+        """True for one of the SDK's streams or stream managers."""
+        kinds = self.kinds()
+        return kinds is not None and isinstance(obj, kinds.streams)
+
+    def decodes(self, chunk: object) -> bool:
+        """True for a loose chunk of the SDK (a plain iterable of them needs no adapter=)."""
+        kinds = self.kinds()
+        return kinds is not None and isinstance(chunk, kinds.chunks)
+
+    def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
+        """Read ``obj``: managers are entered on the first read, sync streams in a thread."""
+        kinds = self.kinds()
+        chunks: Any = kinds.chunks_of(obj) if kinds is not None else obj
+        return self.stream_class(chunks, source=obj, keep_raw=keep_raw)
