@@ -55,3 +55,23 @@ def openai_text(raw: bytes) -> str:
         for d in data(raw)
         if isinstance(d, dict) and d.get("choices")
     )
+
+
+def openai_chat(client: Any, **extra: Any) -> Any:
+    """A source: one streamed chat completion per attempt, continuing the checkpoint."""
+    return lambda attempt: client.chat.completions.create(
+        model="gpt-chaos",
+        messages=attempt.continuation_messages(USER),
+        stream=True,
+        **extra,
+    )
+
+
+def anthropic_messages(client: Any) -> Any:
+    """A source: one streamed Anthropic message per attempt, continuing the checkpoint."""
+    return lambda attempt: client.messages.create(
+        model="claude-chaos",
+        max_tokens=512,
+        messages=attempt.continuation_messages(USER),
+        stream=True,
+    )
