@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
 
 import anyio
@@ -302,3 +305,28 @@ def test_sync_context_manager_serves_from_a_thread() -> None:
     assert first.status_code == 503
     assert second.json()["choices"][0]["message"]["content"] == ANSWER
     assert len(server.requests) == 2
+
+
+def test_the_server_needs_only_the_core_dependencies() -> None:
+    """``l0.chaos`` (and ``l0 chaos``) run with pydantic, orjson, anyio, typing-extensions."""
+    code = textwrap.dedent(
+        """
+        import sys, importlib.abc, socket
+        BLOCKED = {"openai", "anthropic", "litellm", "langchain_core", "fastapi", "starlette",
+                   "httpx", "httpx2", "uvicorn", "trio"}
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+        sys.meta_path.insert(0, Block())
+        from l0.chaos import ChaosServer
+        with ChaosServer("status=503") as server:
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(b"POST /v1/messages HTTP/1.1\\r\\ncontent-length: 2\\r\\n\\r\\n{}")
+                print(sock.recv(100).split(b"\\r\\n")[0].decode())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "HTTP/1.1 503 Service Unavailable"
