@@ -162,11 +162,15 @@ async def play(
     tokens: list[str],
     headers: dict[str, str],
 ) -> None:
-    """Write the streamed response for ``record`` (raises :class:`ClientGoneError` on a cut)."""
-    await _Player(out, wire, fault, record).play(tokens, headers)
+    """Write the response for ``record`` (raises :class:`ClientGoneError` on a cut)."""
+    if record.stream:
+        headers = {**headers, "content-type": wire.media, "cache-control": "no-cache"}
+        await _Player(out, wire, fault, record).play(tokens, headers)
+    else:
+        await _play_json(out, wire, fault, record, tokens, headers)
 
 
-async def play_json(
+async def _play_json(
     out: ResponseWriter,
     wire: Wire,
     fault: Fault,

@@ -28,7 +28,7 @@ import orjson
 from l0.chaos.answer import DEFAULT_ANSWER, find_continuation, prompt_words, split_tokens
 from l0.chaos.http import ClientGoneError, HttpError, Request, ResponseWriter, read_request
 from l0.chaos.plan import Fault, PlanLike, parse_fault, parse_plan
-from l0.chaos.respond import ChaosRequest, play, play_json, redact
+from l0.chaos.respond import ChaosRequest, play, redact
 from l0.chaos.threaded import ServerThread
 from l0.chaos.wire import ANTHROPIC, CREATED, OPENAI_CHAT, OPENAI_RESPONSES, make_wire
 
@@ -319,10 +319,6 @@ class ChaosServer:
             )
             return
         tokens = split_tokens(answer[record.continuation.start :])
-        if not record.stream:
-            await play_json(out, wire, fault, record, tokens, headers)
-            return
-        headers |= {"content-type": wire.media, "cache-control": "no-cache"}
         await play(out, wire, fault, record, tokens, headers)
 
 

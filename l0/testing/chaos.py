@@ -38,6 +38,7 @@ The SDK clients are made with ``max_retries=0`` so that l0, not the SDK, retries
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from l0.chaos import ChaosServer
@@ -76,17 +77,8 @@ def openai_client(server: ChaosServer, *, sync: bool = False, **options: Any) ->
     Raises:
         ImportError: When ``openai`` is not installed (``pip install 'l0[openai]'``).
     """
-    try:
-        import openai
-    except ImportError as exc:  # pragma: no cover - the dev extras install it
-        raise ImportError("openai_client needs openai: pip install 'l0[openai]'") from exc
-    kwargs: dict[str, Any] = {
-        "base_url": server.openai_base_url,
-        "api_key": "test",
-        "max_retries": 0,
-        **options,
-    }
-    return openai.OpenAI(**kwargs) if sync else openai.AsyncOpenAI(**kwargs)
+    name = "OpenAI" if sync else "AsyncOpenAI"
+    return _client("openai", name, server.openai_base_url, options)
 
 
 @overload
@@ -103,14 +95,14 @@ def anthropic_client(server: ChaosServer, *, sync: bool = False, **options: Any)
     Raises:
         ImportError: When ``anthropic`` is not installed (``pip install 'l0[anthropic]'``).
     """
+    name = "Anthropic" if sync else "AsyncAnthropic"
+    return _client("anthropic", name, server.anthropic_base_url, options)
+
+
+def _client(sdk: str, name: str, base_url: str, options: dict[str, Any]) -> Any:
     try:
-        import anthropic
+        module = importlib.import_module(sdk)
     except ImportError as exc:  # pragma: no cover - the dev extras install it
-        raise ImportError("anthropic_client needs anthropic: pip install 'l0[anthropic]'") from exc
-    kwargs: dict[str, Any] = {
-        "base_url": server.anthropic_base_url,
-        "api_key": "test",
-        "max_retries": 0,
-        **options,
-    }
-    return anthropic.Anthropic(**kwargs) if sync else anthropic.AsyncAnthropic(**kwargs)
+        raise ImportError(f"a {sdk} client needs {sdk}: pip install 'l0[{sdk}]'") from exc
+    kwargs: dict[str, Any] = {"base_url": base_url, "api_key": "test", "max_retries": 0}
+    return getattr(module, name)(**{**kwargs, **options})
