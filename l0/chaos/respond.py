@@ -203,4 +203,4 @@ async def _play_json(
     await out.send(body)
     record.tokens.extend(tokens)
     if record.outcome in ("pending", "stalled"):
-        record.outcome = "inband_error" if fault.kind == "inband_error" else "complete"
+        record.outcome = fault.kind if fault.kind in ("inband_error", "empty") else "complete"

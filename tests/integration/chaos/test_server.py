@@ -336,3 +336,35 @@ def test_the_server_needs_only_the_core_dependencies() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "HTTP/1.1 503 Service Unavailable"
+
+
+async def test_non_stream_faults() -> None:
+    plan = "malformed_after_tokens=0; inband_error; empty; drop_after_tokens=0; status=429"
+    async with (
+        ChaosServer(plan, answer=ANSWER) as server,
+        httpx2.AsyncClient(base_url=server.openai_base_url) as client,
+    ):
+        cut = await client.post("/chat/completions", json=chat_body(stream=False))
+        assert cut.status_code == 200
+        with pytest.raises(ValueError, match="JSON|Expecting|Unterminated"):
+            cut.json()
+        error = await client.post("/chat/completions", json=chat_body(stream=False))
+        assert error.json()["error"]["type"] == "overloaded_error"
+        empty = await client.post("/chat/completions", json=chat_body(stream=False))
+        assert empty.json()["choices"][0]["message"]["content"] == ""
+        with pytest.raises(httpx2.TransportError):
+            await client.post("/chat/completions", json=chat_body(stream=False))
+    outcomes = [r.outcome for r in server.requests]
+    assert outcomes == ["malformed", "inband_error", "empty", "dropped"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_under_trio_the_server_runs_in_a_thread() -> None:
+    async with ChaosServer("status=503", answer=ANSWER) as server:
+
+        def call() -> int:
+            url = server.openai_base_url + "/chat/completions"
+            return httpx2.post(url, json=chat_body(stream=False)).status_code
+
+        assert await anyio.to_thread.run_sync(call) == 503
+    assert server.requests[0].outcome == "status"
