@@ -15,7 +15,8 @@ original exception, which l0 never retries)::
     ├── ContentError                 content    the answer itself is unusable
     │   ├── ZeroOutputError          content    the stream ended with no content
     │   ├── GuardrailViolationError  content    a rule failed (fatal rules: category fatal)
-    │   └── DriftError               content    the output drifted (tone, format, repetition)
+    │   ├── DriftError               content    the output drifted (tone, format, repetition)
+    │   └── RefusalError             fatal      the model refused to answer (next fallback)
     ├── StructuredOutputError        content    output did not validate against the schema
     ├── AbortedError                 fatal      the caller aborted the stream
     ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
@@ -48,6 +49,7 @@ __all__ = [
     "NetworkErrorKind",
     "ProviderError",
     "RateLimitError",
+    "RefusalError",
     "RetriesExhaustedError",
     "ServerError",
     "StreamTimeoutError",
@@ -96,6 +98,7 @@ class ErrorCode(str, Enum):
     BAD_REQUEST = "BAD_REQUEST"
     CONTEXT_LENGTH_EXCEEDED = "CONTEXT_LENGTH_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    REFUSAL = "REFUSAL"
     ZERO_OUTPUT = "ZERO_OUTPUT"
     GUARDRAIL_VIOLATION = "GUARDRAIL_VIOLATION"
     FATAL_GUARDRAIL_VIOLATION = "FATAL_GUARDRAIL_VIOLATION"
@@ -317,6 +320,21 @@ class DriftError(ContentError):
     def __init__(self, message: str, *, types: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.types = tuple(types)
+
+
+class RefusalError(ContentError):
+    """The model refused to answer (e.g. an OpenAI ``refusal``); ``refusal`` holds its text.
+
+    Category ``fatal``: asking the same model the same question again rarely changes a
+    refusal, so l0 moves to the next fallback instead of retrying.
+    """
+
+    default_code = ErrorCode.REFUSAL
+    default_category = ErrorCategory.FATAL
+
+    def __init__(self, refusal: str, **kwargs: Any) -> None:
+        super().__init__(f"the model refused: {refusal}", **kwargs)
+        self.refusal = refusal
 
 
 class StructuredOutputError(L0Error):

@@ -19,12 +19,11 @@ from l0.adapters.base import AdapterStream
 from l0.errors import (
     AuthenticationError,
     BadRequestError,
-    ContentError,
-    ErrorCategory,
     ErrorCode,
     L0Error,
     ProviderError,
     RateLimitError,
+    RefusalError,
     ServerError,
 )
 from l0.types import ToolCall, Usage
@@ -50,21 +49,6 @@ def loaded(name: str) -> ModuleType | None:
     """The module ``name`` when it was already imported (an SDK never imported cannot have
     produced the object being detected, so detection never imports one)."""
     return sys.modules.get(name)
-
-
-class RefusalError(ContentError):
-    """The model refused to answer (an OpenAI ``refusal``); ``refusal`` holds its text.
-
-    Category ``fatal``: asking the same model the same question again rarely changes a
-    refusal, so l0 moves to the next fallback instead of retrying.
-    """
-
-    default_code = ErrorCode.MODEL_ERROR
-    default_category = ErrorCategory.FATAL
-
-    def __init__(self, refusal: str, **kwargs: Any) -> None:
-        super().__init__(f"the model refused: {refusal}", **kwargs)
-        self.refusal = refusal
 
 
 def parse_arguments(raw: str) -> Any:

@@ -87,3 +87,21 @@ async def test_silently_truncated_openai_stream_is_detected_and_continued() -> N
     assert cassette.play_count == 2
     assert "".join(c.content for c in chunks) == "A quick answer that ends well."
     assert chunks[-1].response_metadata["l0"]["retries"] == 1
+
+
+async def test_plain_l0_run_over_chat_openai_astream_without_adapter() -> None:
+    """`l0.run(lambda: ChatOpenAI().astream(...))` with no adapter= gives the cassette's values."""
+    import l0
+
+    with REPLAY.use_cassette(str(CASSETTES / "openai/langchain_text_stream.yaml")):
+        result = await l0.run(lambda: _openai().astream("Say something"))
+    assert result.text == "Streams can fail."
+    assert result.usage is not None
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (12, 4)
+    assert result.finish_reason == "stop"
+    with REPLAY.use_cassette(str(CASSETTES / "openai/langchain_tool_stream.yaml")):
+        result = await l0.run(lambda: _openai().bind_tools([WEATHER]).astream("Weather in Paris?"))
+    assert [(tc.name, tc.arguments, tc.id) for tc in result.tool_calls] == [
+        ("get_weather", {"city": "Paris"}, "call_lc_1")
+    ]
+    assert result.finish_reason == "tool_calls"

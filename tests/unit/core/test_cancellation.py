@@ -79,7 +79,11 @@ async def test_run_sync_from_inside_a_running_loop_thread() -> None:
     # Notebook style: sync code called on a thread whose loop is running.
     result = l0.run_sync(ScriptedSource(["in", "side"]))
     assert result.text == "inside"
-    events = list(l0.stream_sync(ScriptedSource(["a", l0.testing.drop()], ["ab"]), retry=l0.Retry(base_delay=0)))
+    events = list(
+        l0.stream_sync(
+            ScriptedSource(["a", l0.testing.drop()], ["ab"]), retry=l0.Retry(base_delay=0)
+        )
+    )
     assert [e.type.value for e in events] == ["token", "reset", "token", "complete"]
     assert events[-1].data.text == "ab"
 
