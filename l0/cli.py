@@ -15,11 +15,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a simulated flaky provider, handled live (no network)")
     demo.add_argument("--fast", action="store_true", help="no pauses between tokens")
+    from l0.chaos.cli import add_arguments as add_chaos_arguments
+
+    chaos = sub.add_parser(
+        "chaos", help="a fault-injecting OpenAI/Anthropic-compatible provider server (loopback)"
+    )
+    add_chaos_arguments(chaos)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from l0.demo import main as demo_main
 
         return int(demo_main(fast=args.fast))
+    if args.command == "chaos":
+        from l0.chaos.cli import run as chaos_run
+
+        return chaos_run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -399,14 +399,17 @@ class Attempt:
         """Return ``messages`` set up to continue from the checkpoint.
 
         The checkpoint is appended as a trailing assistant message (assistant-prefix form:
-        Anthropic continues it natively, most OpenAI-compatible models follow it). When the
-        continuation settings carry a ``prompt``, it follows as a user message. Without a
-        checkpoint the messages are returned unchanged (as a new list).
+        Anthropic continues it natively, most OpenAI-compatible models follow it), without
+        its trailing whitespace, which Anthropic rejects in a final assistant turn (l0 drops
+        that whitespace again when the model restates it). When the continuation settings
+        carry a ``prompt``, it follows as a user message. Without a checkpoint the messages
+        are returned unchanged (as a new list).
         """
         out = [dict(m) for m in messages]
-        if not self.checkpoint:
+        prefix = self.checkpoint.rstrip()
+        if not prefix:
             return out
-        out.append({"role": "assistant", "content": self.checkpoint})
+        out.append({"role": "assistant", "content": prefix})
         prompt = self.continuation.prompt if self.continuation else None
         if prompt:
             out.append({"role": "user", "content": prompt})

@@ -6,7 +6,10 @@ stream only until the overlap is decided, then releases the rest:
 
 - *suffix overlap*: the longest ``k`` in ``[min_overlap, max_overlap]`` such that the
   checkpoint ends with the first ``k`` resumed characters;
-- *full restart*: the resumed stream begins with the entire checkpoint (any length).
+- *full restart*: the resumed stream begins with the entire checkpoint (any length);
+- *restated whitespace*: the checkpoint's trailing whitespace, which the continuation prefix
+  leaves out (Anthropic rejects a final assistant turn ending in whitespace), repeated at the
+  start of the resumed stream.
 
 Buffering stops as soon as no longer overlap is possible, so a resumed stream that simply
 continues is held back by at most a few characters. Ambiguity is inherent: when the text
@@ -32,7 +35,13 @@ def find_overlap(
     for k in range(upper, min_overlap - 1, -1):
         if checkpoint.endswith(resumed[:k]):
             return k
-    return 0
+    # The prefix is sent without its trailing whitespace (see Attempt.continuation_messages),
+    # so a model that resumes with that whitespace is restating it, however short.
+    trailing = checkpoint[len(checkpoint.rstrip()) :]
+    k = 0
+    while k < len(trailing) and k < len(resumed) and resumed[k] == trailing[k]:
+        k += 1
+    return k
 
 
 class OverlapResolver:

@@ -25,7 +25,6 @@ __all__ = [
     "ThreadedChunks",
     "call_blocking",
     "closing",
-    "drop_leading",
     "isolated",
     "iterate_blocking",
 ]
@@ -103,29 +102,6 @@ class ThreadedChunks:
         # ValueError: still running in an abandoned thread, which ends on its own.
         with contextlib.suppress(ValueError):
             await anyio.to_thread.run_sync(close, abandon_on_cancel=True)
-
-
-async def drop_leading(chunks: AsyncIterator[Any], prefix: str) -> AsyncIterator[Any]:
-    """``chunks`` with ``prefix`` removed from the start of the first text, if it is there.
-
-    Used on a continued attempt whose assistant prefix lost its trailing whitespace.
-    """
-    pending = prefix
-    try:
-        async for chunk in chunks:
-            if pending:
-                text = chunk if isinstance(chunk, str) else getattr(chunk, "content", None)
-                if isinstance(text, str) and text:
-                    if text.startswith(pending):
-                        rest = text[len(pending) :]
-                        is_str = isinstance(chunk, str)
-                        chunk = rest if is_str else chunk.model_copy(update={"content": rest})
-                    pending = ""
-            yield chunk
-    finally:
-        closer = getattr(chunks, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 @contextlib.asynccontextmanager

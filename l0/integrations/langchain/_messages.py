@@ -57,18 +57,17 @@ def to_messages(value: object) -> list[BaseMessage] | None:
 
 def continued_input(
     messages: list[BaseMessage], checkpoint: str, continuation: Continuation | None
-) -> tuple[list[BaseMessage], str]:
-    """``messages`` + the checkpoint as an assistant prefix; and the whitespace cut off it.
+) -> list[BaseMessage]:
+    """``messages`` + the checkpoint as an assistant prefix.
 
-    Trailing whitespace is cut from the prefix (Anthropic rejects an assistant prefix that
-    ends with whitespace); the resumed stream usually restates it, and the caller drops it
-    from the start of that stream.
+    Trailing whitespace is cut from the prefix, as :meth:`l0.Attempt.continuation_messages`
+    does (Anthropic rejects an assistant prefix that ends with whitespace); when the resumed
+    stream restates it, l0's overlap removal drops it again.
     """
-    prefix = checkpoint.rstrip()
-    out: list[BaseMessage] = [*messages, AIMessage(content=prefix)]
+    out: list[BaseMessage] = [*messages, AIMessage(content=checkpoint.rstrip())]
     if continuation is not None and continuation.prompt:
         out.append(HumanMessage(content=continuation.prompt))
-    return out, checkpoint[len(prefix) :]
+    return out
 
 
 def _usage_metadata(usage: Usage) -> UsageMetadata:

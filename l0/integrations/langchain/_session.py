@@ -17,7 +17,7 @@ from langchain_core.runnables.config import patch_config
 from l0.adapters.base import AdapterStream
 from l0.adapters.langchain import LangChainAdapter, LangChainStream
 from l0.core import stream as l0_stream
-from l0.integrations.langchain._bridge import ThreadedChunks, drop_leading, isolated
+from l0.integrations.langchain._bridge import ThreadedChunks, isolated
 from l0.integrations.langchain._messages import (
     OutputBuilder,
     continued_input,
@@ -133,7 +133,7 @@ class Session:
 
     def _source(self, runnable: Runnable[Any, Any], index: int) -> Any:
         async def source(attempt: Attempt) -> Any:
-            value, strip = self._input_for(attempt)
+            value = self._input_for(attempt)
             tag = f"l0:attempt:{attempt.number}"
             manager = self.run_manager.get_child(tag)
             manager.add_metadata(
@@ -145,13 +145,13 @@ class Session:
                 chunks = ThreadedChunks(runnable.stream(value, child, **self.kwargs))
             else:
                 chunks = runnable.astream(value, child, **self.kwargs)
-            return drop_leading(chunks, strip) if strip else chunks
+            return chunks
 
         return source
 
-    def _input_for(self, attempt: Attempt) -> tuple[Any, str]:
+    def _input_for(self, attempt: Attempt) -> Any:
         if not attempt.checkpoint or self.messages is None:
-            return self.value, ""
+            return self.value
         return continued_input(self.messages, attempt.checkpoint, self.continuation)
 
     async def _tap(self) -> AsyncIterator[Any]:

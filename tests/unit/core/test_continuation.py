@@ -127,3 +127,11 @@ def test_continuation_config_is_validated() -> None:
         l0.Continuation(min_overlap=10, max_overlap=5)
     with pytest.raises(TypeError):
         l0.Continuation(min_overlap="2")  # type: ignore[arg-type]
+
+
+def test_trailing_whitespace_is_left_out_of_the_prefix_and_not_doubled() -> None:
+    a = l0.Attempt(number=2, checkpoint="Hello, world ")
+    assert a.continuation_messages([])[-1] == {"role": "assistant", "content": "Hello, world"}
+    assert resolve("Hello, world ", [" again"]) == "Hello, world again"
+    assert resolve("Hello, world\n\n", ["\nNext"]) == "Hello, world\n\nNext"
+    assert resolve("Hello, world ", ["again"]) == "Hello, world again"
