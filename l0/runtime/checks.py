@@ -39,9 +39,8 @@ class Checks:
         self.drift = drift
         self.intervals = intervals
         self._first_pending = True
-        # Where each hook's text ends: (parts index, chars, parts[0] then) -- see _since().
-        self._guard_at: tuple[int, int, str | None] = (0, 0, None)
-        self._drift_at: tuple[int, int, str | None] = (0, 0, None)
+        self._guard_idx = 0
+        self._drift_idx = 0
         self._next_ckpt = intervals.checkpoint
         self._next_guard = intervals.guardrails
         self._next_drift = intervals.drift
@@ -59,7 +58,7 @@ class Checks:
 
     def reset(self) -> None:
         """The text restarts from empty: reset scanners and intervals."""
-        self._guard_at = self._drift_at = (0, 0, None)
+        self._guard_idx = self._drift_idx = 0
         self._next_ckpt = self.intervals.checkpoint
         self._next_guard = self.intervals.guardrails
         self._next_drift = self.intervals.drift
@@ -114,10 +113,10 @@ class Checks:
         state = run.state
         parts = state._parts
         n = state.token_count
-        parts.append(text)
         guard = self.guardrails
         if guard is not None and n >= self._next_guard:
-            delta, self._guard_at = _since(parts, self._guard_at)
+            delta = "".join(parts[self._guard_idx :]) + text
+            self._guard_idx = len(parts) + 1
             self._next_guard = n + self.intervals.guardrails
             # Inline the common case (a plain, empty result): no extra coroutine per check.
             result = guard.check(delta, state, final=False)
@@ -126,9 +125,11 @@ class Checks:
             elif result:
                 await self._violations(result, final=False)
         if self.drift is not None and n >= self._next_drift:
-            delta, self._drift_at = _since(parts, self._drift_at)
+            delta = "".join(parts[self._drift_idx :]) + text
+            self._drift_idx = len(parts) + 1
             self._next_drift = n + self.intervals.drift
             await self._check_drift(delta, final=False)
+        parts.append(text)
         if n >= self._next_ckpt:
             self._next_ckpt = n + self.intervals.checkpoint
             if run.emitter.active:
@@ -153,10 +154,12 @@ class Checks:
         """The completion checks (all remaining text, ``final=True``)."""
         parts = self.run.state._parts
         if self.guardrails is not None:
-            delta, self._guard_at = _since(parts, self._guard_at)
+            delta = "".join(parts[self._guard_idx :])
+            self._guard_idx = len(parts)
             await self._guard(delta, final=True)
         if self.drift is not None:
-            delta, self._drift_at = _since(parts, self._drift_at)
+            delta = "".join(parts[self._drift_idx :])
+            self._drift_idx = len(parts)
             await self._check_drift(delta, final=True)
 
     async def _guard(self, delta: str, *, final: bool) -> None:
@@ -216,22 +219,3 @@ class Checks:
                     f"drift detected: {', '.join(result.types) or 'unspecified'}",
                     types=result.types,
                 )
-
-
-def _since(
-    parts: list[str], at: tuple[int, int, str | None]
-) -> tuple[str, tuple[int, int, str | None]]:
-    """The text added to ``parts`` since ``at``, and the new ``at``.
-
-    ``at`` is (number of parts, number of chars, ``parts[0]``) when the hook last read. Reading
-    ``State.content`` joins the parts into one, which moves indexes; a changed ``parts[0]``
-    shows that happened, and then every char read so far lies in the joined first part.
-    """
-    idx, chars, first = at
-    if not parts:
-        return "", (0, chars, None)
-    if parts[0] is first or idx == 0:
-        delta = "".join(parts[idx:]) if idx else "".join(parts)
-    else:
-        delta = parts[0][chars:] + "".join(parts[1:])
-    return delta, (len(parts), chars + len(delta), parts[0])
