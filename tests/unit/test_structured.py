@@ -4,6 +4,7 @@ STRUCTURED_* events, partial objects."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -199,3 +200,14 @@ async def test_structured_stream_restarts_after_a_retry_and_fails_cleanly() -> N
     async with structured_stream(City, lambda: ["nope"], retry=l0.Retry(attempts=0)) as s2:
         with pytest.raises(l0.StructuredOutputError):
             await s2.__aiter__().__anext__()
+
+
+@pytest.mark.anyio
+async def test_structured_stream_validates_a_long_answer_a_bounded_number_of_times() -> None:
+    items = [{"name": f"c{i}", "population": i} for i in range(3000)]
+    text = json.dumps(items)
+    async with structured_stream(list[City], lambda: chunks(text, 7)) as s:
+        seen = [len(v) async for v in s]
+    assert seen[-1] == 3000
+    assert seen == sorted(seen)
+    assert len(seen) < 250  # geometric re-validation, not one per token (~19,000 tokens)
