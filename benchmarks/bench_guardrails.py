@@ -8,29 +8,33 @@ Floor: one pass-through async generator that keeps the text (list append) and bu
 ``l0.Event`` per token. Scenarios, interleaved in every round (median of ``--rounds``):
 
 - ``core``: ``l0.run`` with no features and no timeout.
-- ``core_stack``: the core part of ``full``: inter-token timeout, continuation and ``on_event``
-  (``CHECKPOINT_SAVED`` fires), no guardrails, no drift.
+- ``core_stack``: the core part of ``full``: inter-token timeout and continuation, no
+  guardrails, no drift.
 - ``guards``: json + markdown + zero-output rules.
 - ``full_noop_hooks``: ``full`` with a do-nothing rule and detector: what the runtime itself
   spends on calling the hooks and emitting their events.
-- ``full``: json + markdown + zero-output rules, ``DriftDetector()``, an inter-token timeout,
-  ``on_event`` set (so ``CHECKPOINT_SAVED`` and ``DRIFT_CHECK_RESULT`` fire) and continuation.
-- ``recommended``: the ``recommended()`` preset + drift + timeout + ``on_event``.
+- ``full``: json + markdown + zero-output rules, ``DriftDetector()``, an inter-token timeout
+  and continuation (checkpoints); ``full + on_event`` adds a listener, so every lifecycle
+  event is built and delivered (``CHECKPOINT_SAVED`` every 20 tokens among them).
+- ``recommended``: the ``recommended()`` preset + drift + timeout + continuation.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_guardrails.py [--rounds 30]``. Every run checks
+Run: ``python benchmarks/bench_guardrails.py [--rounds 30] [--check]`` (timing and the
+ratios come from ``benchmarks/harness.py``: CPU time, per-round ratios to the floor). Every run checks
 that all tokens came through and that no violation or drift was reported.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
+import os
 import random
-import statistics
-import time
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import print_table, run_rounds
 
 import l0
 from l0.drift import DriftDetector
@@ -333,76 +337,71 @@ _TIMEOUT = l0.Timeout(initial_token=5.0, inter_token=5.0)
 
 
 def scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, int]]]:
+    guards = (json_rule, markdown_rule, zero_output_rule)
     return {
         "floor": floor,
         "core": lambda t: _run(t, timeout=_NO_TIMEOUT),
-        "core_stack": lambda t: _run(t, timeout=_TIMEOUT, continuation=True, on_event=_noop),
-        "guards": lambda t: _run(
-            t, timeout=_NO_TIMEOUT, guardrails=[json_rule(), markdown_rule(), zero_output_rule()]
-        ),
+        "core_stack": lambda t: _run(t, timeout=_TIMEOUT, continuation=True),
+        "guards": lambda t: _run(t, timeout=_NO_TIMEOUT, guardrails=[g() for g in guards]),
         "full_noop_hooks": lambda t: _run(
             t,
             timeout=_TIMEOUT,
             guardrails=[_NoopRule()],
             drift=_NoopDrift(),
             continuation=True,
-            on_event=_noop,
         ),
+        # The issue's "full stack": json, markdown and zero-output guardrails, drift,
+        # checkpoints (continuation: the checkpoint is always the delivered text) and an
+        # inter-token timeout.
         "full": lambda t: _run(
             t,
             timeout=_TIMEOUT,
-            guardrails=[json_rule(), markdown_rule(), zero_output_rule()],
+            guardrails=[g() for g in guards],
+            drift=DriftDetector(),
+            continuation=True,
+        ),
+        # ... plus an on_event listener: every lifecycle event (CHECKPOINT_SAVED every 20
+        # tokens among them) is built and delivered.
+        "full + on_event": lambda t: _run(
+            t,
+            timeout=_TIMEOUT,
+            guardrails=[g() for g in guards],
             drift=DriftDetector(),
             continuation=True,
             on_event=_noop,
         ),
-        "full_no_events": lambda t: _run(
-            t,
-            timeout=_TIMEOUT,
-            guardrails=[json_rule(), markdown_rule(), zero_output_rule()],
-            drift=DriftDetector(),
-            continuation=True,
-        ),
         "recommended": lambda t: _run(
-            t, timeout=_TIMEOUT, guardrails=recommended(), drift=True, on_event=_noop
+            t, timeout=_TIMEOUT, guardrails=recommended(), drift=True, continuation=True
         ),
     }
 
 
-async def measure(n: int, rounds: int, warmup: int = 3) -> dict[str, float]:
-    tokens = make_tokens(n)
-    cases = scenarios()
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for r in range(warmup + rounds):
-        for name, case in cases.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            count = await case(tokens)
-            elapsed = time.perf_counter() - t0
-            assert count == n, (name, count)
-            if r >= warmup:
-                samples[name].append(elapsed / n * 1e6)
-    return {name: statistics.median(v) for name, v in samples.items()}
-
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 50000])
+    parser.add_argument("--check", action="store_true", help="fail when a target is missed")
     args = parser.parse_args()
-    results = {n: asyncio.run(measure(n, args.rounds)) for n in args.sizes}
-    base = args.sizes[0]
-    print(f"median of {args.rounds} interleaved rounds; µs per token (x floor)")
-    header = f"{'scenario':<16}" + "".join(f"{n:>22}" for n in args.sizes)
-    print(header + f"{'scaling':>10}")
-    for name in results[base]:
-        row = f"{name:<16}"
-        for n in args.sizes:
-            us = results[n][name]
-            row += f"{us:>12.3f} ({us / results[n]['floor']:>5.2f}x)"
-        row += f"{results[args.sizes[-1]][name] / results[base][name]:>9.2f}x"
-        print(row)
+    token_lists = {n: make_tokens(n) for n in args.sizes}
+
+    def bind(fn: Callable[[list[str]], Coroutine[Any, Any, int]]) -> Any:
+        return lambda n: fn(token_lists[n])
+
+    cases = [(name, bind(fn)) for name, fn in scenarios().items()]
+    rows = run_rounds(cases, args.sizes, args.rounds)
+    ratios = print_table(rows)
+    us = {(r.name, r.n): r.us_per_token for r in rows}
+    small, big = min(args.sizes), max(args.sizes)
+    scale = us[("full", big)] / us[("full", small)]
+    print(f"full: µs/token at {big} / at {small} = {scale:.2f}")
+    checks = [
+        ("full stack <= 3x floor", ratios[("full", small)] <= 3.0),
+        ("full stack scaling <= 1.2", scale <= 1.2),
+    ]
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+    return 0 if (all(ok for _, ok in checks) or not args.check) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

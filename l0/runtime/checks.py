@@ -41,6 +41,8 @@ class Checks:
         self._first_pending = True
         self._guard_idx = 0
         self._drift_idx = 0
+        self._ckpt_idx = 0  # parts counted into _ckpt_len so far
+        self._ckpt_len = 0
         self._next_ckpt = intervals.checkpoint
         self._next_guard = intervals.guardrails
         self._next_drift = intervals.drift
@@ -58,7 +60,7 @@ class Checks:
 
     def reset(self) -> None:
         """The text restarts from empty: reset scanners and intervals."""
-        self._guard_idx = self._drift_idx = 0
+        self._guard_idx = self._drift_idx = self._ckpt_idx = self._ckpt_len = 0
         self._next_ckpt = self.intervals.checkpoint
         self._next_guard = self.intervals.guardrails
         self._next_drift = self.intervals.drift
@@ -133,8 +135,12 @@ class Checks:
         if n >= self._next_ckpt:
             self._next_ckpt = n + self.intervals.checkpoint
             if run.emitter.active:
+                # Count only the new pieces: reading state.content here would copy the whole
+                # text at every checkpoint (quadratic over a long answer).
+                self._ckpt_len += sum(map(len, parts[self._ckpt_idx :]))
+                self._ckpt_idx = len(parts)
                 await run.emitter.emit(
-                    EventName.CHECKPOINT_SAVED, token_count=n, length=len(state.content)
+                    EventName.CHECKPOINT_SAVED, token_count=n, length=self._ckpt_len
                 )
 
     async def flush(self) -> list[Event]:
@@ -204,7 +210,7 @@ class Checks:
         assert self.drift is not None
         result = self.drift.check(delta, final=final)
         run = self.run
-        if run.emitter.active or result.detected:
+        if run.emitter.active and (result.detected or final):
             await run.emitter.emit(
                 EventName.DRIFT_CHECK_RESULT,
                 detected=result.detected,
