@@ -11,6 +11,9 @@ Layout (the data flow, left to right)::
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
@@ -57,16 +60,57 @@ from l0.types import (
     Usage,
 )
 
+if _TYPE_CHECKING:
+    from l0.drift import DriftDetector
+    from l0.structured import (
+        StructuredAttempt,
+        StructuredResult,
+        StructuredStream,
+        structured,
+        structured_stream,
+    )
+    from l0.utils.auto_correct import AutoCorrectResult, auto_correct_json
+
 __version__ = "0.1.0"
+
+# Loaded on first use: structured output pulls in pydantic, which `import l0` need not pay for.
+_LAZY = {
+    "AutoCorrectResult": "l0.utils.auto_correct",
+    "DriftDetector": "l0.drift",
+    "StructuredAttempt": "l0.structured",
+    "StructuredResult": "l0.structured",
+    "StructuredStream": "l0.structured",
+    "auto_correct_json": "l0.utils.auto_correct",
+    "structured": "l0.structured",
+    "structured_stream": "l0.structured",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'l0' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AbortedError",
     "Attempt",
     "AuthenticationError",
+    "AutoCorrectResult",
     "BadRequestError",
     "CheckIntervals",
     "ContentError",
     "Continuation",
+    "DriftDetector",
     "DriftError",
     "ErrorCategory",
     "ErrorCode",
@@ -89,7 +133,10 @@ __all__ = [
     "Status",
     "Stream",
     "StreamTimeoutError",
+    "StructuredAttempt",
     "StructuredOutputError",
+    "StructuredResult",
+    "StructuredStream",
     "Telemetry",
     "Timeout",
     "ToolCall",
@@ -97,6 +144,7 @@ __all__ = [
     "Usage",
     "ZeroOutputError",
     "__version__",
+    "auto_correct_json",
     "calculate_backoff",
     "categorize_error",
     "is_network_error",
@@ -105,4 +153,6 @@ __all__ = [
     "run_sync",
     "stream",
     "stream_sync",
+    "structured",
+    "structured_stream",
 ]

@@ -47,3 +47,14 @@ def test_import_l0_needs_only_the_core_dependencies() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_structured_output_loads_lazily() -> None:
+    code = (
+        "import sys, l0; assert 'l0.structured' not in sys.modules; "
+        "assert callable(l0.structured) and callable(l0.auto_correct_json); "
+        "assert 'l0.structured' in sys.modules; print('ok')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "structured" in dir(l0)
