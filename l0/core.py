@@ -235,6 +235,8 @@ class _Run:
             await self.wd.guard(
                 self.clock.sleep(delay if remaining is None else min(delay, remaining))
             )
+        if self.wd.interrupt is not None:
+            raise self.wd.interrupt  # aborted before or between attempts
         expired = self.wd.expired()
         if expired is not None:
             raise expired
