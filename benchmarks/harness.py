@@ -35,6 +35,8 @@ __all__ = [
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 TOKEN = EventType.TOKEN
 
+COLLECT = True
+
 Scenario = Callable[[int], Awaitable[int]]
 """Consumes an ``n``-token stream; returns how many tokens it saw (checked)."""
 
@@ -105,7 +107,7 @@ def run_rounds(
     async def one_round(record: bool) -> None:
         for n in sizes:
             for name, fn in scenarios:
-                gc.collect()
+                gc.collect() if COLLECT else None
                 t0 = time.process_time()
                 seen = await fn(n)
                 dt = time.process_time() - t0
