@@ -35,8 +35,6 @@ __all__ = [
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 TOKEN = EventType.TOKEN
 
-COLLECT = True
-
 Scenario = Callable[[int], Awaitable[int]]
 """Consumes an ``n``-token stream; returns how many tokens it saw (checked)."""
 
@@ -107,7 +105,7 @@ def run_rounds(
     async def one_round(record: bool) -> None:
         for n in sizes:
             for name, fn in scenarios:
-                gc.collect() if COLLECT else None
+                gc.collect()
                 t0 = time.process_time()
                 seen = await fn(n)
                 dt = time.process_time() - t0
