@@ -1,0 +1,60 @@
+"""Helpers shared by the OpenTelemetry and Sentry handlers (no third-party imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+__all__ = ["Outcome", "context_model", "context_system", "usage_of"]
+
+_MODEL_KEYS = ("gen_ai.request.model", "model")
+_SYSTEM_KEYS = ("gen_ai.system", "system", "provider")
+
+
+class Outcome(str, Enum):
+    """How a run ended (``SESSION_END``'s ``status``)."""
+
+    COMPLETED = "completed"
+    ERRORED = "errored"
+    ABORTED = "aborted"
+
+    @classmethod
+    def of(cls, status: object) -> Outcome:
+        """The outcome named by ``status``; anything unknown counts as an error."""
+        try:
+            return cls(str(status))
+        except ValueError:
+            return cls.ERRORED
+
+
+def _first_str(context: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = context.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def context_model(context: Mapping[str, Any]) -> str | None:
+    """The requested model named in the run's ``context`` (``model`` or
+    ``gen_ai.request.model``), if any."""
+    return _first_str(context, _MODEL_KEYS)
+
+
+def context_system(context: Mapping[str, Any]) -> str | None:
+    """The GenAI system (provider) named in ``context`` (``gen_ai.system``, ``system`` or
+    ``provider``), if any."""
+    return _first_str(context, _SYSTEM_KEYS)
+
+
+def usage_of(data: Mapping[str, Any]) -> Any:
+    """The provider-reported :class:`l0.Usage` carried by an event's data, if any.
+
+    Read from ``usage`` or from ``result.usage`` (a :class:`l0.Result`); never derived from
+    the streamed-chunk count, which is not a token count.
+    """
+    usage = data.get("usage")
+    if usage is None:
+        usage = getattr(data.get("result"), "usage", None)
+    return usage
