@@ -81,6 +81,7 @@ class _Run:
         self.adapter_stream: AdapterStream | None = None
         self.adapter: Adapter | None = None
         self.result: Result | None = None
+        self.final_error: BaseException | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self._next_check = 1
 
@@ -168,6 +169,7 @@ class _Run:
             status = Status.ABORTED
             raise
         except BaseException as exc:
+            self.final_error = exc
             if isinstance(exc, (AbortedError, anyio.get_cancelled_exc_class())):
                 status = Status.ABORTED
             raise
@@ -233,6 +235,8 @@ class _Run:
             await self.wd.guard(
                 self.clock.sleep(delay if remaining is None else min(delay, remaining))
             )
+        if self.wd.interrupt is not None:
+            raise self.wd.interrupt  # aborted before or between attempts
         expired = self.wd.expired()
         if expired is not None:
             raise expired
@@ -324,7 +328,11 @@ class _Run:
             telemetry(self, self.now())
         if self.emitter.active:
             await self.emitter.emit(
-                EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
+                EventName.SESSION_END,
+                status=self.machine.status.value,
+                attempts=self.attempts,
+                telemetry=self.telemetry,
+                error=self.final_error,
             )
 
 
