@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["Outcome", "context_model", "context_system", "usage_of"]
+from l0.types import ObservabilityEvent
+
+__all__ = ["Outcome", "RunDispatcher", "context_model", "context_system", "usage_of"]
+
+R = TypeVar("R")
 
 _MODEL_KEYS = ("gen_ai.request.model", "model")
 _SYSTEM_KEYS = ("gen_ai.system", "system", "provider")
@@ -58,3 +62,45 @@ def usage_of(data: Mapping[str, Any]) -> Any:
     if usage is None:
         usage = getattr(data.get("result"), "usage", None)
     return usage
+
+
+class RunDispatcher(Generic[R]):
+    """Routes a run's lifecycle events to per-event methods, keeping per-run state ``R``.
+
+    Subclasses set ``_dispatch`` (event name -> method) and implement :meth:`_open` and
+    :meth:`_close`; state lives from ``SESSION_START`` to ``SESSION_END`` (always last).
+    """
+
+    _runs: dict[str, R]
+    _dispatch: dict[str, Callable[[R, ObservabilityEvent], None]]
+
+    def __call__(self, event: ObservabilityEvent) -> None:
+        """Handle one lifecycle event (synchronous: never delays the stream)."""
+        name = event.name
+        if name == "SESSION_START":
+            opened = self._open(event)
+            if opened is None:
+                return
+            self._runs[event.stream_id] = run = opened
+        else:
+            found = self._runs.get(event.stream_id)
+            if found is None:  # attached mid-run, or inactive: nothing to attach it to
+                return
+            run = found
+        self._seen(run, event)
+        if name == "SESSION_END":
+            del self._runs[event.stream_id]
+            self._close(run, event)
+            return
+        method = self._dispatch.get(name)
+        if method is not None:
+            method(run, event)
+
+    def _open(self, event: ObservabilityEvent) -> R | None:
+        raise NotImplementedError
+
+    def _close(self, run: R, event: ObservabilityEvent) -> None:
+        raise NotImplementedError
+
+    def _seen(self, run: R, event: ObservabilityEvent) -> None:
+        """Called for every event of a tracked run, before its own method."""

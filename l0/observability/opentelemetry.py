@@ -32,7 +32,13 @@ except ImportError as exc:  # pragma: no cover - the otel extra installs it
     ) from exc
 
 from l0 import __version__
-from l0.observability._common import Outcome, context_model, context_system, usage_of
+from l0.observability._common import (
+    Outcome,
+    RunDispatcher,
+    context_model,
+    context_system,
+    usage_of,
+)
 from l0.types import ObservabilityEvent
 
 __all__ = ["OpenTelemetryHandler"]
@@ -59,7 +65,7 @@ class _Run:
     retries: int = 0
 
 
-class OpenTelemetryHandler:
+class OpenTelemetryHandler(RunDispatcher[_Run]):
     """An ``on_event`` handler turning l0 lifecycle events into OpenTelemetry spans and metrics.
 
     One instance may serve many concurrent runs (state is kept per ``stream_id`` and dropped
@@ -141,25 +147,9 @@ class OpenTelemetryHandler:
             "COMPLETE": self._complete,
         }
 
-    def __call__(self, event: ObservabilityEvent) -> None:
-        """Handle one lifecycle event (synchronous: never delays the stream)."""
-        name = event.name
-        if name == "SESSION_START":
-            self._session_start(event)
-            return
-        run = self._runs.get(event.stream_id)
-        if run is None:  # attached mid-run: nothing to attach the event to
-            return
-        if name == "SESSION_END":
-            self._session_end(run, event)
-            return
-        handler = self._dispatch.get(name)
-        if handler is not None:
-            handler(run, event)
-
     # -- session -------------------------------------------------------------------------------
 
-    def _session_start(self, event: ObservabilityEvent) -> None:
+    def _open(self, event: ObservabilityEvent) -> _Run:
         data = event.data
         context = data.get("context") or {}
         model = context_model(context)
@@ -179,10 +169,9 @@ class OpenTelemetryHandler:
         span = self._tracer.start_span(
             f"chat {model}" if model else "l0.stream", kind=SpanKind.CLIENT, attributes=attrs
         )
-        self._runs[event.stream_id] = _Run(span=span, started=event.ts, base=base)
+        return _Run(span=span, started=event.ts, base=base)
 
-    def _session_end(self, run: _Run, event: ObservabilityEvent) -> None:
-        del self._runs[event.stream_id]
+    def _close(self, run: _Run, event: ObservabilityEvent) -> None:
         self._end_attempt(run, None)
         outcome = Outcome.of(event.data.get("status"))
         span = run.span
@@ -193,7 +182,8 @@ class OpenTelemetryHandler:
         self._record_usage(run, usage)
         metric_attrs: Attrs = {**run.base, "l0.outcome": outcome.value}
         if outcome is Outcome.ERRORED:
-            err = run.last_error
+            raised = event.data.get("error")  # what the caller got, else the last failure
+            err = raised if isinstance(raised, BaseException) else run.last_error
             error_type = type(err).__name__ if err is not None else "error"
             span.set_attributes({**run.error_attrs, "error.type": error_type})
             if err is not None:

@@ -31,7 +31,13 @@ try:
 except ImportError as exc:  # pragma: no cover - the sentry extra installs it
     raise ImportError("l0.observability.sentry needs sentry-sdk: pip install 'l0[sentry]'") from exc
 
-from l0.observability._common import Outcome, context_model, context_system, usage_of
+from l0.observability._common import (
+    Outcome,
+    RunDispatcher,
+    context_model,
+    context_system,
+    usage_of,
+)
 from l0.types import ObservabilityEvent
 
 __all__ = ["SentryHandler"]
@@ -70,7 +76,7 @@ class _Run:
     reported_rules: set[str] = field(default_factory=set)
 
 
-class SentryHandler:
+class SentryHandler(RunDispatcher[_Run]):
     """An ``on_event`` handler reporting l0 runs to Sentry.
 
     One instance may serve many concurrent runs. It does nothing while no Sentry client is
@@ -120,22 +126,14 @@ class SentryHandler:
             "COMPLETE": self._complete,
         }
 
-    def __call__(self, event: ObservabilityEvent) -> None:
-        """Handle one lifecycle event (synchronous: never delays the stream)."""
-        name = event.name
-        if name == "SESSION_START" and sentry_sdk.get_client().is_active():
-            self._runs[event.stream_id] = _Run(span=self._start_span(event))
-        run = self._runs.get(event.stream_id)
-        if run is None:
-            return
-        if self.breadcrumbs and name in _CRUMBS:
+    def _open(self, event: ObservabilityEvent) -> _Run | None:
+        if not sentry_sdk.get_client().is_active():
+            return None
+        return _Run(span=self._start_span(event))
+
+    def _seen(self, run: _Run, event: ObservabilityEvent) -> None:
+        if self.breadcrumbs and event.name in _CRUMBS:
             self._crumb(event)
-        if name == "SESSION_END":
-            self._session_end(run, event)
-            return
-        handler = self._dispatch.get(name)
-        if handler is not None:
-            handler(run, event)
 
     # -- scopes and spans ------------------------------------------------------------------------
 
@@ -240,8 +238,7 @@ class SentryHandler:
             if isinstance(count, int):
                 span.set_data(f"gen_ai.usage.{kind}", count)
 
-    def _session_end(self, run: _Run, event: ObservabilityEvent) -> None:
-        del self._runs[event.stream_id]
+    def _close(self, run: _Run, event: ObservabilityEvent) -> None:
         outcome = Outcome.of(event.data.get("status"))
         self._end_attempt(run, _SPAN_STATUS[outcome])
         if outcome is Outcome.ERRORED and self._should_capture(run):
@@ -259,6 +256,9 @@ class SentryHandler:
         err = run.error
         scope = self._event_scope()
         tags = {**run.tags, "l0.stream_id": event.stream_id}
+        raised = event.data.get("error")
+        if isinstance(raised, BaseException):
+            tags["l0.error.raised"] = type(raised).__name__
         contexts = {"l0": {"stream_id": event.stream_id, "attempts": event.data.get("attempts")}}
         if err is None:
             scope.capture_message("l0 run failed", level="error", tags=tags, contexts=contexts)

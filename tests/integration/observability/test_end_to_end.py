@@ -61,10 +61,6 @@ async def test_openai_drop_then_continue_traced(chaos: ChaosServer, otel: Otel) 
     assert otel.total("l0.retries") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: COMPLETE's data does not carry the provider usage yet (needs usage=Result.usage)",
-)
 async def test_openai_usage_is_the_providers_not_the_chunk_count(
     chaos: ChaosServer, otel: Otel
 ) -> None:

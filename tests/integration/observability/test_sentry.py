@@ -92,6 +92,7 @@ async def test_final_failure_is_captured_once_with_tags(transport: MemoryTranspo
     assert event["tags"]["l0.stream_id"] == "run-x"
     assert event["tags"]["l0.error.category"] == "network"
     assert event["tags"]["l0.error.code"]
+    assert event["tags"]["l0.error.raised"] == "RetriesExhaustedError"
     assert event["exception"]["values"]
     crumbs = [c["message"] for c in event["breadcrumbs"]["values"]]
     assert crumbs.count("l0 retry") == 2
