@@ -1,0 +1,395 @@
+"""OpenTelemetry traces and metrics for l0 runs, as an ``on_event`` handler.
+
+::
+
+    from l0.observability.opentelemetry import OpenTelemetryHandler
+
+    otel = OpenTelemetryHandler()  # the global tracer/meter providers, or pass your own
+    await l0.run(source, on_event=otel, context={"model": "gpt-4o-mini"})
+
+One span per run (``chat {model}`` when ``context`` names the model, else ``l0.stream``), one
+child span per attempt, span events for retries, fallbacks, timeouts, network errors,
+guardrail violations, drift, resume and reset. The run span is always ended: ``SESSION_END``
+is the last event of every run (success, failure, abort, cancellation). Attribute names follow
+the OpenTelemetry GenAI semantic conventions; l0's own live under ``l0.*``. Only the
+OpenTelemetry API is used; global providers are read, never set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+try:
+    from opentelemetry import trace
+    from opentelemetry.metrics import MeterProvider, get_meter_provider
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+    from opentelemetry.util.types import AttributeValue
+except ImportError as exc:  # pragma: no cover - the otel extra installs it
+    raise ImportError(
+        "l0.observability.opentelemetry needs opentelemetry-api: pip install 'l0[otel]'"
+    ) from exc
+
+from l0 import __version__
+from l0.observability._common import (
+    Outcome,
+    RunDispatcher,
+    context_model,
+    context_system,
+    usage_of,
+)
+from l0.types import ObservabilityEvent
+
+__all__ = ["OpenTelemetryHandler"]
+
+_SCOPE = "l0"
+_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+_SECONDS_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48)
+
+Attrs = dict[str, AttributeValue]
+
+
+@dataclass(slots=True)
+class _Run:
+    """What the handler keeps for one live run (keyed by ``stream_id``)."""
+
+    span: Span
+    started: float
+    base: Attrs  # gen_ai.* attributes shared by the run's metrics
+    attempt: Span | None = None
+    last_error: BaseException | None = None
+    error_attrs: Attrs = field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: Any = None
+    retries: int = 0
+
+
+class OpenTelemetryHandler(RunDispatcher[_Run]):
+    """An ``on_event`` handler turning l0 lifecycle events into OpenTelemetry spans and metrics.
+
+    One instance may serve many concurrent runs (state is kept per ``stream_id`` and dropped
+    at ``SESSION_END``). Combine it with other handlers through
+    :func:`l0.observability.monitoring.combine`.
+
+    Args:
+        tracer_provider: Where spans go; the global provider when ``None``.
+        meter_provider: Where metrics go; the global provider when ``None``.
+        record_content: Also record content-bearing fields (tool-call arguments, guardrail
+            violation messages). Off by default: no model output leaves the process.
+        attributes: Extra attributes put on every run span.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        *,
+        record_content: bool = False,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        tp = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+        mp = meter_provider if meter_provider is not None else get_meter_provider()
+        if not isinstance(record_content, bool):
+            raise TypeError(f"record_content must be a bool, got {type(record_content).__name__}")
+        self.record_content = record_content
+        self._extra: Attrs = dict(attributes or {})
+        self._tracer = tp.get_tracer(_SCOPE, __version__)
+        meter = mp.get_meter(_SCOPE, __version__)
+        self._requests = meter.create_counter(
+            "l0.requests", unit="{request}", description="l0 runs, by outcome"
+        )
+        self._retries = meter.create_counter(
+            "l0.retries", unit="{retry}", description="Retries, by error category (once each)"
+        )
+        self._fallbacks = meter.create_counter(
+            "l0.fallbacks", unit="{fallback}", description="Switches to a fallback source"
+        )
+        self._errors = meter.create_counter(
+            "l0.errors", unit="{error}", description="Attempt failures, by category and code"
+        )
+        self._tokens = meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Provider-reported input and output tokens per run",
+            explicit_bucket_boundaries_advisory=list(_TOKEN_BUCKETS),
+        )
+        self._duration = meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="Duration of an l0 run, every attempt included",
+            explicit_bucket_boundaries_advisory=list(_SECONDS_BUCKETS),
+        )
+        self._ttft = meter.create_histogram(
+            "l0.time_to_first_token",
+            unit="s",
+            description="Time from an attempt's start to its first token",
+            explicit_bucket_boundaries_advisory=list(_SECONDS_BUCKETS),
+        )
+        self._runs: dict[str, _Run] = {}
+        self._dispatch: dict[str, Callable[[_Run, ObservabilityEvent], None]] = {
+            "ATTEMPT_START": self._attempt_start,
+            "ADAPTER_DETECTED": self._adapter,
+            "FIRST_TOKEN": self._first_token,
+            "STREAM_END": self._stream_end,
+            "TIMEOUT_TRIGGERED": self._timeout,
+            "NETWORK_ERROR": self._network_error,
+            "GUARDRAIL_RULE_RESULT": self._violation,
+            "DRIFT_CHECK_RESULT": self._drift,
+            "TOOL_REQUESTED": self._tool,
+            "RESUME_START": self._resume,
+            "ERROR": self._error,
+            "RETRY_ATTEMPT": self._retry,
+            "RETRY_GIVE_UP": self._give_up,
+            "FALLBACK_START": self._fallback,
+            "RESET": self._reset,
+            "ABORT_REQUESTED": self._abort,
+            "COMPLETE": self._complete,
+        }
+
+    # -- session -------------------------------------------------------------------------------
+
+    def _open(self, event: ObservabilityEvent) -> _Run:
+        data = event.data
+        context = data.get("context") or {}
+        model = context_model(context)
+        base: Attrs = {"gen_ai.operation.name": "chat"}
+        system = context_system(context)
+        if system:
+            base["gen_ai.system"] = system
+        if model:
+            base["gen_ai.request.model"] = model
+        attrs: Attrs = {
+            **self._extra,
+            **base,
+            "l0.stream_id": event.stream_id,
+            "l0.fallbacks": int(data.get("fallbacks") or 0),
+            "l0.continuation": bool(data.get("continuation")),
+        }
+        span = self._tracer.start_span(
+            f"chat {model}" if model else "l0.stream", kind=SpanKind.CLIENT, attributes=attrs
+        )
+        return _Run(span=span, started=event.ts, base=base)
+
+    def _close(self, run: _Run, event: ObservabilityEvent) -> None:
+        self._end_attempt(run, None)
+        outcome = Outcome.of(event.data.get("status"))
+        span = run.span
+        span.set_attribute("l0.outcome", outcome.value)
+        span.set_attribute("l0.attempts", int(event.data.get("attempts") or 0))
+        span.set_attribute("l0.retries", run.retries)
+        usage = run.usage if run.usage is not None else usage_of(event.data)
+        self._record_usage(run, usage)
+        metric_attrs: Attrs = {**run.base, "l0.outcome": outcome.value}
+        if outcome is Outcome.ERRORED:
+            raised = event.data.get("error")  # what the caller got, else the last failure
+            err = raised if isinstance(raised, BaseException) else run.last_error
+            error_type = type(err).__name__ if err is not None else "error"
+            span.set_attributes({**run.error_attrs, "error.type": error_type})
+            if err is not None:
+                span.record_exception(err)
+            span.set_status(Status(StatusCode.ERROR, _describe(err)))
+            metric_attrs["error.type"] = error_type
+        elif outcome is Outcome.COMPLETED:
+            span.set_status(Status(StatusCode.OK))
+        self._requests.add(1, metric_attrs)
+        self._duration.record(max(0.0, event.ts - run.started), metric_attrs)
+        span.end()
+
+    def _record_usage(self, run: _Run, usage: Any) -> None:
+        input_tokens = getattr(usage, "input_tokens", None)
+        output_tokens = getattr(usage, "output_tokens", None)
+        for kind, count in (("input", input_tokens), ("output", output_tokens)):
+            if isinstance(count, int):
+                run.span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
+                self._tokens.record(count, {**run.base, "gen_ai.token.type": kind})
+
+    # -- attempts ------------------------------------------------------------------------------
+
+    def _attempt_start(self, run: _Run, event: ObservabilityEvent) -> None:
+        self._end_attempt(run, None)
+        d = event.data
+        number = int(d.get("number") or event.attempt)
+        attrs: Attrs = {
+            "l0.attempt.number": number,
+            "l0.attempt.retry_count": int(d.get("retry_count") or 0),
+            "l0.attempt.fallback_index": int(d.get("fallback_index") or 0),
+            "l0.attempt.is_retry": bool(d.get("is_retry")),
+            "l0.attempt.is_fallback": bool(d.get("is_fallback")),
+            "l0.attempt.is_continuation": bool(d.get("is_continuation")),
+        }
+        ctx = trace.set_span_in_context(run.span)
+        run.attempt = self._tracer.start_span(f"l0.attempt {number}", context=ctx, attributes=attrs)
+
+    def _end_attempt(self, run: _Run, error: BaseException | None) -> None:
+        span = run.attempt
+        if span is None:
+            return
+        run.attempt = None
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, _describe(error)))
+        span.end()
+
+    def _target(self, run: _Run) -> Span:
+        return run.attempt if run.attempt is not None else run.span
+
+    def _adapter(self, run: _Run, event: ObservabilityEvent) -> None:
+        name = event.data.get("adapter")
+        if run.attempt is not None and name:
+            run.attempt.set_attribute("l0.adapter", str(name))
+        if name in ("openai", "anthropic") and "gen_ai.system" not in run.base:
+            run.base["gen_ai.system"] = str(name)
+            run.span.set_attribute("gen_ai.system", str(name))
+
+    def _first_token(self, run: _Run, event: ObservabilityEvent) -> None:
+        ttft = event.data.get("ttft")
+        if isinstance(ttft, (int, float)):
+            self._target(run).set_attribute("l0.time_to_first_token", float(ttft))
+            self._ttft.record(float(ttft), run.base)
+
+    def _stream_end(self, run: _Run, event: ObservabilityEvent) -> None:
+        reason = event.data.get("finish_reason")
+        if reason:
+            run.finish_reason = str(reason)
+        self._target(run).set_attribute("l0.token_count", int(event.data.get("token_count") or 0))
+
+    # -- span events -----------------------------------------------------------------------------
+
+    def _timeout(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        attrs: Attrs = {"l0.timeout.kind": str(d.get("kind"))}
+        for key in ("timeout", "elapsed"):
+            if isinstance(d.get(key), (int, float)):
+                attrs[f"l0.timeout.{key}"] = float(d[key])
+        self._target(run).add_event("l0.timeout", attrs)
+
+    def _network_error(self, run: _Run, event: ObservabilityEvent) -> None:
+        err = event.data.get("error")
+        self._target(run).add_event(
+            "l0.network_error",
+            {"l0.network.kind": str(event.data.get("kind")), "error.type": type(err).__name__},
+        )
+
+    def _violation(self, run: _Run, event: ObservabilityEvent) -> None:
+        v = event.data.get("violation")
+        attrs: Attrs = {
+            "l0.guardrail.rule": str(event.data.get("rule")),
+            "l0.guardrail.severity": str(getattr(getattr(v, "severity", None), "value", "")),
+            "l0.guardrail.recoverable": bool(getattr(v, "recoverable", False)),
+            "l0.guardrail.final": bool(event.data.get("final")),
+        }
+        if self.record_content and getattr(v, "message", None):
+            attrs["l0.guardrail.message"] = str(v.message)  # type: ignore[union-attr]
+        self._target(run).add_event("l0.guardrail_violation", attrs)
+
+    def _drift(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        if not d.get("detected"):
+            return
+        attrs: Attrs = {
+            "l0.drift.types": [str(t) for t in d.get("types") or ()],
+            "l0.drift.final": bool(d.get("final")),
+        }
+        if isinstance(d.get("confidence"), (int, float)):
+            attrs["l0.drift.confidence"] = float(d["confidence"])
+        self._target(run).add_event("l0.drift", attrs)
+
+    def _tool(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        attrs: Attrs = {
+            "gen_ai.tool.name": str(d.get("name")),
+            "gen_ai.tool.call.id": str(d.get("id")),
+        }
+        if self.record_content and d.get("arguments") is not None:
+            attrs["gen_ai.tool.call.arguments"] = str(d["arguments"])
+        self._target(run).add_event("l0.tool_requested", attrs)
+
+    def _resume(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        self._target(run).add_event(
+            "l0.resume",
+            {
+                "l0.resume.checkpoint_length": int(d.get("checkpoint_length") or 0),
+                "l0.resume.token_count": int(d.get("token_count") or 0),
+            },
+        )
+
+    def _error(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        err = d.get("error")
+        run.last_error = err if isinstance(err, BaseException) else None
+        run.error_attrs = {
+            "l0.error.category": str(d.get("category")),
+            "l0.error.code": str(d.get("code")),
+            "l0.error.action": str(d.get("action")),
+        }
+        if self._target(run) is run.attempt:
+            run.attempt.set_attributes(run.error_attrs)
+        self._errors.add(
+            1,
+            {
+                **run.base,
+                "l0.error.category": str(d.get("category")),
+                "l0.error.code": str(d.get("code")),
+            },
+        )
+        self._end_attempt(run, run.last_error)
+
+    def _retry(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        run.retries += 1
+        category = str(d.get("category"))
+        counts = bool(d.get("counts"))
+        attrs: Attrs = {
+            "l0.retry.number": int(d.get("retry") or run.retries),
+            "l0.retry.category": category,
+            "l0.retry.counts": counts,
+            "l0.retry.reason": str(d.get("reason")),
+        }
+        if isinstance(d.get("delay"), (int, float)):
+            attrs["l0.retry.delay"] = float(d["delay"])
+        run.span.add_event("l0.retry", attrs)
+        self._retries.add(1, {**run.base, "l0.error.category": category, "l0.retry.counts": counts})
+
+    def _give_up(self, run: _Run, event: ObservabilityEvent) -> None:
+        run.span.add_event(
+            "l0.retry_give_up",
+            {"l0.retry.reason": str(event.data.get("reason")), "l0.retries": run.retries},
+        )
+
+    def _fallback(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        to_index = int(d.get("to_index") or 0)
+        run.span.add_event(
+            "l0.fallback",
+            {
+                "l0.fallback.from_index": int(d.get("from_index") or 0),
+                "l0.fallback.to_index": to_index,
+                "l0.fallback.reason": str(d.get("reason")),
+            },
+        )
+        run.span.set_attribute("l0.fallback.index", to_index)
+        self._fallbacks.add(1, run.base)
+
+    def _reset(self, run: _Run, event: ObservabilityEvent) -> None:
+        run.span.add_event("l0.reset", {"l0.reset.discard": int(event.data.get("discard") or 0)})
+
+    def _abort(self, run: _Run, event: ObservabilityEvent) -> None:
+        tokens = int(event.data.get("token_count") or 0)
+        self._target(run).add_event("l0.abort", {"l0.token_count": tokens})
+
+    def _complete(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        self._end_attempt(run, None)
+        reason = d.get("finish_reason") or run.finish_reason
+        span = run.span
+        if reason:
+            span.set_attribute("gen_ai.response.finish_reasons", [str(reason)])
+        span.set_attribute("l0.token_count", int(d.get("token_count") or 0))
+        span.set_attribute("l0.content_length", int(d.get("length") or 0))
+        run.usage = usage_of(d)
+
+
+def _describe(err: BaseException | None) -> str:
+    return f"{type(err).__name__}: {err}" if err is not None else "l0 run failed"
