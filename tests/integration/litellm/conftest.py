@@ -12,6 +12,9 @@ from collections.abc import Iterator
 import litellm
 import pytest
 
+from l0.runtime.stream import Stream
+from l0.types import Result
+
 USER = [{"role": "user", "content": "Tell me about rivers"}]
 
 
@@ -38,3 +41,11 @@ def openai_kwargs(server: object, model: str = "openai/chaos") -> dict[str, obje
 def warm_litellm() -> None:
     """Pay LiteLLM's lazy imports once (offline mock call), not inside the first timed test."""
     litellm.completion(model="openai/warmup", messages=USER, mock_response="ok", api_key="test")
+
+
+async def drain(stream: Stream) -> Result:
+    """Read an l0 stream to the end; its result."""
+    async with stream as s:
+        async for _ in s:
+            pass
+    return s.result

@@ -12,7 +12,7 @@ from l0.chaos import DEFAULT_ANSWER, ChaosServer
 from l0.integrations.litellm import L0Router, router_stream
 from l0.testing import FakeClock
 
-from .conftest import USER
+from .conftest import USER, drain
 
 pytestmark = pytest.mark.anyio
 
@@ -52,12 +52,12 @@ async def test_router_loses_the_stream_where_l0_router_continues_it() -> None:
         server.set_plan("drop_after_tokens=4; ok")
 
         # The same router through l0: continued on the group's next deployment.
-        async with L0Router(router, clock=FakeClock()).acompletion(
-            model="chat", messages=USER, retry=_no_retry()
-        ) as s:
-            async for _ in s:
-                pass
-    assert s.result.text == DEFAULT_ANSWER
+        result = await drain(
+            L0Router(router, clock=FakeClock()).acompletion(
+                model="chat", messages=USER, retry=_no_retry()
+            )
+        )
+    assert result.text == DEFAULT_ANSWER
     calls = [(r.body["model"], r.outcome) for r in server.requests[1:]]
     assert calls == [("a", "dropped"), ("b", "complete")]
     assert server.requests[2].continuation.matched
@@ -65,17 +65,17 @@ async def test_router_loses_the_stream_where_l0_router_continues_it() -> None:
 
 async def test_router_stream_falls_back_to_another_group() -> None:
     async with ChaosServer("status=503; status=503") as server:
-        async with router_stream(
-            make_router(server),
-            model="chat",
-            messages=USER,
-            fallbacks=["backup"],
-            retry=_no_retry(),
-            clock=FakeClock(),
-        ) as s:
-            async for _ in s:
-                pass
-    assert s.result.text == DEFAULT_ANSWER
+        result = await drain(
+            router_stream(
+                make_router(server),
+                model="chat",
+                messages=USER,
+                fallbacks=["backup"],
+                retry=_no_retry(),
+                clock=FakeClock(),
+            )
+        )
+    assert result.text == DEFAULT_ANSWER
     assert [r.body["model"] for r in server.requests] == ["a", "b", "c"]
 
 
