@@ -141,6 +141,8 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Sync calls: ``COMPLETE``."""
+        if _is_async_call(kwargs):  # LiteLLM may call both hooks; the async one reports it
+            return
         self._emit(EventName.COMPLETE, kwargs, **_success_data(kwargs, response_obj, end_time))
 
     async def async_log_success_event(
@@ -155,6 +157,8 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Sync calls: ``ERROR``."""
+        if _is_async_call(kwargs):
+            return
         self._emit(EventName.ERROR, kwargs, **_failure_data(kwargs))
 
     async def async_log_failure_event(
@@ -217,6 +221,28 @@ class L0Handler(CustomLogger):
     def _guards_configured(self) -> bool:
         opts = self.guard_options
         return bool(opts["guardrails"]) or bool(opts["drift"]) or opts["timeout"] is not None
+
+
+# LiteLLM's async entry points: the flag it sets in ``litellm_params`` for each.
+_ASYNC_CALLS = (
+    "acompletion",
+    "aresponses",
+    "aembedding",
+    "aimage_generation",
+    "atranscription",
+    "allm_passthrough_route",
+    "aanthropic_messages",
+    "agenerate_content",
+    "agenerate_content_stream",
+    "arealtime",
+    "aresponses_websocket",
+)
+
+
+def _is_async_call(kwargs: Mapping[str, Any]) -> bool:
+    """True for an ``acompletion``-style call (LiteLLM also runs sync hooks for some)."""
+    params = kwargs.get("litellm_params") or {}
+    return any(params.get(name) is True for name in _ASYNC_CALLS)
 
 
 def _request_data(model: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:

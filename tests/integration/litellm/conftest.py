@@ -20,11 +20,16 @@ USER = [{"role": "user", "content": "Tell me about rivers"}]
 
 @pytest.fixture(autouse=True)
 def quiet_litellm() -> Iterator[None]:
-    """No "Give Feedback" banners on stdout; callbacks restored after each test."""
-    saved = (litellm.suppress_debug_info, list(litellm.callbacks))
+    """No "Give Feedback" banners on stdout; no callback outlives its test.
+
+    LiteLLM copies ``litellm.callbacks`` into its success/failure lists on first use, so
+    restoring ``litellm.callbacks`` alone would leave a test's handler registered.
+    """
+    saved = litellm.suppress_debug_info
     litellm.suppress_debug_info = True
     yield
-    litellm.suppress_debug_info, litellm.callbacks = saved[0], saved[1]
+    litellm.suppress_debug_info = saved
+    litellm.logging_callback_manager._reset_all_callbacks()
 
 
 def openai_kwargs(server: object, model: str = "openai/chaos") -> dict[str, object]:
