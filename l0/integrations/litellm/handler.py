@@ -189,8 +189,9 @@ class L0Handler(CustomLogger):
         Without guardrails, drift or timeout the chunks pass untouched. With them, the
         stream runs through :func:`l0.stream` without retries (the proxy cannot re-run
         the upstream from here): a violation or stall raises the typed l0 error, which the
-        proxy sends to its client. Chunks are held back only until l0 has checked them
-        (at most one check interval).
+        proxy sends to its client. Each chunk is passed on once l0 has decoded it; rules run
+        every ``check_intervals`` tokens, so up to one interval of text past a violation can
+        reach the client before the error.
         """
         if not self._guards_configured():
             async for chunk in response:
