@@ -81,6 +81,7 @@ class _Run:
         self.adapter_stream: AdapterStream | None = None
         self.adapter: Adapter | None = None
         self.result: Result | None = None
+        self.final_error: BaseException | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self._next_check = 1
 
@@ -168,6 +169,7 @@ class _Run:
             status = Status.ABORTED
             raise
         except BaseException as exc:
+            self.final_error = exc
             if isinstance(exc, (AbortedError, anyio.get_cancelled_exc_class())):
                 status = Status.ABORTED
             raise
@@ -233,6 +235,8 @@ class _Run:
             await self.wd.guard(
                 self.clock.sleep(delay if remaining is None else min(delay, remaining))
             )
+        if self.wd.interrupt is not None:
+            raise self.wd.interrupt  # aborted before or between attempts
         expired = self.wd.expired()
         if expired is not None:
             raise expired
@@ -272,14 +276,16 @@ class _Run:
         if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_INIT)
         self.wd.start_attempt()
-        obj = await self.wd.guard(_resolve(self.opts.sources[self.source_index], attempt))
+        obj = self.opts.sources[self.source_index](attempt)
+        # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
+        if getattr(type(obj), "__await__", None) is not None:
+            obj = await self.wd.guard(_resolve(obj))
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)
         self.adapter_stream = src
         if self.emitter.active:
             await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
-        if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_READY)
         return src
 
@@ -287,8 +293,10 @@ class _Run:
         """End-of-stream checks: overlap flush, pending events, truncation, zero output,
         final guardrails and drift. Raises to retry; returns events still to yield."""
         self.machine.to(Status.COMPLETING)
-        out = await self.checks.flush()
-        out.extend(await self._decoded(src.end()))
+        out = await self.checks.flush() if self.resolver is not None else []
+        pending = src.end()
+        if pending:
+            out.extend(await self._decoded(pending))
         state = self.state
         if self.emitter.active:
             await self.emitter.emit(
@@ -296,9 +304,12 @@ class _Run:
             )
         if self.opts.detect_truncation and src.expects_end and not src.ended:
             raise TruncatedStreamError(checkpoint=state.content)
-        if self.opts.detect_zero_output and not src.tool_calls and not state.content.strip():
-            raise ZeroOutputError()
-        await self.checks.final()
+        if self.opts.detect_zero_output and not src.tool_calls:
+            content = state.content
+            if not content or content.isspace():
+                raise ZeroOutputError()
+        if self.checks.guardrails is not None or self.checks.drift is not None:
+            await self.checks.final()
         return out
 
     async def _close(self, src: AdapterStream) -> None:
@@ -324,13 +335,16 @@ class _Run:
             telemetry(self, self.now())
         if self.emitter.active:
             await self.emitter.emit(
-                EventName.SESSION_END, status=self.machine.status.value, attempts=self.attempts
+                EventName.SESSION_END,
+                status=self.machine.status.value,
+                attempts=self.attempts,
+                telemetry=self.telemetry,
+                error=self.final_error,
             )
 
 
-async def _resolve(source: Any, attempt: Attempt) -> Any:
-    obj = source(attempt)
-    # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs on every attempt
+async def _resolve(obj: Any) -> Any:
+    """Await ``obj`` until it is no longer awaitable (a factory may return a coroutine)."""
     while getattr(type(obj), "__await__", None) is not None:
         obj = await obj
     return obj
@@ -414,14 +428,18 @@ def stream(
         stream_id=stream_id,
         keep_raw=keep_raw,
         callbacks={
-            "on_retry": on_retry,
-            "on_fallback": on_fallback,
-            "on_checkpoint": on_checkpoint,
-            "on_resume": on_resume,
-            "on_timeout": on_timeout,
-            "on_violation": on_violation,
-            "on_complete": on_complete,
-            "on_error": on_error,
+            name: handler
+            for name, handler in (
+                ("on_retry", on_retry),
+                ("on_fallback", on_fallback),
+                ("on_checkpoint", on_checkpoint),
+                ("on_resume", on_resume),
+                ("on_timeout", on_timeout),
+                ("on_violation", on_violation),
+                ("on_complete", on_complete),
+                ("on_error", on_error),
+            )
+            if handler is not None
         },
     )
     return Stream(_Run(opts))

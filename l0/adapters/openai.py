@@ -11,7 +11,7 @@ Reads, with no ``adapter=`` needed:
 
 Text deltas become ``TOKEN`` events; tool-call fragments are assembled by index into one
 ``TOOL_CALL`` per call; reasoning deltas are ``PROGRESS`` events (liveness, never text); a
-refusal raises :class:`~l0.adapters.RefusalError` (fatal: the next fallback is tried).
+refusal raises :class:`~l0.errors.RefusalError` (fatal: the next fallback is tried).
 
 This module never imports ``openai`` at import time: detection looks at ``sys.modules``.
 """

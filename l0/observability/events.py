@@ -74,9 +74,12 @@ class EventName(str, Enum):
     ABORT_REQUESTED = "ABORT_REQUESTED"
     """The caller aborted; data: ``token_count``."""
     COMPLETE = "COMPLETE"
-    """data: ``token_count``, ``length``, ``duration``, ``finish_reason``."""
+    """data: ``token_count``, ``length``, ``duration``, ``finish_reason``, ``usage`` (an
+    :class:`l0.Usage` or ``None``), ``tool_calls`` (count), ``fallback_index``, ``result``
+    (the :class:`l0.Result`)."""
     SESSION_END = "SESSION_END"
-    """Always last; data: ``status`` (completed / errored / aborted), ``attempts``."""
+    """Always last; data: ``status`` (completed / errored / aborted), ``attempts``,
+    ``telemetry`` (the :class:`l0.Telemetry`), ``error`` (what the run raised, else ``None``)."""
 
     # Structured output (emitted by l0.structured).
     STRUCTURED_PARSE_START = "STRUCTURED_PARSE_START"

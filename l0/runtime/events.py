@@ -14,6 +14,7 @@ from l0.types import ObservabilityEvent
 __all__ = ["Emitter", "EventHandler"]
 
 logger = logging.getLogger("l0")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 EventHandler = Callable[[ObservabilityEvent], Awaitable[None] | None]
 
@@ -42,7 +43,9 @@ class Emitter:
         self.stream_id = stream_id
         self.attempt = 0
         self.seq = 0
-        self.context: Mapping[str, Any] = MappingProxyType(dict(context or {}))
+        self.context: Mapping[str, Any] = (
+            MappingProxyType(dict(context)) if context and self.active else _EMPTY
+        )
 
     async def emit(self, name: EventName, /, **data: Any) -> None:
         """Dispatch one event to every handler (awaiting async ones), in registration order."""

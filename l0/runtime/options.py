@@ -6,7 +6,7 @@ Every bad input fails here, before anything runs, with an error naming the optio
 from __future__ import annotations
 
 import inspect
-import os
+import random
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +32,10 @@ class Source:
         self.label = label
         self._used = False
         self._one_shot = False
-        if callable(source) and not _is_stream_like(source):
+        # A plain function or lambda (the common case) skips the stream-likeness checks.
+        if source.__class__ is types.FunctionType or (
+            callable(source) and not _is_stream_like(source)
+        ):
             self._fn = source
             self._takes_attempt = _takes_one_argument(source, label)
         elif _is_stream_like(source) or inspect.isawaitable(source):
@@ -202,13 +205,15 @@ def build_options(
     callbacks: Mapping[str, EventHandler | None] | None = None,
 ) -> Options:
     """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option."""
-    if isinstance(fallbacks, (str, bytes)) or not isinstance(fallbacks, Sequence):
+    if fallbacks.__class__ is not tuple and (
+        isinstance(fallbacks, (str, bytes)) or not isinstance(fallbacks, Sequence)
+    ):
         raise TypeError("fallbacks must be a sequence of sources")
     sources = (
         Source(source, "source"),
         *(Source(fb, f"fallbacks[{i}]") for i, fb in enumerate(fallbacks)),
     )
-    if context is not None and not isinstance(context, Mapping):
+    if context is not None and context.__class__ is not dict and not isinstance(context, Mapping):
         raise TypeError("context must be a mapping")
     if clock is not None and not isinstance(clock, Clock):
         raise TypeError("clock must provide now() and async sleep()")
@@ -222,12 +227,14 @@ def build_options(
         check_intervals=_typed(
             "check_intervals", check_intervals, CheckIntervals, _DEFAULT_INTERVALS
         ),
-        handlers=tuple(build_handlers(on_event, callbacks or {})),
+        handlers=tuple(build_handlers(on_event, callbacks or {})) if on_event or callbacks else (),
         adapter=_adapter(adapter),
-        context=dict(context or {}),
+        context=dict(context) if context else {},
         detect_zero_output=bool(detect_zero_output),
         detect_truncation=bool(detect_truncation),
         clock=clock or SYSTEM_CLOCK,
-        stream_id=stream_id or os.urandom(16).hex(),
+        # An id for correlating events, not a secret (no system call per run): use your own
+        # unguessable id where one is exposed, e.g. in a resume URL.
+        stream_id=stream_id or f"{random.getrandbits(128):032x}",
         keep_raw=bool(keep_raw),
     )

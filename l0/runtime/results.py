@@ -39,6 +39,10 @@ async def complete(run: _Run) -> Result:
             length=len(result.text),
             duration=state.duration,
             finish_reason=result.finish_reason,
+            usage=result.usage,
+            tool_calls=len(result.tool_calls),
+            fallback_index=result.fallback_index,
+            result=result,
         )
     return result
 

@@ -116,3 +116,15 @@ async def test_stream_result_before_completion_is_an_error() -> None:
     await s.aclose()
     assert s.state.token_count == 0 and s.errors == []
     _: Any = s.stream_id
+
+
+async def test_abort_before_iteration_starts_no_attempt() -> None:
+    source = ScriptedSource(["never"])
+    s = l0.stream(source)
+    s.abort()
+    with pytest.raises(l0.AbortedError):
+        async with s:
+            async for _ in s:
+                pass
+    assert source.calls == 0
+    assert s.status is l0.Status.ABORTED
