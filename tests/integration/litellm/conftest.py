@@ -1,0 +1,56 @@
+"""LiteLLM integration tests: real ``litellm`` over real HTTP to the l0 chaos server."""
+
+from __future__ import annotations
+
+import os
+
+# LiteLLM fetches its model price map from the network at import unless told not to.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from collections.abc import Iterator
+
+import litellm
+import pytest
+
+from l0.runtime.stream import Stream
+from l0.types import Result
+
+USER = [{"role": "user", "content": "Tell me about rivers"}]
+
+
+@pytest.fixture(autouse=True)
+def quiet_litellm() -> Iterator[None]:
+    """No "Give Feedback" banners on stdout; no callback outlives its test.
+
+    LiteLLM copies ``litellm.callbacks`` into its success/failure lists on first use, so
+    restoring ``litellm.callbacks`` alone would leave a test's handler registered.
+    """
+    saved = litellm.suppress_debug_info
+    litellm.suppress_debug_info = True
+    yield
+    litellm.suppress_debug_info = saved
+    litellm.logging_callback_manager._reset_all_callbacks()
+
+
+def openai_kwargs(server: object, model: str = "openai/chaos") -> dict[str, object]:
+    """LiteLLM kwargs for the chaos server's OpenAI route (no real key, loopback only)."""
+    return {
+        "model": model,
+        "api_base": server.openai_base_url,  # type: ignore[attr-defined]
+        "api_key": "test",
+        "messages": USER,
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_litellm() -> None:
+    """Pay LiteLLM's lazy imports once (offline mock call), not inside the first timed test."""
+    litellm.completion(model="openai/warmup", messages=USER, mock_response="ok", api_key="test")
+
+
+async def drain(stream: Stream) -> Result:
+    """Read an l0 stream to the end; its result."""
+    async with stream as s:
+        async for _ in s:
+            pass
+    return s.result
