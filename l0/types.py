@@ -152,6 +152,9 @@ class State:
     """Live state of one l0 stream, updated as tokens arrive.
 
     ``content`` is accumulated in O(1) amortised per token and joined only when read.
+    ``token_count`` (and, without a stall timeout, ``last_token_at``) is kept in a local of
+    the hot loop and written back at every check and at the end of each attempt, so between
+    checks it may lag by up to one check interval.
     """
 
     __slots__ = (
