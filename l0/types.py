@@ -153,8 +153,8 @@ class State:
 
     ``content`` is accumulated in O(1) amortised per token and joined only when read.
     ``token_count`` (and, without a stall timeout, ``last_token_at``) is kept in a local of
-    the hot loop and written back at every check and at the end of each attempt, so between
-    checks it may lag by up to one check interval.
+    the hot loop and written back at every check and at the end of each attempt, so in
+    between it may lag (until the attempt ends when no check is configured).
     """
 
     __slots__ = (
