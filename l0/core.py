@@ -117,7 +117,9 @@ class _Run:
                     n = state.token_count
                     ts = 0.0
                     async for chunk in wd.scoped(src.chunks):
-                        if chunk.__class__ is plain and chunk:
+                        # (An empty str takes the fast path like any other; the check it
+                        # would cost is a few percent of the per-token budget.)
+                        if chunk.__class__ is plain:
                             n += 1
                             if timed:
                                 state.last_token_at = ts = now()

@@ -35,7 +35,8 @@ class EventType(str, Enum):
     """What a stream :class:`Event` carries."""
 
     TOKEN = "token"
-    """A piece of answer text (``Event.text``)."""
+    """A piece of answer text (``Event.text``). Provider adapters never emit empty pieces; a
+    plain ``str`` source's chunks pass through as they come."""
     MESSAGE = "message"
     """A whole non-token message (``Event.data``), e.g. a tool result relayed by a source."""
     DATA = "data"
