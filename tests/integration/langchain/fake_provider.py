@@ -43,7 +43,7 @@ class _Body(httpx2.AsyncByteStream, httpx2.SyncByteStream):
         if self.reply.fault == DROP:
             raise httpx2.ReadError("peer closed connection without sending complete message")
         if self.reply.fault == STALL:
-            await anyio.sleep(5)  # cut by the l0 stall timeout long before
+            await anyio.sleep_forever()  # a stall: l0's stall timeout cuts it
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.reply.events
