@@ -145,6 +145,9 @@ class _Run:
                             state.token_count = n
                             for ev in await self._decoded(decode(chunk)):
                                 yield ev
+                            # Provider chunks: the consumer may have resumed us from
+                            # another task; the watchdog must cut that one.
+                            wd.rebind()
                             n = state.token_count
                             next_check = self._next_check
                         if wd.interrupt is not None:
@@ -254,6 +257,7 @@ class _Run:
             continuation=self.opts.continuation,
         )
         self.machine.to(Status.ACTIVE)
+        self.wd.rebind()
         self.checks.new_attempt()
         if self.emitter.active:
             await self.emitter.emit(

@@ -16,6 +16,7 @@ an anyio cancel scope with the current deadline (:class:`ScopedChunks`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -28,6 +29,18 @@ from l0.types import State, Timeout
 __all__ = ["ScopedChunks", "Watchdog"]
 
 _POLL = 0.005  # re-check interval while a deadline waits for the loop to start reading
+_warned = False
+
+
+def _warn_stale_task() -> None:
+    """The stream moved to another task between provider chunks: say so once."""
+    global _warned
+    if not _warned:
+        _warned = True
+        logging.getLogger("l0").warning(
+            "l0: a stream was read from several tasks; a stall could not be interrupted. "
+            "Iterate an l0 stream from one task."
+        )
 
 
 class Watchdog:
@@ -91,6 +104,15 @@ class Watchdog:
         if self.timeout.total is not None:
             self._total_deadline = self._now() + self.timeout.total
         self._arm()
+
+    def rebind(self) -> None:
+        """Follow the task that is reading now: a consumer may read from several tasks
+        (``asyncio.wait_for`` per item, LangChain's tracing). Called once per attempt and
+        after each provider chunk's events (not on the plain-``str`` fast path)."""
+        if self.asyncio and not self._cancelled:
+            task = asyncio.current_task(self._loop)
+            if task is not None:
+                self._task = task
 
     def start_attempt(self) -> None:
         """The provider is being asked for a new stream: start the initial-token clock."""
@@ -212,9 +234,13 @@ class Watchdog:
         if not self._cuttable():
             return
         if self.asyncio:
-            if self._task is not None and not self._cancelled:
+            task = self._task
+            if task is not None and not self._cancelled:
+                if task.done():
+                    _warn_stale_task()
+                    return
                 self._cancelled = True
-                self._task.cancel()
+                task.cancel()
         elif self._scope is not None:
             self._scope.cancel()
 

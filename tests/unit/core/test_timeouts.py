@@ -140,3 +140,24 @@ async def test_fake_clock_sees_retry_after_without_sleeping() -> None:
     assert result.text == "ok"
     assert clock.sleeps == [2.0] and clock.slept >= 2.0
     assert time.monotonic() - t0 < 0.5
+
+
+async def test_stall_is_cut_when_each_item_is_read_in_its_own_task() -> None:
+    """`asyncio.wait_for(anext(s), ...)` per item reads each event in a new task (3.11)."""
+    import asyncio
+
+    tok = l0.EventType.TOKEN
+    script = [l0.Event(tok, "a"), l0.Event(tok, "b"), stall(5), l0.Event(tok, "c")]
+    source = ScriptedSource(script, [l0.Event(tok, "abc")])
+    got: list[str] = []
+    async with l0.stream(source, timeout=l0.Timeout(inter_token=0.05), retry=ONCE) as s:
+        it = s.__aiter__()
+        while True:
+            try:
+                ev = await asyncio.wait_for(it.__anext__(), timeout=2)
+            except StopAsyncIteration:
+                break
+            if ev.type is tok:
+                got.append(ev.text or "")
+    assert s.result.text == "abc"
+    assert isinstance(s.result.errors[0], l0.StreamTimeoutError)
