@@ -113,6 +113,7 @@ class _Run:
                     # ``chunk.__class__ is plain`` is the fast-path test: an adapter that must
                     # see str chunks itself swaps in a class no chunk can have.
                     plain: Any = str if src.text_fast_path else _NoFastPath
+                    event_cls: Any = Event if src.text_fast_path else _NoFastPath
                     next_check = self._next_check
                     n = state.token_count
                     ts = 0.0
@@ -141,6 +142,18 @@ class _Run:
                             next_check = self._next_check
                             if text:
                                 yield Event(_TOKEN, text, None, None, ts)
+                        elif (
+                            chunk.__class__ is event_cls
+                            and chunk.type is _TOKEN
+                            and chunk.text
+                            and n + 1 < next_check
+                        ):
+                            # An l0.Event token from the source passes through as it is.
+                            n += 1
+                            append(chunk.text)
+                            if timed:
+                                state.last_token_at = chunk.ts = now()
+                            yield chunk
                         else:
                             state.token_count = n
                             for ev in await self._decoded(decode(chunk)):

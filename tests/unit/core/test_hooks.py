@@ -138,3 +138,20 @@ def test_bad_guardrails_and_drift_options() -> None:
         l0.stream(list, guardrails=[object()])
     with pytest.raises(TypeError, match="drift"):
         l0.stream(list, drift="yes")
+
+
+async def test_event_tokens_pass_through_and_checks_see_every_character() -> None:
+    rule = Forbid("zzz")
+    text = "".join(f"w{i} " for i in range(100))
+    events = [l0.Event(l0.EventType.TOKEN, t) for t in tokens(text, 3)]
+    seen: list[l0.Event] = []
+    async with l0.stream(
+        lambda: events, guardrails=[rule], check_intervals=l0.CheckIntervals(guardrails=7)
+    ) as s:
+        async for ev in s:
+            if ev.is_token:
+                seen.append(ev)
+    assert "".join(rule.seen) == text
+    assert s.result.text == text
+    assert "".join(e.text or "" for e in seen) == text
+    assert sum(e is orig for e, orig in zip(seen, events, strict=False)) >= len(events) - 20

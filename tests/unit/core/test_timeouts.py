@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 import l0
+from l0.adapters.base import AdapterStream
 from l0.testing import FakeClock, ScriptedSource, stall
 
 pytestmark = pytest.mark.anyio
@@ -142,22 +143,40 @@ async def test_fake_clock_sees_retry_after_without_sleeping() -> None:
     assert time.monotonic() - t0 < 0.5
 
 
+class _DictChunks(AdapterStream):
+    """Provider-style chunks: ``{"text": ...}`` dicts, decoded by the adapter."""
+
+    def decode(self, chunk: Any) -> l0.Event:
+        return l0.Event(l0.EventType.TOKEN, chunk["text"])
+
+
+class _DictAdapter:
+    name = "dicts"
+
+    def detect(self, obj: object) -> bool:
+        return False
+
+    def open(self, obj: Any, *, keep_raw: bool = False) -> AdapterStream:
+        return _DictChunks(obj.__aiter__(), keep_raw=keep_raw)
+
+    def map_error(self, exc: BaseException) -> l0.L0Error | None:
+        return None
+
+
 async def test_stall_is_cut_when_each_item_is_read_in_its_own_task() -> None:
     """`asyncio.wait_for(anext(s), ...)` per item reads each event in a new task (3.11)."""
     import asyncio
 
-    tok = l0.EventType.TOKEN
-    script = [l0.Event(tok, "a"), l0.Event(tok, "b"), stall(5), l0.Event(tok, "c")]
-    source = ScriptedSource(script, [l0.Event(tok, "abc")])
-    got: list[str] = []
-    async with l0.stream(source, timeout=l0.Timeout(inter_token=0.05), retry=ONCE) as s:
+    script = [{"text": "a"}, {"text": "b"}, stall(5), {"text": "c"}]
+    source = ScriptedSource(script, [{"text": "abc"}])  # type: ignore[list-item]
+    async with l0.stream(
+        source, adapter=_DictAdapter(), timeout=l0.Timeout(inter_token=0.05), retry=ONCE
+    ) as s:
         it = s.__aiter__()
         while True:
             try:
-                ev = await asyncio.wait_for(it.__anext__(), timeout=2)
+                await asyncio.wait_for(it.__anext__(), timeout=2)
             except StopAsyncIteration:
                 break
-            if ev.type is tok:
-                got.append(ev.text or "")
     assert s.result.text == "abc"
     assert isinstance(s.result.errors[0], l0.StreamTimeoutError)
