@@ -8,7 +8,7 @@
         concurrency=4,
         retry=l0.Retry(attempts=2),
     )
-    summary = l0.window.merge_results(results)
+    summary = merge_results(results)  # from l0.window import merge_results
 
 Sizes are in characters for every strategy (no token estimate to drift from the model's
 tokenizer). Every chunk is an exact slice of the document: ``document[c.start:c.end] ==

@@ -180,3 +180,10 @@ async def test_race_honours_each_runs_retries_and_fallbacks() -> None:
     backup = ScriptedSource(["from fallback"])
     result = await race([primary], fallbacks=[backup], **FAST)
     assert result.text == "from fallback" and result.fallback_index == 1
+
+
+async def test_cancelling_parallel_from_outside_closes_every_running_stream() -> None:
+    sources = [ScriptedSource(["a", stall(10), "b"]) for _ in range(3)]
+    with anyio.move_on_after(0.05):
+        await parallel(sources)
+    assert [s.closed for s in sources] == [1, 1, 1]
