@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 
 import l0
 from l0.consensus import consensus, similarity
-from l0.testing import FakeClock, ScriptedSource, drop, fail, stall, tokens
+from l0.testing import FakeClock, ScriptedSource, drop, fail, tokens
 
 pytestmark = pytest.mark.anyio
 
@@ -76,10 +77,19 @@ async def test_each_run_honours_its_retry_and_fallback_options() -> None:
 
 
 async def test_sources_run_concurrently() -> None:
-    sources = [ScriptedSource([stall(0.05), "same"]) for _ in range(4)]
-    with anyio.fail_after(0.15):  # four 0.05 s runs in sequence would take 0.2 s
-        result = await consensus(sources)
-    assert result.agreement == 1.0
+    active: list[int] = [0, 0]  # now, peak
+
+    async def same() -> AsyncIterator[str]:
+        active[0] += 1
+        active[1] = max(active)
+        try:
+            await anyio.sleep(0.01)
+            yield "same"
+        finally:
+            active[0] -= 1
+
+    result = await consensus([same, same, same, same])
+    assert result.agreement == 1.0 and active[1] == 4
 
 
 async def test_failed_sources_are_kept_and_all_failing_raises() -> None:
