@@ -7,6 +7,7 @@ Layout (the data flow, left to right)::
     runtime/        classify -> retry decision -> backoff; watchdog, continuation, events, state
     guardrails/     rules over the text, incrementally      drift.py: drift detection
     structured.py   Pydantic structured output               observability/: events, OTel, Sentry
+    parallel.py, consensus.py, pipeline.py, window.py: orchestration over many runs
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -14,6 +15,7 @@ Layout (the data flow, left to right)::
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from l0.consensus import ConsensusResult, consensus
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
@@ -41,6 +43,15 @@ from l0.errors import (
     is_network_error,
     is_retryable,
 )
+from l0.parallel import RaceResult, batched, parallel, race
+from l0.pipeline import (
+    Pipeline,
+    PipelineContext,
+    PipelineResult,
+    PipelineStep,
+    create_pipeline,
+    pipe,
+)
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -59,6 +70,7 @@ from l0.types import (
     ToolCall,
     Usage,
 )
+from l0.window import Chunk, DocumentWindow, create_window
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
@@ -108,8 +120,11 @@ __all__ = [
     "AutoCorrectResult",
     "BadRequestError",
     "CheckIntervals",
+    "Chunk",
+    "ConsensusResult",
     "ContentError",
     "Continuation",
+    "DocumentWindow",
     "DriftDetector",
     "DriftError",
     "ErrorCategory",
@@ -122,7 +137,12 @@ __all__ = [
     "NetworkError",
     "NetworkErrorKind",
     "ObservabilityEvent",
+    "Pipeline",
+    "PipelineContext",
+    "PipelineResult",
+    "PipelineStep",
     "ProviderError",
+    "RaceResult",
     "RateLimitError",
     "RefusalError",
     "Result",
@@ -145,10 +165,17 @@ __all__ = [
     "ZeroOutputError",
     "__version__",
     "auto_correct_json",
+    "batched",
     "calculate_backoff",
     "categorize_error",
+    "consensus",
+    "create_pipeline",
+    "create_window",
     "is_network_error",
     "is_retryable",
+    "parallel",
+    "pipe",
+    "race",
     "run",
     "run_sync",
     "stream",

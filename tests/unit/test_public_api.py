@@ -18,7 +18,7 @@ def test_all_is_sorted_and_every_name_exists() -> None:
 def test_public_names_are_exported() -> None:
     public = {n for n in vars(l0) if not n.startswith("_")} - {
         "adapters", "core", "errors", "guardrails", "observability", "runtime", "testing", "types",
-        "drift", "integrations", "structured", "utils", "cli", "demo", "chaos",
+        "drift", "integrations", "structured", "utils", "cli", "demo", "pipeline", "window", "chaos",
     }  # fmt: skip
     assert public <= set(l0.__all__), public - set(l0.__all__)
 
