@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
@@ -49,6 +49,9 @@ from l0.types import (
     Timeout,
 )
 
+if TYPE_CHECKING:
+    from l0.breaker import CircuitBreaker
+
 __all__ = ["run", "run_sync", "stream", "stream_sync"]
 
 _TOKEN = EventType.TOKEN
@@ -81,6 +84,7 @@ class _Run:
         self.adapter_stream: AdapterStream | None = None
         self.adapter: Adapter | None = None
         self.result: Result | None = None
+        self.breaker_key: str | None = None  # the key whose breaker let this attempt through
         self.final_error: BaseException | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self._next_check = 1
@@ -292,6 +296,12 @@ class _Run:
 
     async def _open(self, attempt: Attempt) -> AdapterStream:
         """Call the source factory and find its adapter; interruptible by the watchdog."""
+        breaker = self.opts.breaker
+        if breaker is not None:
+            key = self.opts.breaker_keys[self.source_index]
+            if key is not None:
+                await breaker.acquire(key)  # CircuitOpenError: fatal, the next fallback
+                self.breaker_key = key
         if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_INIT)
         self.wd.start_attempt()
@@ -398,6 +408,8 @@ def stream(
     on_violation: EventHandler | None = None,
     on_complete: EventHandler | None = None,
     on_error: EventHandler | None = None,
+    breaker: CircuitBreaker | None = None,
+    breaker_keys: Sequence[str | None] | None = None,
 ) -> Stream:
     """Open a reliable stream over ``source``; use it with ``async with`` and ``async for``.
 
@@ -425,6 +437,11 @@ def stream(
         on_retry, on_fallback, on_checkpoint, on_resume, on_timeout, on_violation,
         on_complete, on_error: Convenience callbacks, each receiving its event
             (:data:`l0.runtime.callbacks.CALLBACK_EVENTS`).
+        breaker: An :class:`l0.CircuitBreaker` shared across runs: a source whose circuit is
+            open is skipped (:class:`l0.CircuitOpenError`, the next fallback answers) without
+            being called; each attempt's outcome is recorded under its key.
+        breaker_keys: With ``breaker``: one key per source, the source's then each
+            fallback's (e.g. model names); ``None`` for a source the breaker leaves alone.
 
     Raises:
         TypeError, ValueError: For invalid options (before anything runs).
@@ -446,6 +463,8 @@ def stream(
         clock=clock,
         stream_id=stream_id,
         keep_raw=keep_raw,
+        breaker=breaker,
+        breaker_keys=breaker_keys,
         callbacks={
             name: handler
             for name, handler in (

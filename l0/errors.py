@@ -11,7 +11,8 @@ original exception, which l0 never retries)::
     │   ├── RateLimitError           transient  429
     │   ├── ServerError              transient  500/502/503/504/529, in-band "overloaded"
     │   ├── AuthenticationError      fatal      401/403
-    │   └── BadRequestError          fatal      400/404/413/422, context window exceeded
+    │   ├── BadRequestError          fatal      400/404/413/422, context window exceeded
+    │   └── CircuitOpenError         fatal      a CircuitBreaker refused the call (next fallback)
     ├── ContentError                 content    the answer itself is unusable
     │   ├── ZeroOutputError          content    the stream ended with no content
     │   ├── GuardrailViolationError  content    a rule failed (fatal rules: category fatal)
@@ -38,6 +39,7 @@ __all__ = [
     "AbortedError",
     "AuthenticationError",
     "BadRequestError",
+    "CircuitOpenError",
     "ContentError",
     "DriftError",
     "ErrorCategory",
@@ -106,6 +108,7 @@ class ErrorCode(str, Enum):
     STRUCTURED_OUTPUT_INVALID = "STRUCTURED_OUTPUT_INVALID"
     STREAM_ABORTED = "STREAM_ABORTED"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
     INVALID_STREAM = "INVALID_STREAM"
     ADAPTER_NOT_FOUND = "ADAPTER_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -280,6 +283,29 @@ class BadRequestError(ProviderError):
 
     default_code = ErrorCode.BAD_REQUEST
     default_category = ErrorCategory.FATAL
+
+
+class CircuitOpenError(ProviderError):
+    """A :class:`l0.CircuitBreaker` refused to call a source whose circuit is open.
+
+    Category ``fatal``: the source is not called, and the run moves to the next fallback.
+
+    Attributes:
+        key: The breaker key of the refused source.
+        retry_after: Seconds until the circuit lets a trial call through (also in
+            :attr:`retry_in`).
+    """
+
+    default_code = ErrorCode.CIRCUIT_OPEN
+    default_category = ErrorCategory.FATAL
+
+    def __init__(self, key: str, retry_in: float, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_after", retry_in)
+        super().__init__(
+            f"circuit open for {key!r}: source not called (trial in {retry_in:.3g}s)", **kwargs
+        )
+        self.key = key
+        self.retry_in = retry_in
 
 
 class ContentError(L0Error):

@@ -10,7 +10,7 @@ import random
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from l0.adapters.base import Adapter
 from l0.errors import ErrorCategory, InvalidStreamError
@@ -19,6 +19,9 @@ from l0.runtime.events import EventHandler
 from l0.runtime.hooks import DriftHook, GuardrailHook
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
+
+if TYPE_CHECKING:
+    from l0.breaker import CircuitBreaker
 
 __all__ = ["Options", "Source", "build_options"]
 
@@ -116,6 +119,8 @@ class Options:
     clock: Clock
     stream_id: str
     keep_raw: bool
+    breaker: CircuitBreaker | None = None
+    breaker_keys: tuple[str | None, ...] = ()
 
 
 _DEFAULT_RETRY = Retry()
@@ -184,6 +189,32 @@ def _adapter(value: Any) -> Adapter | None:
     raise TypeError(f"adapter must be an adapter name or instance; got {type(value).__name__}")
 
 
+def _breaker(
+    breaker: Any, keys: Any, n_sources: int
+) -> tuple[CircuitBreaker | None, tuple[str | None, ...]]:
+    if breaker is None:
+        if keys is not None:
+            raise ValueError("breaker_keys needs breaker=l0.CircuitBreaker(...)")
+        return None, ()
+    from l0.breaker import CircuitBreaker
+
+    if not isinstance(breaker, CircuitBreaker):
+        raise TypeError(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
+        raise TypeError(
+            "breaker_keys must be a sequence of keys: the source's, then each fallback's"
+        )
+    if len(keys) != n_sources:
+        raise ValueError(
+            f"breaker_keys must have one key per source ({n_sources}: the source, then each "
+            f"fallback), got {len(keys)}"
+        )
+    for i, key in enumerate(keys):
+        if key is not None and (not isinstance(key, str) or not key):
+            raise TypeError(f"breaker_keys[{i}] must be a non-empty str or None, got {key!r}")
+    return breaker, tuple(keys)
+
+
 def build_options(
     source: Any,
     *,
@@ -203,6 +234,8 @@ def build_options(
     stream_id: str | None = None,
     keep_raw: bool = False,
     callbacks: Mapping[str, EventHandler | None] | None = None,
+    breaker: CircuitBreaker | None = None,
+    breaker_keys: Sequence[str | None] | None = None,
 ) -> Options:
     """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option."""
     if fallbacks.__class__ is not tuple and (
@@ -217,6 +250,7 @@ def build_options(
         raise TypeError("context must be a mapping")
     if clock is not None and not isinstance(clock, Clock):
         raise TypeError("clock must provide now() and async sleep()")
+    checked_breaker, keys = _breaker(breaker, breaker_keys, len(sources))
     return Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
@@ -237,4 +271,6 @@ def build_options(
         # unguessable id where one is exposed, e.g. in a resume URL.
         stream_id=stream_id or f"{random.getrandbits(128):032x}",
         keep_raw=bool(keep_raw),
+        breaker=checked_breaker,
+        breaker_keys=keys,
     )

@@ -52,6 +52,10 @@ async def on_failure(run: _Run, exc: BaseException) -> tuple[Decision, list[Even
     """Classify, decide, report; prepare the next attempt or raise the final error."""
     err, raisable = classify_failure(run, exc)
     run.errors.append(raisable)
+    if run.breaker_key is not None and run.opts.breaker is not None:
+        # The breaker itself decides whether this error's category counts.
+        await run.opts.breaker.record_failure(run.breaker_key, raisable)
+        run.breaker_key = None
     if err is not None:
         _count_error(run, err)
         await _report_error(run, err)

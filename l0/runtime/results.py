@@ -21,6 +21,9 @@ async def complete(run: _Run) -> Result:
     if state.first_token_at is not None:
         state.duration = end - state.first_token_at
     run.machine.to(Status.COMPLETED)
+    if run.breaker_key is not None and run.opts.breaker is not None:
+        await run.opts.breaker.record_success(run.breaker_key)
+        run.breaker_key = None
     result = Result(
         text=state.content,
         state=state,
