@@ -15,12 +15,14 @@ Layout (the data flow, left to right)::
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
 from l0.consensus import ConsensusResult, consensus
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
     AuthenticationError,
     BadRequestError,
+    CircuitOpenError,
     ContentError,
     DriftError,
     ErrorCategory,
@@ -119,8 +121,12 @@ __all__ = [
     "AuthenticationError",
     "AutoCorrectResult",
     "BadRequestError",
+    "BreakerStore",
     "CheckIntervals",
     "Chunk",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "CircuitState",
     "ConsensusResult",
     "ContentError",
     "Continuation",
@@ -134,6 +140,7 @@ __all__ = [
     "GuardrailViolationError",
     "InvalidStreamError",
     "L0Error",
+    "MemoryBreakerStore",
     "NetworkError",
     "NetworkErrorKind",
     "ObservabilityEvent",
