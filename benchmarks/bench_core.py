@@ -1,6 +1,6 @@
 """Core runtime overhead: ``l0.stream`` against raw iteration and the floor.
 
-    python benchmarks/bench_core.py [--rounds 30] [--check]
+    python benchmarks/bench_core.py [--rounds 50] [--check]
 
 Targets (issue: core runtime): core <= 1.3x the floor per token at 2,000 tokens; core +
 inter-token timeout <= 1.5x; µs/token at 50,000 tokens within 1.2x of that at 2,000.
@@ -69,7 +69,7 @@ def event_construction() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 50000])
     parser.add_argument("--check", action="store_true", help="fail when a target is missed")
     args = parser.parse_args()
