@@ -53,7 +53,7 @@ async def test_router_loses_the_stream_where_l0_router_continues_it() -> None:
 
         # The same router through l0: continued on the group's next deployment.
         result = await drain(
-            L0Router(router, clock=FakeClock()).acompletion(
+            L0Router(router, clock=FakeClock()).stream(
                 model="chat", messages=USER, retry=_no_retry()
             )
         )
@@ -89,13 +89,13 @@ def test_router_bad_input() -> None:
         ]
     )
     with pytest.raises(ValueError, match="'nope' names no deployment"):
-        L0Router(router).acompletion(model="nope", messages=USER)
-    with pytest.raises(TypeError, match="unknown l0 options"):
+        L0Router(router).stream(model="nope", messages=USER)
+    with pytest.raises(TypeError, match="unknown option 'retries'; did you mean 'retry'"):
         L0Router(router, retries=3)
     with pytest.raises(TypeError, match="litellm.Router"):
         L0Router(object())
     with pytest.raises(TypeError, match="group names"):
-        L0Router(router).acompletion(model="chat", messages=USER, fallbacks="backup")
+        L0Router(router).stream(model="chat", messages=USER, fallbacks="backup")
 
 
 def _no_retry() -> l0.Retry:
