@@ -220,7 +220,7 @@ class RedisBreakerStore:
                     await pipe.watch(name)
                     record, out = fn(_record(await pipe.hgetall(name)))
                     ttl_ms = await pipe.pttl(name)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     if record.state is CircuitState.CLOSED and not record.failures:
                         pipe.delete(name)
                     else:
@@ -245,7 +245,7 @@ def _record(fields: dict[Any, Any]) -> CircuitRecord | None:
     )
 
 
-def _fields(record: CircuitRecord) -> dict[str, str]:
+def _fields(record: CircuitRecord) -> dict[Any, str]:
     return {
         "state": record.state.value,
         "since": repr(record.since),
