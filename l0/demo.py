@@ -109,7 +109,7 @@ def _scenes(fast: bool) -> list[_Scene]:
             l0.Timeout(inter_token=stall),
         ),
         _Scene(
-            "3. primary drops, is overloaded, then rejects the key -> a fallback continues the answer",
+            "3. primary drops, is overloaded, rejects the key -> a fallback continues the answer",
             SimulatedModel("model-a", ["drop@10", "overloaded", "unauthorized"], delay),
             [SimulatedModel("model-b", ["ok"], delay)],
             l0.Timeout(inter_token=stall * 4),

@@ -55,7 +55,7 @@ def test_demo_output_reads_cleanly() -> None:
     text = out.getvalue()
     scene3 = text[text.index("3. ") :]
     # The title names the faults in the order they happen.
-    assert scene3.startswith("3. primary drops, is overloaded, then rejects the key")
+    assert scene3.startswith("3. primary drops, is overloaded, rejects the key")
     assert scene3.index("network error") < scene3.index("fallback to source 1")
     # One resume notice per checkpoint, not one per attempt.
     assert scene3.count("resuming after") == 1
