@@ -99,8 +99,11 @@ class LiteLLMProxy:
         exe = shutil.which("litellm", path=str(Path(sys.executable).parent)) or "litellm"
         self._log = open(self.dir / "proxy.log", "wb")  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            [exe, "--config", str(self.dir / "config.yaml")]
-            + ["--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                exe,
+                *("--config", str(self.dir / "config.yaml")),
+                *("--host", "127.0.0.1", "--port", str(self.port)),
+            ],
             cwd=self.dir,
             env=env,
             stdout=self._log,
@@ -121,7 +124,7 @@ class LiteLLMProxy:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"the LiteLLM proxy exited:\n{self.log()[-3000:]}")
             try:
-                with urllib.request.urlopen(url, timeout=1.0) as r:  # noqa: S310 - loopback
+                with urllib.request.urlopen(url, timeout=1.0) as r:
                     if r.status == 200:
                         return
             except OSError:

@@ -83,11 +83,11 @@ def proxy(upstream: ChaosServer) -> Iterator[LiteLLMProxy]:
 
 
 @pytest.fixture
-def server(upstream: ChaosServer, proxy: LiteLLMProxy) -> Iterator[ChaosServer]:
+def server(upstream: ChaosServer, proxy: LiteLLMProxy) -> ChaosServer:
     """The upstream, its log cleared, every answer clean unless a test says otherwise."""
     upstream.reset()
     ANSWERS.poison = 0
-    yield upstream
+    return upstream
 
 
 def client(proxy: LiteLLMProxy) -> openai.OpenAI:
