@@ -32,6 +32,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from l0.adapters.litellm import map_litellm_error
+from l0.breaker import CircuitBreaker, CircuitState
 from l0.errors import L0Error, to_l0_error
 from l0.integrations.litellm.options import HANDLER_OPTIONS, check_names
 from l0.integrations.litellm.proxy import reliable_stream
@@ -64,7 +65,9 @@ class L0Handler(CustomLogger):
             (default True), ``guardrails``, ``drift``, ``check_intervals`` (with
             guardrails the default checks every token, so no text they reject is sent),
             ``fallbacks`` (router model groups tried after the request's own),
-            ``detect_zero_output``, ``detect_truncation``, ``breaker``, ``clock``.
+            ``detect_zero_output``, ``detect_truncation``, ``clock``, and ``breaker`` (an
+            :class:`l0.CircuitBreaker` keyed by deployment id: deployments whose circuit
+            is open are left out by :meth:`async_filter_deployments`).
 
     Raises:
         TypeError: For an unknown option (naming the closest valid one) or a bad value.
@@ -90,6 +93,10 @@ class L0Handler(CustomLogger):
         super().__init__()
         self.on_event = on_event
         self.options: dict[str, Any] = options
+        breaker = options.pop("breaker", None)
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            raise TypeError(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
+        self.breaker: CircuitBreaker | None = breaker
         # Fail at start-up, not on the first request, for values l0 itself rejects.
         build_options(lambda: (), **{k: v for k, v in options.items() if k != "fallbacks"})
         self._seq: OrderedDict[str, int] = OrderedDict()
@@ -159,6 +166,9 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Async calls (streams: once, with the rebuilt response): ``COMPLETE``."""
+        key = _deployment_key(kwargs.get("litellm_params"))
+        if self.breaker is not None and key is not None:
+            await self.breaker.record_success(key)
         await self._aemit(
             EventName.COMPLETE, kwargs, **_success_data(kwargs, response_obj, end_time)
         )
@@ -175,7 +185,36 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Async calls, before or during the stream: ``ERROR``."""
-        await self._aemit(EventName.ERROR, kwargs, **_failure_data(kwargs))
+        data = _failure_data(kwargs)
+        key = _deployment_key(kwargs.get("litellm_params"))
+        if self.breaker is not None and key is not None and data["error"] is not None:
+            await self.breaker.record_failure(key, data["error"])
+        await self._aemit(EventName.ERROR, kwargs, **data)
+
+    async def async_filter_deployments(
+        self,
+        model: str,
+        healthy_deployments: list[Any],
+        messages: Any,
+        request_kwargs: dict[str, Any] | None = None,
+        parent_otel_span: Any = None,
+    ) -> list[Any]:
+        """Router: leave out deployments whose l0 circuit is open (with ``breaker=``).
+
+        The breaker is keyed by deployment id (``model_info.id``) and fed by this handler's
+        success/failure hooks, so every LiteLLM call of the process (proxy or ``Router``)
+        counts. When every deployment's circuit is open the list is empty: the Router then
+        fails the group at once and moves to its fallbacks.
+        """
+        breaker = self.breaker
+        if breaker is None:
+            return healthy_deployments
+        kept = []
+        for deployment in healthy_deployments:
+            key = _deployment_key(deployment)
+            if key is None or await breaker.state(key) is not CircuitState.OPEN:
+                kept.append(deployment)
+        return kept
 
     async def log_success_fallback_event(
         self, original_model_group: str, kwargs: Any, original_exception: Exception
@@ -224,6 +263,15 @@ def _is_async_call(kwargs: Mapping[str, Any]) -> bool:
     """True for an ``acompletion``-style call (LiteLLM also runs sync hooks for some)."""
     params = kwargs.get("litellm_params") or {}
     return any(params.get(name) is True for name in _ASYNC_CALLS)
+
+
+def _deployment_key(record: Any) -> str | None:
+    """A Router deployment's id (``model_info.id``) in a deployment dict or ``litellm_params``."""
+    if not isinstance(record, Mapping):
+        return None
+    info = record.get("model_info")
+    key = info.get("id") if isinstance(info, Mapping) else None
+    return str(key) if key else None
 
 
 def _request_data(model: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
