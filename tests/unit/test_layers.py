@@ -6,7 +6,7 @@ Layers, bottom to top (a module may import its own layer and the layers below it
     1 components     l0.adapters.*, l0.guardrails.*, l0.drift, l0.utils.*
     2 runtime        l0.runtime.*, l0.breaker
     3 facade         l0.core
-    4 orchestration  l0.structured, l0.parallel, l0.consensus, l0.pipeline, l0.window
+    4 orchestration  l0.output.* (structured output), l0.orchestration.*
     5 surface        l0 (the package), l0.observability.*, l0.integrations.*, l0.testing.*,
                      l0.chaos.*, l0.cli, l0.demo, l0.__main__
 
@@ -32,7 +32,7 @@ VOCABULARY = ("l0.types", "l0.events", "l0.errors", "l0.guardrails.hooks")
 COMPONENTS = ("l0.adapters", "l0.guardrails", "l0.drift", "l0.utils")
 RUNTIME = ("l0.runtime", "l0.breaker")
 FACADE = ("l0.core",)
-ORCHESTRATION = ("l0.structured", "l0.parallel", "l0.consensus", "l0.pipeline", "l0.window")
+ORCHESTRATION = ("l0.output", "l0.orchestration")
 EDGE = ("l0.observability", "l0.integrations", "l0.testing", "l0.chaos")
 LAYERS = (VOCABULARY, COMPONENTS, RUNTIME, FACADE, ORCHESTRATION)
 

@@ -82,9 +82,7 @@ async def _abort(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
 
 async def _structured(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
     source = ScriptedSource(['{"nam": 1}'], ["{'name': 'Paris',}"])
-    from l0.structured import structured  # (l0.structured may be shadowed: issue 12)
-
-    result = await structured(City, source, retry=NO_WAIT, on_event=on_event)
+    result = await l0.structured(City, source, retry=NO_WAIT, on_event=on_event)
     assert result.data == City(name="Paris")
 
 
