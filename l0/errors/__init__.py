@@ -21,6 +21,7 @@ original exception, which l0 never retries)::
     ├── StructuredOutputError        content    output did not validate against the schema
     ├── AbortedError                 fatal      the caller aborted the stream
     ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
+    │   └── RetryBudgetExhaustedError (of last) a RetryBudget refused the retry, no fallback left
     └── InvalidStreamError           internal   a source l0 cannot read; no adapter found
 
 Categories decide what happens next (:mod:`l0.runtime.retry`): network and transient errors are
@@ -52,6 +53,7 @@ from l0.errors._tree import (
     RateLimitError,
     RefusalError,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     ServerError,
     StreamTimeoutError,
     StructuredOutputError,
@@ -83,6 +85,7 @@ __all__ = [
     "RateLimitError",
     "RefusalError",
     "RetriesExhaustedError",
+    "RetryBudgetExhaustedError",
     "ServerError",
     "StreamTimeoutError",
     "StructuredOutputError",
