@@ -21,6 +21,7 @@ original exception, which l0 never retries)::
     ├── StructuredOutputError        content    output did not validate against the schema
     ├── AbortedError                 fatal      the caller aborted the stream
     ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
+    │   └── RetryBudgetExhaustedError (of last) a RetryBudget refused the retry, no fallback left
     └── InvalidStreamError           internal   a source l0 cannot read; no adapter found
 
 Categories decide what happens next (:mod:`l0.runtime.retry`): network and transient errors are
@@ -53,6 +54,7 @@ __all__ = [
     "RateLimitError",
     "RefusalError",
     "RetriesExhaustedError",
+    "RetryBudgetExhaustedError",
     "ServerError",
     "StreamTimeoutError",
     "StructuredOutputError",
@@ -108,6 +110,7 @@ class ErrorCode(str, Enum):
     STRUCTURED_OUTPUT_INVALID = "STRUCTURED_OUTPUT_INVALID"
     STREAM_ABORTED = "STREAM_ABORTED"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+    RETRY_BUDGET_EXHAUSTED = "RETRY_BUDGET_EXHAUSTED"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
     INVALID_STREAM = "INVALID_STREAM"
     ADAPTER_NOT_FOUND = "ADAPTER_NOT_FOUND"
@@ -421,6 +424,27 @@ class RetriesExhaustedError(L0Error):
     def last_error(self) -> BaseException | None:
         """The error that ended the run."""
         return self.errors[-1] if self.errors else None
+
+
+class RetryBudgetExhaustedError(RetriesExhaustedError):
+    """A retry was due but the :class:`l0.RetryBudget` of its key refused it (a brownout:
+    too many retries already), and no fallback was left.
+
+    Its category is the last error's; ``errors`` holds every error met.
+
+    Attributes:
+        key: The budget key whose bucket was below half.
+    """
+
+    default_code = ErrorCode.RETRY_BUDGET_EXHAUSTED
+
+    def __init__(self, key: str, *, errors: Sequence[BaseException], **kwargs: Any) -> None:
+        super().__init__(
+            f"retry budget for {key!r} exhausted: retry refused after {len(errors)} error(s)",
+            errors=errors,
+            **kwargs,
+        )
+        self.key = key
 
 
 class InvalidStreamError(L0Error):
