@@ -13,8 +13,9 @@ Usage::
 
 Modules: ``dependency`` (``l0_stream``, :class:`L0Stream`, ``l0_resume_router``),
 ``response`` (the streaming response of a run), ``resume`` (the reconnect response),
-``formats`` (l0 / OpenAI / Vercel SSE encoders), ``wire`` (events, notices, safe errors), ``store`` (:class:`ResumeStore`,
-in-memory store), ``redis_store`` (:class:`RedisResumeStore`), ``settings``.
+``formats`` (l0 / OpenAI / Vercel SSE encoders), ``wire`` (events, notices, safe errors),
+``store`` (:class:`ResumeStore`, in-memory store), ``redis_store`` (:class:`RedisResumeStore`),
+``settings``.
 """
 
 try:
