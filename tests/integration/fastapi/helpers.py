@@ -9,12 +9,13 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -146,7 +147,6 @@ async def asgi_get(
     With ``leave_after_first_body`` the client disconnects once the first body chunk of a
     streaming answer arrived (a live stream would otherwise never end).
     """
-    import anyio
 
     scope = {
         "type": "http",
@@ -188,3 +188,26 @@ async def asgi_get(
 
     await app(scope, receive, send)
     return reply
+
+
+class Provider:
+    """An endless token source that records how and when it was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.how: str | None = None
+        self.at = 0.0
+        self.tokens = 0
+
+    async def source(self) -> AsyncIterator[str]:
+        try:
+            while True:
+                self.tokens += 1
+                yield f"tok{self.tokens} "
+                await anyio.sleep(0.01)
+        except BaseException as exc:
+            self.how = type(exc).__name__
+            raise
+        finally:
+            self.at = time.monotonic()
+            self.stopped.set()

@@ -3,7 +3,6 @@ timer restarts when the last reader leaves (in one worker, and across two worker
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -27,31 +26,12 @@ from l0.integrations.fastapi import (
 )
 from l0.integrations.fastapi.redis_store import RedisResumeStore
 
-from .helpers import events, parse_sse, serve
+from .helpers import Provider, events, parse_sse, serve
 
 pytestmark = pytest.mark.anyio
 
 L0S = Annotated[L0Stream, Depends(l0_stream)]
 GRACE = 0.5
-
-
-class Provider:
-    """An endless token source recording when it was stopped."""
-
-    def __init__(self) -> None:
-        self.stopped = threading.Event()
-        self.at = 0.0
-        self.tokens = 0
-
-    async def source(self) -> AsyncIterator[str]:
-        try:
-            while True:
-                self.tokens += 1
-                yield f"tok{self.tokens} "
-                await anyio.sleep(0.01)
-        finally:
-            self.at = time.monotonic()
-            self.stopped.set()
 
 
 def grace_app(provider: Provider, store: ResumeStore) -> FastAPI:
