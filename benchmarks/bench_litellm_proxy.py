@@ -101,7 +101,9 @@ def main() -> None:
             recovery = statistics.median(gaps)
             print(f"recovery after a drop (median of {len(gaps)}):")
             print(f"  longest gap between client chunks: {recovery * 1000:.1f} ms")
-            print(f"  minus the {BACKOFF * 1000:.0f} ms backoff: {(recovery - BACKOFF) * 1000:.1f} ms")
+            print(
+                f"  minus the {BACKOFF * 1000:.0f} ms backoff: {(recovery - BACKOFF) * 1000:.1f} ms"
+            )
         finally:
             for p in (guarded, plain):
                 p.stop()
