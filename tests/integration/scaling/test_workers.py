@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 from l0 import CircuitBreaker, CircuitState, ServerError
 from l0.chaos import ChaosServer
 from l0.redis_stores import RedisBreakerStore
+from tests.integration.redis_server import RedisServer
 
-from ..redis_server import RedisServer
 from .workers import FALLBACK, PRIMARY, RunRecord, Scenario, WorkerPool
 
 WORKERS = 4

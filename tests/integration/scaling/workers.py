@@ -101,9 +101,13 @@ async def _scenario(worker: int, sc: Scenario) -> list[RunRecord]:
                 rec.fallback_index = ev.data["fallback_index"]
             elif ev.name == "STREAM_INIT" and rec.fallback_index == 0:
                 rec.primary_init = time.monotonic()
-            elif ev.name in ("STREAM_END", "ERROR") and rec.fallback_index == 0:
-                if rec.primary_init is not None and rec.primary_end is None:
-                    rec.primary_end = time.monotonic()
+            elif (
+                ev.name in ("STREAM_END", "ERROR")
+                and rec.fallback_index == 0
+                and rec.primary_init is not None
+                and rec.primary_end is None
+            ):
+                rec.primary_end = time.monotonic()
 
         try:
             result = await l0.run(
