@@ -4,6 +4,10 @@ Run it with::
 
     uvicorn examples.fastapi_app:app --port 8000
 
+or, with several workers sharing resumable streams through Redis::
+
+    L0_REDIS_URL=redis://127.0.0.1:6379/0 uvicorn examples.fastapi_app:app --workers 4
+
 and open http://127.0.0.1:8000/. The "model" is a simulated, flaky provider: on the first
 attempt the connection drops mid-answer, and l0 retries and *continues* from the text already
 shown (the page displays the retry notice; the answer is never duplicated). Tick "fallback" to
@@ -24,6 +28,7 @@ Endpoints:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
@@ -296,6 +301,17 @@ def create_app(
     return app
 
 
-app = create_app()
+def store_from_env() -> ResumeStore | None:
+    """With ``L0_REDIS_URL`` set, a Redis resume store shared by every worker, so a reconnect
+    served by another worker (``uvicorn --workers 4``) resumes the stream."""
+    url = os.environ.get("L0_REDIS_URL")
+    if not url:
+        return None
+    from l0.integrations.fastapi import RedisResumeStore
+
+    return RedisResumeStore.from_url(url)
+
+
+app = create_app(store=store_from_env())
 
 __all__ = ["ANSWER", "CutConnection", "app", "create_app", "simulated_model", "words"]
