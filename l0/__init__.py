@@ -10,7 +10,7 @@ Layout (the data flow, left to right)::
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
     observability/  events, OTel, Sentry
     breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
-                    budget) in process or shared by every worker through Redis
+                    budget) in process or shared by every worker through Redis; hedging.py
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -49,6 +49,7 @@ from l0.errors import (
     is_network_error,
     is_retryable,
 )
+from l0.hedging import Hedge
 from l0.orchestration.consensus import ConsensusResult, consensus
 from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.orchestration.pipeline import (
@@ -143,6 +144,7 @@ __all__ = [
     "Event",
     "EventType",
     "GuardrailViolationError",
+    "Hedge",
     "InvalidStreamError",
     "L0Error",
     "MemoryBreakerStore",

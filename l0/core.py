@@ -24,6 +24,7 @@ from l0.types import CheckIntervals, Event, Result, Retry, Timeout
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
     from l0.budget import RetryBudget
+    from l0.hedging import Hedge
 
 __all__ = ["run", "run_sync", "stream", "stream_sync"]
 
@@ -61,6 +62,7 @@ def stream(
     breaker_keys: Sequence[str | None] | None = None,
     retry_budget: RetryBudget | None = None,
     keys: Sequence[str | None] | None = None,
+    hedge: Hedge | None = None,
 ) -> Stream:
     """Open a reliable stream over ``source``; use it with ``async with`` and ``async for``.
 
@@ -97,6 +99,8 @@ def stream(
         keys: With ``breaker`` or ``retry_budget``: one key per source, the source's then
             each fallback's (e.g. model names); ``None`` for a source they leave alone.
         breaker_keys: The older name of ``keys``.
+        hedge: An :class:`l0.Hedge`: when the first token is late, race a twin attempt (the
+            same source or the next fallback); the first to deliver a token wins.
 
     Raises:
         TypeError, ValueError: For invalid options (before anything runs).
@@ -122,6 +126,7 @@ def stream(
         breaker_keys=breaker_keys,
         retry_budget=retry_budget,
         keys=keys,
+        hedge=hedge,
         callbacks={
             name: handler
             for name, handler in (

@@ -23,6 +23,7 @@ from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
     from l0.budget import RetryBudget
+    from l0.hedging import Hedge
 
 __all__ = ["Options", "Source", "build_options"]
 
@@ -124,6 +125,7 @@ class Options:
     breaker_keys: tuple[str | None, ...] = ()
     """One key per source (``keys=``), for the breaker and the retry budget."""
     retry_budget: RetryBudget | None = None
+    hedge: Hedge | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -231,6 +233,16 @@ def _protection(
     return breaker, budget, tuple(keys)
 
 
+def _hedge(value: Any) -> Hedge | None:
+    if value is None:
+        return None
+    from l0.hedging import Hedge
+
+    if not isinstance(value, Hedge):
+        raise TypeError(f"hedge must be an l0.Hedge, got {type(value).__name__}")
+    return value
+
+
 def build_options(
     source: Any,
     *,
@@ -254,6 +266,7 @@ def build_options(
     breaker_keys: Sequence[str | None] | None = None,
     retry_budget: RetryBudget | None = None,
     keys: Sequence[str | None] | None = None,
+    hedge: Hedge | None = None,
 ) -> Options:
     """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option."""
     if fallbacks.__class__ is not tuple and (
@@ -294,4 +307,5 @@ def build_options(
         breaker=checked_breaker,
         breaker_keys=checked_keys,
         retry_budget=budget,
+        hedge=_hedge(hedge),
     )

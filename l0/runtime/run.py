@@ -27,6 +27,7 @@ from l0.events import EventName
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
 from l0.runtime.events import Emitter
+from l0.runtime.hedge import hedged_open
 from l0.runtime.options import Options
 from l0.runtime.recovery import on_failure
 from l0.runtime.results import complete, telemetry
@@ -297,13 +298,19 @@ class Run:
         if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_INIT)
         self.wd.start_attempt()
-        obj = self.opts.sources[self.source_index](attempt)
-        # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
-        if getattr(type(obj), "__await__", None) is not None:
-            obj = await self.wd.guard(_resolve(obj))
-        adapter = self.opts.adapter or detect_adapter(obj)
-        self.adapter = adapter
-        src = adapter.open(obj, keep_raw=self.opts.keep_raw)
+        if self.opts.hedge is not None and not attempt.checkpoint:
+            # Opened by a race with a twin attempt when the first token is late.
+            src: AdapterStream = await self.wd.guard(hedged_open(self, attempt))
+            adapter = self.adapter
+            assert adapter is not None
+        else:
+            obj = self.opts.sources[self.source_index](attempt)
+            # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
+            if getattr(type(obj), "__await__", None) is not None:
+                obj = await self.wd.guard(_resolve(obj))
+            adapter = self.opts.adapter or detect_adapter(obj)
+            self.adapter = adapter
+            src = adapter.open(obj, keep_raw=self.opts.keep_raw)
         self.adapter_stream = src
         if self.emitter.active:
             await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
