@@ -10,17 +10,20 @@ import pytest
 from openai import AsyncOpenAI
 
 import l0
-from l0.chaos import ChaosServer
+from l0.chaos import ChaosRequest, ChaosServer
 
 pytestmark = pytest.mark.anyio
 ANSWER = "Hedged: the first token wins."
 
 
 async def test_a_slow_primary_loses_to_the_hedged_fallback_and_is_closed() -> None:
-    ended: list[str] = []  # models whose response is over (sent, or the client left)
-    async with ChaosServer(
-        answer=ANSWER, on_request=lambda r: ended.append(r.body["model"])
-    ) as chaos:
+    primary_over = anyio.Event()  # its response is over (the client left)
+
+    def over(record: ChaosRequest) -> None:
+        if record.body["model"] == "primary":
+            primary_over.set()
+
+    async with ChaosServer(answer=ANSWER, on_request=over) as chaos:
         client = AsyncOpenAI(base_url=chaos.openai_base_url, api_key="test", max_retries=0)
         messages: list[dict[str, str]] = [{"role": "user", "content": "hi"}]
 
@@ -43,8 +46,7 @@ async def test_a_slow_primary_loses_to_the_hedged_fallback_and_is_closed() -> No
         assert result.text == ANSWER and result.fallback_index == 1
         assert elapsed < 10.0  # the hedge answered, not the 20 s initial-token timeout
         with anyio.fail_after(5):  # the server notices the primary's client left
-            while "primary" not in ended:
-                await anyio.sleep(0.02)
+            await primary_over.wait()
         assert [r.body["model"] for r in chaos.requests] == ["primary", "fallback"]
         assert chaos.requests[0].outcome == "stalled" and chaos.requests[0].tokens == []
         await client.close()
