@@ -50,7 +50,7 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 ops = st.lists(
     st.tuples(st.sampled_from(list(BreakerOp)), st.floats(0.0, 20.0, allow_nan=False)),
-    max_size=40,
+    max_size=30,
 )
 policies = st.builds(
     BreakerPolicy,
@@ -62,7 +62,7 @@ policies = st.builds(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(policy=policies, steps=ops, start=st.floats(1e9, 2e9))
 def test_breaker_script_gives_transitions_results_exactly(
@@ -87,13 +87,13 @@ def test_breaker_script_gives_transitions_results_exactly(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     policy=st.builds(
         BudgetPolicy, max_tokens=st.floats(0.5, 20.0), token_ratio=st.floats(0.01, 2.0)
     ),
-    steps=st.lists(st.sampled_from(list(BudgetOp)), max_size=60),
+    steps=st.lists(st.sampled_from(list(BudgetOp)), max_size=40),
 )
 def test_budget_script_gives_budget_step_results_exactly(
     redis_url: str, policy: BudgetPolicy, steps: list[BudgetOp]
