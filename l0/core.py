@@ -268,7 +268,8 @@ class _Run:
             number=self.attempts,
             retry_count=self.counters.total,
             fallback_index=self.source_index,
-            checkpoint=self.state.checkpoint,
+            checkpoint=self.resolver.prefix if self.resolver is not None else "",
+            held_back=self.resolver.held_back if self.resolver is not None else "",
             is_retry=self.counters.total > 0,
             is_fallback=self.source_index > 0,
             continuation=self.opts.continuation,
@@ -286,10 +287,11 @@ class _Run:
                 is_fallback=attempt.is_fallback,
                 is_continuation=attempt.is_continuation,
             )
-        if attempt.is_continuation and self.emitter.active:
+        if self.resolver is not None and self.emitter.active:
             await self.emitter.emit(
                 EventName.RESUME_START,
-                checkpoint_length=len(attempt.checkpoint),
+                checkpoint_length=len(self.state.checkpoint),
+                held_back=len(attempt.held_back),
                 token_count=self.state.token_count,
             )
         return attempt

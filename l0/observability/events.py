@@ -17,7 +17,8 @@ Fixed orders::
     abort     … ABORT_REQUESTED ERROR SESSION_END
 
 ``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
-the next attempt cannot continue from it. ``RESUME_START`` only when it does continue.
+the next attempt cannot continue from it. ``RESUME_START`` only when it does continue; then
+``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned.
 """
 
 from __future__ import annotations
@@ -70,7 +71,13 @@ class EventName(str, Enum):
     RESET = "RESET"
     """data: ``discard`` (chars the consumer must drop)."""
     RESUME_START = "RESUME_START"
-    """data: ``checkpoint_length``, ``token_count``."""
+    """data: ``checkpoint_length`` (chars delivered), ``held_back`` (chars of it not sent back,
+    which the resumed stream should restate), ``token_count``."""
+    CONTINUATION_AMBIGUOUS = "CONTINUATION_AMBIGUOUS"
+    """A resumed stream could not be aligned with the delivered text by evidence alone; the
+    documented policy decided (:mod:`l0.runtime.continuation`). data: ``reason``
+    (``several`` readings fit / the model ``diverged`` from the held-back text), ``removed``
+    (chars dropped from the resumed stream), ``candidates``, ``held_back`` (chars)."""
     ABORT_REQUESTED = "ABORT_REQUESTED"
     """The caller aborted; data: ``token_count``."""
     COMPLETE = "COMPLETE"

@@ -22,7 +22,7 @@ from l0.errors import (
     to_l0_error,
 )
 from l0.observability.events import EventName
-from l0.runtime.continuation import OverlapResolver
+from l0.runtime.continuation import OverlapResolver, resume_prefix_length
 from l0.runtime.retry import Action, Counters, Decision, decide
 from l0.types import Event, EventType, Status
 
@@ -173,9 +173,10 @@ async def _carry_or_reset(run: _Run, err: L0Error | None) -> list[Event]:
         state.checkpoint = delivered
         state.resumed = True
         state.resume_point = len(delivered)
-        run.resolver = OverlapResolver(
-            delivered, min_overlap=cont.min_overlap, max_overlap=cont.max_overlap
+        prefix = resume_prefix_length(
+            delivered, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
         )
+        run.resolver = OverlapResolver(delivered, prefix, max_overlap=cont.max_overlap)
         return []
     state.checkpoint = ""
     state.clear_content()
