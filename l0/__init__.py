@@ -8,7 +8,7 @@ Layout (the data flow, left to right)::
     guardrails/     rules over the text, incrementally      drift.py: drift detection
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
-    observability/  events, OTel, Sentry
+    observability/  events, OTel, Sentry            redaction.py: credentials masked by value
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -58,6 +58,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.redaction import redact, register_secret
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -188,6 +189,8 @@ __all__ = [
     "parallel",
     "pipe",
     "race",
+    "redact",
+    "register_secret",
     "run",
     "run_sync",
     "stream",

@@ -24,6 +24,7 @@ from l0.errors import (
     ZeroOutputError,
 )
 from l0.events import EventName
+from l0.redaction import collect_credentials
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
 from l0.runtime.events import Emitter
@@ -303,6 +304,7 @@ class Run:
         # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
         if getattr(type(obj), "__await__", None) is not None:
             obj = await self.wd.guard(_resolve(obj))
+        collect_credentials(obj)  # the key behind the stream is masked wherever l0 writes
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)
