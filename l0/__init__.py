@@ -9,6 +9,8 @@ Layout (the data flow, left to right)::
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
     observability/  events, OTel, Sentry
+    breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
+                    budget) in process or shared by every worker through Redis
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
+from l0.budget import RetryBudget
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
@@ -36,6 +39,7 @@ from l0.errors import (
     RateLimitError,
     RefusalError,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     ServerError,
     StreamTimeoutError,
     StructuredOutputError,
@@ -160,6 +164,8 @@ __all__ = [
     "Result",
     "RetriesExhaustedError",
     "Retry",
+    "RetryBudget",
+    "RetryBudgetExhaustedError",
     "ServerError",
     "State",
     "Status",
