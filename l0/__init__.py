@@ -60,6 +60,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -166,6 +167,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryBudgetExhaustedError",
+    "RunOptions",
     "ServerError",
     "State",
     "Status",

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+from typing_extensions import Unpack
 
 from l0.errors import GuardrailViolationError, L0Error, RetriesExhaustedError, StructuredOutputError
 from l0.events import EventName
@@ -46,6 +47,7 @@ from l0.types import Attempt, EventType, ObservabilityEvent, Result
 from l0.utils.auto_correct import auto_correct_json
 
 if TYPE_CHECKING:
+    from l0.runtime.options import RunOptions
     from l0.types import State
 
 __all__ = [
@@ -321,7 +323,7 @@ async def structured(
     *,
     auto_correct: bool = True,
     strict: bool = False,
-    **options: Any,
+    **options: Unpack[RunOptions],
 ) -> StructuredResult[T]:
     """Run ``source`` until its output validates as ``model``.
 
@@ -343,7 +345,9 @@ async def structured(
     """
     from l0.core import run
 
-    check, wrapped, opts = prepare(model, source, options, auto_correct=auto_correct, strict=strict)
+    check, wrapped, opts = prepare(
+        model, source, dict(options), auto_correct=auto_correct, strict=strict
+    )
     try:
         result = await run(wrapped, **opts)
     except L0Error as exc:
@@ -468,7 +472,7 @@ def structured_stream(
     *,
     auto_correct: bool = True,
     strict: bool = False,
-    **options: Any,
+    **options: Unpack[RunOptions],
 ) -> StructuredStream[T]:
     """Stream ``source`` as progressively validated ``model`` objects.
 
@@ -479,5 +483,7 @@ def structured_stream(
     """
     from l0.core import stream
 
-    check, wrapped, opts = prepare(model, source, options, auto_correct=auto_correct, strict=strict)
+    check, wrapped, opts = prepare(
+        model, source, dict(options), auto_correct=auto_correct, strict=strict
+    )
     return StructuredStream(check, stream(wrapped, **opts))
