@@ -8,7 +8,7 @@ Layout (the data flow, left to right)::
     guardrails/     rules over the text, incrementally      drift.py: drift detection
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
-    observability/  events, OTel, Sentry
+    observability/  events, OTel, Sentry            redaction.py: credentials masked by value
     breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
                     budget) in process or shared by every worker through Redis; hedging.py
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
@@ -61,6 +61,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.redaction import redact, register_secret
 from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
@@ -83,6 +84,7 @@ from l0.types import (
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
+    from l0.output.jsontools import extract_json, parse_or_repair, repair_json
     from l0.output.structured import (
         StructuredAttempt,
         StructuredResult,
@@ -102,6 +104,9 @@ _LAZY = {
     "StructuredResult": "l0.output.structured",
     "StructuredStream": "l0.output.structured",
     "auto_correct_json": "l0.utils.auto_correct",
+    "extract_json": "l0.output.jsontools",
+    "parse_or_repair": "l0.output.jsontools",
+    "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
     "structured_stream": "l0.output.structured",
 }
@@ -189,11 +194,16 @@ __all__ = [
     "consensus",
     "create_pipeline",
     "create_window",
+    "extract_json",
     "is_network_error",
     "is_retryable",
     "parallel",
+    "parse_or_repair",
     "pipe",
     "race",
+    "redact",
+    "register_secret",
+    "repair_json",
     "run",
     "run_sync",
     "stream",

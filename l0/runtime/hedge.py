@@ -22,6 +22,7 @@ from l0.adapters.base import AdapterStream, Decoded
 from l0.adapters.registry import detect_adapter
 from l0.errors import AbortedError, L0Error
 from l0.events import EventName
+from l0.redaction import collect_credentials
 from l0.runtime.retry import Counters
 from l0.types import Attempt, Event, EventType, ToolCall, Usage
 
@@ -63,6 +64,7 @@ async def _open(run: Run, c: _Candidate) -> None:
     obj = run.opts.sources[c.index](c.attempt)
     while getattr(type(obj), "__await__", None) is not None:
         obj = await obj
+    collect_credentials(obj)  # the key behind the stream is masked wherever l0 writes
     c.adapter = run.opts.adapter or detect_adapter(obj)
     c.src = c.adapter.open(obj, keep_raw=run.opts.keep_raw)
 
