@@ -13,9 +13,15 @@ from types import ModuleType
 from typing import Any
 
 import anyio.to_thread
-import orjson
 
 from l0.adapters.base import AdapterStream
+from l0.adapters.tool_calls import (
+    ToolCallAssembler,
+    index_or_none,
+    parse_arguments,
+    reason_or_none,
+    text_or_none,
+)
 from l0.errors import (
     AuthenticationError,
     BadRequestError,
@@ -26,7 +32,7 @@ from l0.errors import (
     RefusalError,
     ServerError,
 )
-from l0.types import ToolCall, Usage
+from l0.types import Usage
 
 __all__ = [
     "EnteredStream",
@@ -37,8 +43,11 @@ __all__ = [
     "ToolCallAssembler",
     "attach",
     "inband_error",
+    "index_or_none",
     "loaded",
     "parse_arguments",
+    "reason_or_none",
+    "text_or_none",
     "usage_of",
 ]
 
@@ -49,69 +58,6 @@ def loaded(name: str) -> ModuleType | None:
     """The module ``name`` when it was already imported (an SDK never imported cannot have
     produced the object being detected, so detection never imports one)."""
     return sys.modules.get(name)
-
-
-def parse_arguments(raw: str) -> Any:
-    """Parse streamed tool arguments: ``{}`` for empty text, ``None`` for invalid JSON."""
-    if not raw.strip():
-        return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
-class ToolCallAssembler:
-    """Collects streamed tool-call fragments by key (a delta index or a content block).
-
-    Calls are numbered in the order they complete (:attr:`ToolCall.index`).
-    """
-
-    __slots__ = ("_open", "completed")
-
-    def __init__(self) -> None:
-        self._open: dict[int, list[Any]] = {}  # key -> [id, name, [argument parts]]
-        self.completed = 0
-
-    def __bool__(self) -> bool:
-        return bool(self._open)
-
-    def __contains__(self, key: int) -> bool:
-        return key in self._open
-
-    def add(self, key: int, call_id: str | None, name: str | None, arguments: str | None) -> None:
-        """Add one fragment; the first fragment of a key opens the call."""
-        call = self._open.get(key)
-        if call is None:
-            self._open[key] = [call_id or "", name or "", [arguments] if arguments else []]
-            return
-        if call_id:
-            call[0] = call_id
-        if name and not call[1]:
-            call[1] = name
-        if arguments:
-            call[2].append(arguments)
-
-    def finish(self, key: int, arguments: str | None = None) -> ToolCall | None:
-        """Complete the call at ``key`` (``arguments``: authoritative full text, if known)."""
-        call = self._open.pop(key, None)
-        if call is None:
-            return None
-        raw = arguments if arguments is not None else "".join(call[2])
-        index = self.completed
-        self.completed += 1
-        return ToolCall(
-            id=call[0], name=call[1], arguments=parse_arguments(raw), raw_arguments=raw, index=index
-        )
-
-    def finish_all(self) -> list[ToolCall]:
-        """Complete every open call, in key order."""
-        out = []
-        for key in sorted(self._open):
-            call = self.finish(key)
-            if call is not None:
-                out.append(call)
-        return out
 
 
 class ThreadedChunks:

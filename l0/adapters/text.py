@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from l0.adapters.base import AdapterStream, Decoded
+from l0.adapters.tool_calls import reason_or_none
 from l0.errors import InvalidStreamError, L0Error
 from l0.types import Event, EventType, ToolCall, Usage
 
@@ -82,8 +83,8 @@ class TextStream(AdapterStream):
     def _complete(self, data: Any) -> None:
         self.ended = True
         if isinstance(data, dict):
-            reason = data.get("finish_reason")
-            self.finish_reason = str(reason) if reason is not None else self.finish_reason
+            reason = reason_or_none(data.get("finish_reason"))
+            self.finish_reason = reason if reason is not None else self.finish_reason
             usage = data.get("usage")
             if isinstance(usage, Usage):
                 self.usage = usage
