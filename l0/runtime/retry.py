@@ -104,7 +104,7 @@ def decide(
     if err.code in (ErrorCode.STREAM_ABORTED, ErrorCode.TOTAL_TIMEOUT):
         return Decision(Action.GIVE_UP, f"{err.code.value.lower()}: the run is over")
     if err.category is ErrorCategory.FATAL:
-        return _not_retried(f"fatal {err.code.value.lower()} error", has_fallback)
+        return _not_retried(f"fatal error ({err.code.value.lower()})", has_fallback)
     if not _retry_on_allows(policy, err):
         return _not_retried(f"{err.category.value} errors are not in retry_on", has_fallback)
     if counters.total >= policy.max_retries:
