@@ -1,5 +1,5 @@
-"""Pieces every provider adapter shares: tool-call assembly, sync-stream bridging, lazy
-stream managers, usage building and the refusal error.
+"""Pieces every provider adapter shares: tool-call assembly, sync-stream bridging (a worker
+thread per attempt), lazy stream managers, usage building and the refusal error.
 
 Nothing here imports a provider SDK.
 """
@@ -7,14 +7,12 @@ Nothing here imports a provider SDK.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import anyio.to_thread
-
 from l0.adapters.base import AdapterStream
+from l0.adapters.threaded import ThreadedIterator
 from l0.adapters.tool_calls import (
     ToolCallAssembler,
     index_or_none,
@@ -39,7 +37,7 @@ __all__ = [
     "RefusalError",
     "SDKAdapter",
     "StreamKinds",
-    "ThreadedChunks",
+    "ThreadedIterator",
     "ToolCallAssembler",
     "attach",
     "inband_error",
@@ -58,61 +56,6 @@ def loaded(name: str) -> ModuleType | None:
     """The module ``name`` when it was already imported (an SDK never imported cannot have
     produced the object being detected, so detection never imports one)."""
     return sys.modules.get(name)
-
-
-class ThreadedChunks:
-    """An async iterator over a blocking SDK stream: each ``next`` runs in a worker thread,
-    so the event loop never blocks; a cancelled read abandons the thread.
-
-    Args:
-        obj: The sync stream (or a sync context manager when ``enter`` is True).
-        enter: Enter ``obj`` (in the worker thread) before iterating what it returns.
-    """
-
-    __slots__ = ("_closed", "_enter", "_entered", "_it", "_obj")
-
-    def __init__(self, obj: Any, *, enter: bool = False) -> None:
-        self._obj = obj
-        self._enter = enter
-        self._entered: Any = None
-        self._it: Iterator[Any] | None = None
-        self._closed = False
-
-    def __aiter__(self) -> ThreadedChunks:
-        return self
-
-    def _start(self) -> Iterator[Any]:
-        if self._enter:
-            self._entered = self._obj.__enter__()
-            return iter(self._entered)
-        return iter(self._obj)
-
-    def _next(self) -> Any:
-        it = self._it
-        if it is None:
-            it = self._it = self._start()
-        return next(it, _END)
-
-    async def __anext__(self) -> Any:
-        if self._closed:
-            raise StopAsyncIteration
-        item = await anyio.to_thread.run_sync(self._next, abandon_on_cancel=True)
-        if item is _END:
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        """Close the SDK stream (releases its HTTP connection)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._enter:
-            if self._entered is not None:
-                self._obj.__exit__(None, None, None)
-            return
-        close = getattr(self._obj, "close", None)
-        if close is not None:
-            close()
 
 
 class EnteredStream:
@@ -247,9 +190,9 @@ class StreamKinds:
         if isinstance(obj, self.async_managers):
             return EnteredStream(obj)
         if isinstance(obj, self.sync_managers):
-            return ThreadedChunks(obj, enter=True)
+            return ThreadedIterator(obj, enter=True)
         if isinstance(obj, self.sync_streams):
-            return ThreadedChunks(obj)
+            return ThreadedIterator(obj)
         return obj
 
 
