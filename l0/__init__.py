@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
+from l0.budget import RetryBudget
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
@@ -36,6 +37,7 @@ from l0.errors import (
     RateLimitError,
     RefusalError,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     ServerError,
     StreamTimeoutError,
     StructuredOutputError,
@@ -156,6 +158,8 @@ __all__ = [
     "Result",
     "RetriesExhaustedError",
     "Retry",
+    "RetryBudget",
+    "RetryBudgetExhaustedError",
     "ServerError",
     "State",
     "Status",

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from l0.adapters.base import Adapter
 from l0.errors import ErrorCategory, InvalidStreamError
+from l0.guardrails.hooks import DriftHook, GuardrailHook
 from l0.runtime.callbacks import build_handlers
 from l0.runtime.events import EventHandler
-from l0.runtime.hooks import DriftHook, GuardrailHook
 from l0.runtime.signature import takes_attempt
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
