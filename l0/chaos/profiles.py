@@ -15,7 +15,8 @@ gemini     tool calls without ``index``, each call whole in its own chunk
 ollama     ``finish_reason: ""`` on every chunk until the last; every tool call at
            ``index: 0`` (distinct ids), its arguments in fragments whose id and name are ``""``
 vllm       the body stays open after the finish chunk (no ``[DONE]``, no close); on odd
-           requests (the 2nd, 4th, …) the connection is reset there instead
+           requests (the 2nd, 4th, …) the connection is cut there instead (closed before
+           the body's end)
 anthropic  ``message_stop``, then the body stays open (Messages API); elsewhere as ``openai``
 ========== ===================================================================================
 """

@@ -165,7 +165,9 @@ class _Player:
             if await out.wait_gone(None):
                 raise ClientGoneError()
         elif after == "reset":
-            await out.cut("rst")
+            # Closed mid-body after the end marker. (A TCP reset here could make the client's
+            # kernel drop the unread finish chunk: no client could tell that from a cut.)
+            await out.cut("fin")
         await out.end()
         return None
 
