@@ -9,6 +9,8 @@ Layout (the data flow, left to right)::
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
     observability/  events, OTel, Sentry
+    breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
+                    budget) in process or shared by every worker through Redis
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """

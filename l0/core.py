@@ -23,6 +23,7 @@ from l0.types import CheckIntervals, Event, Result, Retry, Timeout
 
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
+    from l0.budget import RetryBudget
 
 __all__ = ["run", "run_sync", "stream", "stream_sync"]
 
@@ -58,6 +59,8 @@ def stream(
     on_error: EventHandler | None = None,
     breaker: CircuitBreaker | None = None,
     breaker_keys: Sequence[str | None] | None = None,
+    retry_budget: RetryBudget | None = None,
+    keys: Sequence[str | None] | None = None,
 ) -> Stream:
     """Open a reliable stream over ``source``; use it with ``async with`` and ``async for``.
 
@@ -88,8 +91,12 @@ def stream(
         breaker: An :class:`l0.CircuitBreaker` shared across runs: a source whose circuit is
             open is skipped (:class:`l0.CircuitOpenError`, the next fallback answers) without
             being called; each attempt's outcome is recorded under its key.
-        breaker_keys: With ``breaker``: one key per source, the source's then each
-            fallback's (e.g. model names); ``None`` for a source the breaker leaves alone.
+        retry_budget: An :class:`l0.RetryBudget` shared across runs: a retry its key's
+            bucket refuses becomes the next fallback at once (or
+            :class:`l0.RetryBudgetExhaustedError`); successes refill it.
+        keys: With ``breaker`` or ``retry_budget``: one key per source, the source's then
+            each fallback's (e.g. model names); ``None`` for a source they leave alone.
+        breaker_keys: The older name of ``keys``.
 
     Raises:
         TypeError, ValueError: For invalid options (before anything runs).
@@ -113,6 +120,8 @@ def stream(
         keep_raw=keep_raw,
         breaker=breaker,
         breaker_keys=breaker_keys,
+        retry_budget=retry_budget,
+        keys=keys,
         callbacks={
             name: handler
             for name, handler in (

@@ -18,12 +18,13 @@ from l0.errors import (
     GuardrailViolationError,
     L0Error,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     StreamTimeoutError,
     to_l0_error,
 )
 from l0.events import EventName
 from l0.runtime.continuation import OverlapResolver
-from l0.runtime.retry import Action, Counters, Decision, decide
+from l0.runtime.retry import Action, Counters, Decision, decide, throttled
 from l0.types import Event, EventType, Status
 
 if TYPE_CHECKING:
@@ -59,12 +60,15 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
     if err is not None:
         _count_error(run, err)
         await _report_error(run, err)
-    decision = decide(
-        run.opts.retry,
-        err,
-        run.counters,
-        has_fallback=run.source_index + 1 < len(run.opts.sources),
-    )
+    has_fallback = run.source_index + 1 < len(run.opts.sources)
+    decision = decide(run.opts.retry, err, run.counters, has_fallback=has_fallback)
+    budget_key = None
+    if decision.action is Action.RETRY and run.opts.retry_budget is not None:
+        budget_key = run.opts.breaker_keys[run.source_index]
+        if budget_key is not None and not await run.opts.retry_budget.try_spend(budget_key):
+            decision = throttled(budget_key, has_fallback)
+        else:
+            budget_key = None
     if run.emitter.active:
         await run.emitter.emit(
             EventName.ERROR,
@@ -79,7 +83,11 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
             await run.emitter.emit(
                 EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
             )
-        final = _final_error(run, err, raisable)
+        final = (
+            RetryBudgetExhaustedError(budget_key, errors=run.errors)
+            if budget_key is not None
+            else _final_error(run, err, raisable)
+        )
         raise final from final.__cause__  # keep the SDK exception an adapter attached
     pending = await _prepare_next(run, err, decision)
     return decision, pending

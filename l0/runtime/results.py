@@ -24,6 +24,10 @@ async def complete(run: Run) -> Result:
     if run.breaker_key is not None and run.opts.breaker is not None:
         await run.opts.breaker.record_success(run.breaker_key)
         run.breaker_key = None
+    if run.opts.retry_budget is not None:
+        key = run.opts.breaker_keys[run.source_index]
+        if key is not None:
+            await run.opts.retry_budget.record_success(key)
     result = Result(
         text=state.content,
         state=state,

@@ -17,7 +17,15 @@ from l0.errors.classify import counts_toward_attempts
 from l0.runtime.timers import calculate_backoff
 from l0.types import Retry
 
-__all__ = ["Action", "Counters", "Decision", "counts_toward_attempts", "decide", "retry_delay"]
+__all__ = [
+    "Action",
+    "Counters",
+    "Decision",
+    "counts_toward_attempts",
+    "decide",
+    "retry_delay",
+    "throttled",
+]
 
 
 class Action(str, Enum):
@@ -109,6 +117,12 @@ def decide(
     nth = counters.model if counted else counters.network
     delay = retry_delay(policy, err, nth, random=random)
     return Decision(Action.RETRY, f"{err.category.value} error", delay, counted)
+
+
+def throttled(key: str, has_fallback: bool) -> Decision:
+    """What a retry becomes when the :class:`l0.RetryBudget` of ``key`` refuses it: the next
+    fallback at once, or giving up."""
+    return _not_retried(f"retry budget for {key!r} exhausted", has_fallback)
 
 
 def retry_delay(
