@@ -13,8 +13,10 @@ import l0
 from l0.chaos import DEFAULT_ANSWER, ChaosServer
 from l0.chaos.profiles import PROFILES
 from l0.testing import FakeClock
+from l0.testing.chaos import openai_client
 
 from .clients import EXPECTED_CALLS, STACKS, calls_of, source_for
+from .helpers import USER
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +27,7 @@ STORM = (
 """Every fault of the suite, one per request: drop, 429, 5xx, malformed, truncation,
 in-band error (then a clean answer)."""
 OUTCOMES = ["dropped", "status", "status", "malformed", "truncated", "inband_error", "complete"]
+ASK = {"messages": USER, "stream": True}
 PATIENT = l0.Retry(attempts=10, max_retries=20)
 # Lingering profiles: a short grace after the end marker keeps the suite fast.
 QUICK_END = l0.Timeout(after_end=0.05)
@@ -93,3 +96,23 @@ async def test_parallel_tool_calls_exact(stack: str, profile: str) -> None:
     assert result.finish_reason in ("tool_calls", "tool_use")
     assert [r.outcome for r in server.requests] == ["dropped", "complete"]
     assert len(server.requests[1].tool_fragments) >= 2
+
+
+def test_unknown_profile_names_the_closest() -> None:
+    with pytest.raises(ValueError, match="did you mean 'ollama'"):
+        ChaosServer(profile="olama")
+
+
+async def test_profile_by_header_then_model_suffix_then_server_default() -> None:
+    async with ChaosServer(profile="azure") as server:
+        async with openai_client(server, profile="ollama") as client:
+            await l0.run(lambda: client.chat.completions.create(model="m@gemini", **ASK))
+        async with openai_client(server) as client:
+            await l0.run(lambda: client.chat.completions.create(model="m@gemini", **ASK))
+            await l0.run(lambda: client.chat.completions.create(model="m@nobody", **ASK))
+            bad = client.chat.completions.create(
+                model="m", extra_headers={"x-l0-chaos-profile": "vlm"}, **ASK
+            )
+            with pytest.raises(l0.L0Error, match="did you mean 'vllm'"):
+                await l0.run(lambda: bad)
+    assert [r.profile for r in server.requests] == ["ollama", "gemini", "azure"]
