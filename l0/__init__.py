@@ -60,6 +60,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -81,6 +82,7 @@ from l0.types import (
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
+    from l0.output.jsontools import extract_json, parse_or_repair, repair_json
     from l0.output.structured import (
         StructuredAttempt,
         StructuredResult,
@@ -100,6 +102,9 @@ _LAZY = {
     "StructuredResult": "l0.output.structured",
     "StructuredStream": "l0.output.structured",
     "auto_correct_json": "l0.utils.auto_correct",
+    "extract_json": "l0.output.jsontools",
+    "parse_or_repair": "l0.output.jsontools",
+    "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
     "structured_stream": "l0.output.structured",
 }
@@ -162,6 +167,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryBudgetExhaustedError",
+    "RunOptions",
     "ServerError",
     "State",
     "Status",
@@ -185,11 +191,14 @@ __all__ = [
     "consensus",
     "create_pipeline",
     "create_window",
+    "extract_json",
     "is_network_error",
     "is_retryable",
     "parallel",
+    "parse_or_repair",
     "pipe",
     "race",
+    "repair_json",
     "run",
     "run_sync",
     "stream",

@@ -37,6 +37,7 @@ __all__ = [
     "RefusalError",
     "SDKAdapter",
     "StreamKinds",
+    "ThreadedChunks",
     "ThreadedIterator",
     "ToolCallAssembler",
     "attach",
@@ -56,6 +57,11 @@ def loaded(name: str) -> ModuleType | None:
     """The module ``name`` when it was already imported (an SDK never imported cannot have
     produced the object being detected, so detection never imports one)."""
     return sys.modules.get(name)
+
+
+ThreadedChunks = ThreadedIterator
+"""The one sync-stream bridge (SDK sync streams, LiteLLM's sync wrapper, LangChain's sync
+``stream()``): :class:`l0.adapters.threaded.ThreadedIterator`."""
 
 
 class EnteredStream:
