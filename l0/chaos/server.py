@@ -31,7 +31,7 @@ from l0.chaos.answer import DEFAULT_ANSWER, find_continuation, prompt_words, spl
 from l0.chaos.http import ClientGoneError, HttpError, Request, ResponseWriter, read_request
 from l0.chaos.plan import Fault, PlanLike, parse_fault, parse_plan
 from l0.chaos.profiles import PROFILE_HEADER, PROFILES, Profile, get_profile
-from l0.chaos.respond import ChaosRequest, play, redact
+from l0.chaos.respond import ChaosRequest, credentials, play, redact
 from l0.chaos.threaded import ServerThread
 from l0.chaos.tools import DEFAULT_TOOL_CALLS, ToolCallSpec, fragments, wants_tools
 from l0.chaos.wire import ANTHROPIC, CREATED, OPENAI_CHAT, OPENAI_RESPONSES, make_wire
@@ -311,7 +311,7 @@ class ChaosServer:
         )
         self.requests.append(record)
         try:
-            await self._answer(record, out)
+            await self._answer(record, out, request.headers)
         except ClientGoneError:
             if record.outcome == "pending":
                 record.outcome = "client_gone"
@@ -334,7 +334,9 @@ class ChaosServer:
                 return PROFILES[suffix]
         return self.profile
 
-    async def _answer(self, record: ChaosRequest, out: ResponseWriter) -> None:
+    async def _answer(
+        self, record: ChaosRequest, out: ResponseWriter, raw_headers: dict[str, str]
+    ) -> None:
         body, fault = record.body, record.fault
         answer = self.answer if isinstance(self.answer, str) else self.answer(record)
         record.continuation = find_continuation(body, answer, restate=self.restate)
@@ -344,6 +346,12 @@ class ChaosServer:
             record.api or OPENAI_CHAT, record.index, model, prompt_words(body), body, profile
         )
         headers = {"x-request-id": wire.request_id, "request-id": wire.request_id}
+        if fault.echo_key is not None:
+            echoed = credentials(raw_headers)
+            if fault.echo_key in ("body", "both"):
+                wire.echo = f" (credentials received: {', '.join(echoed)})"
+            if fault.echo_key in ("header", "both") and echoed:
+                headers["x-echoed-credential"] = echoed[0]
         if fault.retry_after is not None:
             headers["retry-after"] = _seconds(fault.retry_after)
         if fault.delay:
