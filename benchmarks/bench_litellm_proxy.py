@@ -19,6 +19,7 @@ alternating, and the script prints
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -53,6 +54,14 @@ MESSAGES = [{"role": "user", "content": "words"}]
 def model_list(server: ChaosServer) -> list[dict[str, Any]]:
     params = {"model": "openai/bench", "api_base": server.openai_base_url, "api_key": "test"}
     return [{"model_name": "chat", "litellm_params": params}]
+
+
+def cpu_seconds(proxy: LiteLLMProxy) -> float:
+    """CPU time (user + system) the proxy process has used so far (Linux ``/proc``)."""
+    assert proxy.process is not None
+    with open(f"/proc/{proxy.process.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read(proxy: LiteLLMProxy) -> tuple[float, float, str]:
@@ -100,13 +109,29 @@ def main() -> None:
                 p.wait()
                 read(p)  # warm-up: first-request imports and connections
             timings: dict[str, list[float]] = {name: [] for name in proxies}
+            cpu = dict.fromkeys(proxies, 0.0)
             for _ in range(args.rounds):
                 for name, p in proxies.items():
+                    before = cpu_seconds(p)
                     total, _gap, text = read(p)
+                    cpu[name] += cpu_seconds(p) - before
                     assert text == answer, f"{name}: wrong text"
                     timings[name].append(total)
             med = {name: statistics.median(t) for name, t in timings.items()}
-            print(f"healthy stream, {args.tokens} tokens, median of {args.rounds}:")
+            # CPU time is what the proxy itself spends, whatever else runs on the machine.
+            tokens = args.rounds * args.tokens / 1000
+            print(f"proxy CPU per 1,000 tokens ({args.rounds} answers each):")
+            for name in proxies:
+                print(f"  {name:6} {cpu[name] * 1000 / tokens:8.1f} ms")
+            print(
+                f"  L0Handler CPU vs plain: +{(cpu['l0'] - cpu['plain']) * 1000 / tokens:.1f} ms,"
+            )
+            print(
+                f"               vs pass-through hook: +{(cpu['l0'] - cpu['pass']) * 1000 / tokens:.1f} ms"
+            )
+            print(
+                f"healthy stream, {args.tokens} tokens, client wall time, median of {args.rounds}:"
+            )
             for name, label in (
                 ("plain", "proxy without callback"),
                 ("pass", "pass-through iterator hook"),
