@@ -84,6 +84,7 @@ from l0.types import (
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
+    from l0.output.jsontools import extract_json, parse_or_repair, repair_json
     from l0.output.structured import (
         StructuredAttempt,
         StructuredResult,
@@ -103,6 +104,9 @@ _LAZY = {
     "StructuredResult": "l0.output.structured",
     "StructuredStream": "l0.output.structured",
     "auto_correct_json": "l0.utils.auto_correct",
+    "extract_json": "l0.output.jsontools",
+    "parse_or_repair": "l0.output.jsontools",
+    "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
     "structured_stream": "l0.output.structured",
 }
@@ -189,11 +193,14 @@ __all__ = [
     "consensus",
     "create_pipeline",
     "create_window",
+    "extract_json",
     "is_network_error",
     "is_retryable",
     "parallel",
+    "parse_or_repair",
     "pipe",
     "race",
+    "repair_json",
     "run",
     "run_sync",
     "stream",
