@@ -14,7 +14,8 @@ tests/unit/test_layers.py; docs/architecture.md)::
     components     adapters/ (provider stream -> l0 Event), guardrails/ (rules),
                    drift.py, utils/
     vocabulary     types.py, events.py (event names + payloads), errors/ (the tree and its
-                   classifier), guardrails/hooks.py (Severity, Violation, hook protocols)
+                   classifier), guardrails/hooks.py (Severity, Violation, hook protocols),
+                   redaction.py (credentials masked by value)
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -62,6 +63,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.redaction import redact, register_secret
 from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
@@ -200,6 +202,8 @@ __all__ = [
     "parse_or_repair",
     "pipe",
     "race",
+    "redact",
+    "register_secret",
     "repair_json",
     "run",
     "run_sync",

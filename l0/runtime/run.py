@@ -24,8 +24,10 @@ from l0.errors import (
     ZeroOutputError,
 )
 from l0.events import EventName
+from l0.redaction import collect_credentials
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
+from l0.runtime.end_of_stream import read_after_end
 from l0.runtime.events import Emitter
 from l0.runtime.options import Options
 from l0.runtime.recovery import on_failure
@@ -182,6 +184,8 @@ class Run:
                             state.token_count = n
                             for ev in await self._decoded(decode(chunk)):
                                 yield ev
+                            if src.ended:
+                                break  # the end marker: the attempt is complete
                             # Provider chunks: the consumer may have resumed us from
                             # another task; the watchdog must cut that one.
                             wd.rebind()
@@ -190,6 +194,8 @@ class Run:
                         if wd.interrupt is not None:
                             raise wd.interrupt
                     state.token_count = n
+                    if src.ended:
+                        await read_after_end(src, wd, self.opts.timeout)
                     for ev in await self._finish_attempt(src):
                         yield ev
                     break
@@ -288,7 +294,8 @@ class Run:
             number=self.attempts,
             retry_count=self.counters.total,
             fallback_index=self.source_index,
-            checkpoint=self.state.checkpoint,
+            checkpoint=self.resolver.prefix if self.resolver is not None else "",
+            held_back=self.resolver.held_back if self.resolver is not None else "",
             is_retry=self.counters.total > 0,
             is_fallback=self.source_index > 0,
             continuation=self.opts.continuation,
@@ -306,10 +313,11 @@ class Run:
                 is_fallback=attempt.is_fallback,
                 is_continuation=attempt.is_continuation,
             )
-        if attempt.is_continuation and self.emitter.active:
+        if self.resolver is not None and self.emitter.active:
             await self.emitter.emit(
                 EventName.RESUME_START,
-                checkpoint_length=len(attempt.checkpoint),
+                checkpoint_length=len(self.state.checkpoint),
+                held_back=len(attempt.held_back),
                 token_count=self.state.token_count,
             )
         return attempt
@@ -329,6 +337,7 @@ class Run:
         # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
         if getattr(type(obj), "__await__", None) is not None:
             obj = await self.wd.guard(_resolve(obj))
+        collect_credentials(obj)  # the key behind the stream is masked wherever l0 writes
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)
