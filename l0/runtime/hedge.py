@@ -277,9 +277,8 @@ async def _adopt(
             await _release(run, run.breaker_key)  # the first attempt lost: closed, not failed
         run.breaker_key = winner.key if run.opts.breaker is not None else None
         if winner.index != run.source_index:
-            run.source_index = winner.index
+            run.state.fallback_index = winner.index  # the run's current source
             run.counters = Counters()
-            run.state.fallback_index = winner.index
             if run.emitter.active:
                 await run.emitter.emit(
                     EventName.FALLBACK_START,
