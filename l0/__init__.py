@@ -6,8 +6,9 @@ Layout (the data flow, left to right)::
     core.py         run / stream / run_sync / stream_sync: the attempt loop
     runtime/        classify -> retry decision -> backoff; watchdog, continuation, events, state
     guardrails/     rules over the text, incrementally      drift.py: drift detection
-    structured.py   Pydantic structured output               observability/: events, OTel, Sentry
-    parallel.py, consensus.py, pipeline.py, window.py: orchestration over many runs
+    output/         structured output (Pydantic / JSON Schema), JSON repair helpers
+    orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
+    observability/  events, OTel, Sentry
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
-from l0.consensus import ConsensusResult, consensus
+from l0.budget import RetryBudget
 from l0.core import run, run_sync, stream, stream_sync
 from l0.errors import (
     AbortedError,
@@ -36,6 +37,7 @@ from l0.errors import (
     RateLimitError,
     RefusalError,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     ServerError,
     StreamTimeoutError,
     StructuredOutputError,
@@ -45,8 +47,9 @@ from l0.errors import (
     is_network_error,
     is_retryable,
 )
-from l0.parallel import RaceResult, batched, parallel, race
-from l0.pipeline import (
+from l0.orchestration.consensus import ConsensusResult, consensus
+from l0.orchestration.parallel import RaceResult, batched, parallel, race
+from l0.orchestration.pipeline import (
     Pipeline,
     PipelineContext,
     PipelineResult,
@@ -54,6 +57,7 @@ from l0.pipeline import (
     create_pipeline,
     pipe,
 )
+from l0.orchestration.window import Chunk, DocumentWindow, create_window
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -72,11 +76,10 @@ from l0.types import (
     ToolCall,
     Usage,
 )
-from l0.window import Chunk, DocumentWindow, create_window
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
-    from l0.structured import (
+    from l0.output.structured import (
         StructuredAttempt,
         StructuredResult,
         StructuredStream,
@@ -91,12 +94,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "AutoCorrectResult": "l0.utils.auto_correct",
     "DriftDetector": "l0.drift",
-    "StructuredAttempt": "l0.structured",
-    "StructuredResult": "l0.structured",
-    "StructuredStream": "l0.structured",
+    "StructuredAttempt": "l0.output.structured",
+    "StructuredResult": "l0.output.structured",
+    "StructuredStream": "l0.output.structured",
     "auto_correct_json": "l0.utils.auto_correct",
-    "structured": "l0.structured",
-    "structured_stream": "l0.structured",
+    "structured": "l0.output.structured",
+    "structured_stream": "l0.output.structured",
 }
 
 
@@ -155,6 +158,8 @@ __all__ = [
     "Result",
     "RetriesExhaustedError",
     "Retry",
+    "RetryBudget",
+    "RetryBudgetExhaustedError",
     "ServerError",
     "State",
     "Status",

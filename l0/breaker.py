@@ -10,9 +10,12 @@ closes it, a counted failure opens it again::
     closed --(threshold failures in window)--> open --(recovery_time)--> half-open
     half-open --(success)--> closed            half-open --(counted failure)--> open
 
-Every transition is a pure function of a :class:`CircuitRecord` and the time; the
-:class:`BreakerStore` applies it atomically, so a shared store (Redis, a database) only has to
-provide an atomic read-modify-write of one record.
+Every transition is the pure :func:`transition` of a :class:`BreakerPolicy`, a
+:class:`CircuitRecord`, a :class:`BreakerOp` and the time; the :class:`BreakerStore` applies it
+atomically, so a shared store (Redis, a database) only has to provide an atomic
+read-modify-write of one record. A store that can run the transition itself in one round trip
+(:class:`l0.redis_stores.RedisBreakerStore` runs it as a Lua script) also implements
+:class:`TransitionStore`, and the breaker uses that instead.
 """
 
 from __future__ import annotations
@@ -20,24 +23,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import anyio
 
 from l0.errors import CircuitOpenError, ErrorCategory, to_l0_error
 from l0.runtime.timers import Clock
 
 __all__ = [
+    "BreakerOp",
+    "BreakerPolicy",
     "BreakerStore",
     "CircuitBreaker",
     "CircuitRecord",
     "CircuitState",
     "MemoryBreakerStore",
+    "TransitionStore",
+    "transition",
 ]
 
 _log = logging.getLogger("l0.breaker")
 T = TypeVar("T")
+_Apply = Callable[[str, "BreakerOp", float, "BreakerPolicy"], Awaitable["float | None"]]
 
 DEFAULT_COUNTED = frozenset(
     {ErrorCategory.NETWORK, ErrorCategory.TRANSIENT, ErrorCategory.PROVIDER}
@@ -91,6 +101,76 @@ class CircuitRecord:
 _CLOSED = CircuitRecord()
 
 
+class BreakerOp(str, Enum):
+    """What happened to one key: the four inputs of :func:`transition`."""
+
+    ACQUIRE = "acquire"
+    """A call wants to go through."""
+    SUCCESS = "success"
+    """A call that went through succeeded."""
+    FAILURE = "failure"
+    """A call that went through failed with a counted error."""
+    RELEASE = "release"
+    """A call that went through failed with an uncounted error (frees a half-open slot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    """The numbers :func:`transition` needs (a :class:`CircuitBreaker`'s options)."""
+
+    failure_threshold: int = 5
+    recovery_time: float = 30.0
+    half_open_max_calls: int = 1
+    window: float = 60.0
+
+
+def _current(p: BreakerPolicy, r: CircuitRecord, now: float) -> CircuitRecord:
+    if r.state is CircuitState.OPEN and now - r.since >= p.recovery_time:
+        return CircuitRecord(CircuitState.HALF_OPEN, since=now)
+    if (
+        r.state is CircuitState.HALF_OPEN
+        and r.trials >= p.half_open_max_calls
+        and now - r.since >= p.recovery_time
+    ):
+        # Trials that never reported (cancelled runs) give their slots back.
+        return CircuitRecord(CircuitState.HALF_OPEN, since=now)
+    return r
+
+
+def transition(
+    policy: BreakerPolicy, record: CircuitRecord | None, op: BreakerOp, now: float
+) -> tuple[CircuitRecord, float | None]:
+    """The record after ``op`` at ``now``, and (for ``ACQUIRE``) the refusal.
+
+    Returns:
+        ``(new record, wait)``: ``wait`` is ``None`` when the call may go through (and for
+        every op but ``ACQUIRE``), else the seconds until a trial call will be let through.
+    """
+    r = _current(policy, record or _CLOSED, now)
+    state = r.state
+    if op is BreakerOp.ACQUIRE:
+        if state is CircuitState.CLOSED:
+            return r, None
+        if state is CircuitState.HALF_OPEN and r.trials < policy.half_open_max_calls:
+            return replace(r, trials=r.trials + 1), None
+        return r, max(0.0, r.since + policy.recovery_time - now)
+    if op is BreakerOp.SUCCESS:
+        return (_CLOSED if state is CircuitState.HALF_OPEN else r), None
+    if op is BreakerOp.RELEASE:
+        if state is CircuitState.HALF_OPEN and r.trials:
+            return replace(r, trials=r.trials - 1), None
+        return r, None
+    if state is CircuitState.HALF_OPEN:
+        return CircuitRecord(CircuitState.OPEN, since=now), None
+    if state is CircuitState.OPEN:
+        return r, None  # a call let through before it opened: nothing new to learn
+    start = now - policy.window
+    failures = (*(t for t in r.failures if t > start), now)[-policy.failure_threshold :]
+    if len(failures) >= policy.failure_threshold:
+        return CircuitRecord(CircuitState.OPEN, since=now), None
+    return replace(r, failures=failures), None
+
+
 @runtime_checkable
 class BreakerStore(Protocol):
     """Where circuit records live; one store may serve many breakers' keys.
@@ -98,7 +178,7 @@ class BreakerStore(Protocol):
     ``update`` must be atomic per key: read the record (``None`` if absent), call ``fn`` on it
     (a pure, fast function), write the record it returns and return its second item. A shared
     store implements it with an optimistic transaction (Redis ``WATCH``/``MULTI``/``EXEC``,
-    retried on conflict) or a row lock, keeping :meth:`CircuitRecord.to_dict` as JSON.
+    retried on conflict) or a row lock.
     """
 
     async def get(self, key: str) -> CircuitRecord | None:
@@ -109,6 +189,21 @@ class BreakerStore(Protocol):
         self, key: str, fn: Callable[[CircuitRecord | None], tuple[CircuitRecord, T]]
     ) -> T:
         """Atomically replace the record of ``key`` by ``fn(record)[0]``; return ``[1]``."""
+        ...
+
+
+@runtime_checkable
+class TransitionStore(Protocol):
+    """A store that applies :func:`transition` itself, atomically, in one step.
+
+    Implementations must give exactly the results of :func:`transition` (a remote store runs
+    it server side: one round trip per decision instead of a read-compute-write loop).
+    """
+
+    async def apply(
+        self, key: str, op: BreakerOp, now: float, policy: BreakerPolicy
+    ) -> float | None:
+        """Apply ``op`` to the record of ``key``; return :func:`transition`'s ``wait``."""
         ...
 
 
@@ -146,11 +241,19 @@ class CircuitBreaker:
             how long a half-open trial may stay unreported before its slot is given back.
         half_open_max_calls: Trial calls let through at once while half-open.
         window: Seconds a counted failure stays counted (a sliding window).
-        store: Where records live; a fresh :class:`MemoryBreakerStore` by default.
+        store: Where records live; a fresh :class:`MemoryBreakerStore` by default, or a
+            :class:`l0.redis_stores.RedisBreakerStore` shared by every process.
         clock: Its ``now()`` is read (:class:`l0.testing.FakeClock` in tests); default
             ``time.monotonic`` with the memory store, ``time.time`` with any other.
         count: The error categories that count as failures (network, transient, provider by
             default: an unhealthy provider, never bad content or the caller's own bugs).
+        fail_open: What a call does when the store itself fails (Redis down): ``True`` (the
+            default) lets it through, ``False`` refuses it with
+            :class:`~l0.errors.CircuitOpenError` (the run moves to its next fallback). Either
+            way the outage is logged once on the ``l0.breaker`` logger, and its end too.
+        store_timeout: Seconds one store call may take before it counts as failed (a hung
+            Redis, or a client retrying a refused connection for seconds); ``None``: no
+            limit. Not applied to the memory store.
 
     Raises:
         TypeError, ValueError: For an invalid option, naming it.
@@ -166,6 +269,8 @@ class CircuitBreaker:
         store: BreakerStore | None = None,
         clock: Clock | None = None,
         count: Iterable[ErrorCategory | str] = DEFAULT_COUNTED,
+        fail_open: bool = True,
+        store_timeout: float | None = 0.5,
     ) -> None:
         _positive("failure_threshold", failure_threshold, int)
         _positive("half_open_max_calls", half_open_max_calls, int)
@@ -175,31 +280,66 @@ class CircuitBreaker:
             raise TypeError("store must provide async get(key) and update(key, fn)")
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise TypeError("clock must provide now()")
-        self.failure_threshold = failure_threshold
-        self.recovery_time = float(recovery_time)
-        self.half_open_max_calls = half_open_max_calls
-        self.window = float(window)
+        if not isinstance(fail_open, bool):
+            raise TypeError(f"fail_open must be True or False, got {fail_open!r}")
+        self.policy = BreakerPolicy(
+            failure_threshold, float(recovery_time), half_open_max_calls, float(window)
+        )
         self.store: BreakerStore = store if store is not None else MemoryBreakerStore()
+        self._apply_op: _Apply | None = None
+        if isinstance(self.store, TransitionStore):
+            self._apply_op = self.store.apply
         # A shared store needs wall time: monotonic clocks differ between processes.
         wall = store is not None and not isinstance(store, MemoryBreakerStore)
         self._now = clock.now if clock else (time.time if wall else time.monotonic)
         self.count = _categories(count)
+        self.fail_open = fail_open
+        if store_timeout is not None:
+            _positive("store_timeout", store_timeout, (int, float))
+        local = isinstance(self.store, MemoryBreakerStore)
+        self.store_timeout = None if local or store_timeout is None else float(store_timeout)
+        self._store_down = False
+
+    @property
+    def failure_threshold(self) -> int:
+        """Counted failures within ``window`` that open the circuit."""
+        return self.policy.failure_threshold
+
+    @property
+    def recovery_time(self) -> float:
+        """Seconds an open circuit refuses calls."""
+        return self.policy.recovery_time
+
+    @property
+    def half_open_max_calls(self) -> int:
+        """Trial calls let through at once while half-open."""
+        return self.policy.half_open_max_calls
+
+    @property
+    def window(self) -> float:
+        """Seconds a counted failure stays counted."""
+        return self.policy.window
 
     async def acquire(self, key: str) -> None:
         """Let one call to ``key`` through, or raise.
 
         Raises:
-            l0.CircuitOpenError: The circuit is open (or half-open with every trial taken).
+            l0.CircuitOpenError: The circuit is open (or half-open with every trial taken),
+                or the store failed and ``fail_open`` is False.
         """
-        now = self._now()
-        wait = await self._apply(key, lambda r: self._acquire(r, now))
+        try:
+            wait = await self._do(key, BreakerOp.ACQUIRE)
+        except Exception:
+            self._store_failed(key)
+            if self.fail_open:
+                return
+            raise CircuitOpenError(key, 0.0) from None
         if wait is not None:
             raise CircuitOpenError(key, wait)
 
     async def record_success(self, key: str) -> None:
         """A call to ``key`` succeeded: a half-open circuit closes."""
-        now = self._now()
-        await self._apply(key, lambda r: self._success(r, now))
+        await self._record(key, BreakerOp.SUCCESS)
 
     async def record_failure(self, key: str, error: BaseException) -> None:
         """A call to ``key`` failed with ``error``.
@@ -209,76 +349,61 @@ class CircuitBreaker:
         """
         mapped = to_l0_error(error)
         counted = mapped is not None and mapped.category in self.count
-        now = self._now()
-        fn = self._failure if counted else self._release
-        await self._apply(key, lambda r: fn(r, now))
+        await self._record(key, BreakerOp.FAILURE if counted else BreakerOp.RELEASE)
 
     async def state(self, key: str) -> CircuitState:
-        """The current state of ``key`` (an expired open circuit reads as half-open)."""
+        """The current state of ``key`` (an expired open circuit reads as half-open).
+
+        A failing store reads as closed (open when ``fail_open`` is False).
+        """
         try:
             record = await self.store.get(key)
         except Exception:
-            _log.warning("circuit breaker store failed; reading %r as closed", key, exc_info=True)
-            return CircuitState.CLOSED
-        return self._current(record or _CLOSED, self._now()).state
+            self._store_failed(key)
+            return CircuitState.CLOSED if self.fail_open else CircuitState.OPEN
+        return _current(self.policy, record or _CLOSED, self._now()).state
 
     async def reset(self, key: str) -> None:
         """Close the circuit of ``key`` and forget its failures (an operator's override)."""
         await self.store.update(key, lambda r: (_CLOSED, None))
 
-    async def _apply(
-        self, key: str, fn: Callable[[CircuitRecord], tuple[CircuitRecord, T]]
-    ) -> T | None:
-        # A broken shared store must not take the LLM calls down with it: fail open, loudly.
+    async def _do(self, key: str, op: BreakerOp) -> float | None:
+        if self.store_timeout is None:
+            wait = await self._call(key, op)
+        else:
+            with anyio.fail_after(self.store_timeout):
+                wait = await self._call(key, op)
+        if self._store_down:
+            self._store_down = False
+            _log.warning("circuit breaker store is back (key %r)", key)
+        return wait
+
+    async def _call(self, key: str, op: BreakerOp) -> float | None:
+        now = self._now()
+        if self._apply_op is not None:
+            return await self._apply_op(key, op, now, self.policy)
+        policy = self.policy
+        return await self.store.update(key, lambda r: transition(policy, r, op, now))
+
+    async def _record(self, key: str, op: BreakerOp) -> None:
+        # A broken shared store must not take the LLM calls down with it.
         try:
-            return await self.store.update(key, lambda r: fn(r or _CLOSED))
+            await self._do(key, op)
         except Exception:
-            _log.warning(
-                "circuit breaker store failed for %r; letting the call through", key, exc_info=True
-            )
-            return None
+            self._store_failed(key)
 
-    def _current(self, r: CircuitRecord, now: float) -> CircuitRecord:
-        if r.state is CircuitState.OPEN and now - r.since >= self.recovery_time:
-            return CircuitRecord(CircuitState.HALF_OPEN, since=now)
-        if (
-            r.state is CircuitState.HALF_OPEN
-            and r.trials >= self.half_open_max_calls
-            and now - r.since >= self.recovery_time
-        ):
-            # Trials that never reported (cancelled runs) give their slots back.
-            return CircuitRecord(CircuitState.HALF_OPEN, since=now)
-        return r
-
-    def _acquire(self, r: CircuitRecord, now: float) -> tuple[CircuitRecord, float | None]:
-        r = self._current(r, now)
-        if r.state is CircuitState.CLOSED:
-            return r, None
-        if r.state is CircuitState.HALF_OPEN and r.trials < self.half_open_max_calls:
-            return replace(r, trials=r.trials + 1), None
-        return r, max(0.0, r.since + self.recovery_time - now)
-
-    def _success(self, r: CircuitRecord, now: float) -> tuple[CircuitRecord, None]:
-        r = self._current(r, now)
-        return (_CLOSED if r.state is CircuitState.HALF_OPEN else r), None
-
-    def _failure(self, r: CircuitRecord, now: float) -> tuple[CircuitRecord, None]:
-        r = self._current(r, now)
-        if r.state is CircuitState.HALF_OPEN:
-            return CircuitRecord(CircuitState.OPEN, since=now), None
-        if r.state is CircuitState.OPEN:
-            return r, None  # a call let through before it opened: nothing new to learn
-        start = now - self.window
-        failures = (*(t for t in r.failures if t > start), now)[-self.failure_threshold :]
-        if len(failures) >= self.failure_threshold:
-            return CircuitRecord(CircuitState.OPEN, since=now), None
-        return replace(r, failures=failures), None
-
-    def _release(self, r: CircuitRecord, now: float) -> tuple[CircuitRecord, None]:
-        r = self._current(r, now)
-        if r.state is CircuitState.HALF_OPEN and r.trials:
-            return replace(r, trials=r.trials - 1), None
-        return r, None
+    def _store_failed(self, key: str) -> None:
+        """Log a store outage once (at its start); later failures only at debug level."""
+        if self._store_down:
+            _log.debug("circuit breaker store still failing for %r", key, exc_info=True)
+            return
+        self._store_down = True
+        _log.warning(
+            "circuit breaker store failed for %r; %s until it answers again (logged once)",
+            key,
+            "letting calls through" if self.fail_open else "refusing calls",
+            exc_info=True,
+        )
 
 
 def _positive(name: str, value: object, kind: type | tuple[type, ...]) -> None:

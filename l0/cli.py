@@ -11,7 +11,10 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``l0`` console script."""
+    from l0 import __version__
+
     parser = argparse.ArgumentParser(prog="l0", description="Reliable LLM token streams.")
+    parser.add_argument("--version", action="version", version=f"l0 {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a simulated flaky provider, handled live (no network)")
     demo.add_argument("--fast", action="store_true", help="no pauses between tokens")
@@ -22,6 +25,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_chaos_arguments(chaos)
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        # Ctrl-C ends a command quietly, with the shell's conventional status (128 + SIGINT).
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from l0.demo import main as demo_main
 

@@ -6,12 +6,13 @@ misbehaves on purpose:
 1. the connection drops mid-answer; l0 resumes from the checkpoint and removes the words the
    model restates, so the text reads exactly once;
 2. the model stalls between tokens; the inter-token timeout fires and l0 continues;
-3. the primary model is overloaded and then rejects the key; l0 falls back to a second model,
-   which continues the same answer.
+3. the primary model drops the connection, is then overloaded and then rejects the key; l0
+   falls back to a second model, which continues the same answer.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ def _scenes(fast: bool) -> list[_Scene]:
             l0.Timeout(inter_token=stall),
         ),
         _Scene(
-            "3. primary overloaded, then unauthorized -> fallback continues the answer",
+            "3. primary drops, is overloaded, rejects the key -> a fallback continues the answer",
             SimulatedModel("model-a", ["drop@10", "overloaded", "unauthorized"], delay),
             [SimulatedModel("model-b", ["ok"], delay)],
             l0.Timeout(inter_token=stall * 4),
@@ -121,13 +122,16 @@ class _Printer:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.tty = out.isatty()
+        # https://no-color.org: a non-empty NO_COLOR turns colour off even on a terminal.
+        self.tty = out.isatty() and not os.environ.get("NO_COLOR")
         self.mid_line = False
+        self.resumed_at: int | None = None
 
     def _style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.tty else text
 
     def heading(self, text: str) -> None:
+        self.resumed_at = None
         self.line(self._style(text, "1"), indent="\n")
 
     def token(self, text: str) -> None:
@@ -146,6 +150,11 @@ class _Printer:
 
     def on_event(self, event: l0.ObservabilityEvent) -> None:
         d = event.data
+        if event.name == "RESUME_START":
+            # Every attempt after a failure resumes; say so once per checkpoint, not per attempt.
+            if d["checkpoint_length"] == self.resumed_at:
+                return
+            self.resumed_at = d["checkpoint_length"]
         text = {
             "TIMEOUT_TRIGGERED": lambda: f"{d['kind']} timeout after {d['elapsed']:.2f}s",
             "NETWORK_ERROR": lambda: f"network error ({d['kind']})",
@@ -178,11 +187,16 @@ def _summary(result: l0.Result, p: _Printer) -> bool:
     exact = result.text == ANSWER
     p.line(
         f"-> {'exact text, no duplicate or lost span' if exact else 'TEXT MISMATCH'}; "
-        f"{t.attempts} attempts, {t.retries} retries, fallback index {result.fallback_index}, "
+        f"{_plural(t.attempts, 'attempt')}, {_plural(t.retries, 'retry', 'retries')}, "
+        f"fallback index {result.fallback_index}, "
         f"{len(result.text)} chars, first token {1000 * (t.time_to_first_token or 0):.0f} ms, "
         f"{t.duration or 0:.2f} s"
     )
     return exact
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def main(*, fast: bool = False, out: TextIO | None = None) -> int:

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from l0.adapters.base import Adapter
 from l0.errors import ErrorCategory, InvalidStreamError
+from l0.guardrails.hooks import DriftHook, GuardrailHook
 from l0.runtime.callbacks import build_handlers
 from l0.runtime.events import EventHandler
-from l0.runtime.hooks import DriftHook, GuardrailHook
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
 
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
+    from l0.budget import RetryBudget
 
 __all__ = ["Options", "Source", "build_options"]
 
@@ -121,6 +122,8 @@ class Options:
     keep_raw: bool
     breaker: CircuitBreaker | None = None
     breaker_keys: tuple[str | None, ...] = ()
+    """One key per source (``keys=``), for the breaker and the retry budget."""
+    retry_budget: RetryBudget | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -189,30 +192,43 @@ def _adapter(value: Any) -> Adapter | None:
     raise TypeError(f"adapter must be an adapter name or instance; got {type(value).__name__}")
 
 
-def _breaker(
-    breaker: Any, keys: Any, n_sources: int
-) -> tuple[CircuitBreaker | None, tuple[str | None, ...]]:
-    if breaker is None:
+def _protection(
+    breaker: Any, budget: Any, keys: Any, breaker_keys: Any, n_sources: int
+) -> tuple[CircuitBreaker | None, RetryBudget | None, tuple[str | None, ...]]:
+    """Check ``breaker=``, ``retry_budget=`` and their per-source ``keys=``."""
+    if keys is not None and breaker_keys is not None:
+        raise ValueError("pass keys= only (breaker_keys= is its older name)")
+    name = "keys" if breaker_keys is None else "breaker_keys"
+    keys = keys if breaker_keys is None else breaker_keys
+    if breaker is None and budget is None:
         if keys is not None:
-            raise ValueError("breaker_keys needs breaker=l0.CircuitBreaker(...)")
-        return None, ()
+            raise ValueError(
+                f"{name} needs breaker=l0.CircuitBreaker(...) or retry_budget=l0.RetryBudget(...)"
+            )
+        return None, None, ()
     from l0.breaker import CircuitBreaker
+    from l0.budget import RetryBudget
 
-    if not isinstance(breaker, CircuitBreaker):
+    if breaker is not None and not isinstance(breaker, CircuitBreaker):
         raise TypeError(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
-    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
-        raise TypeError(
-            "breaker_keys must be a sequence of keys: the source's, then each fallback's"
+    if budget is not None and not isinstance(budget, RetryBudget):
+        raise TypeError(f"retry_budget must be an l0.RetryBudget, got {type(budget).__name__}")
+    if keys is None:
+        raise ValueError(
+            f"{'breaker' if breaker is not None else 'retry_budget'} needs keys=[...]: one key "
+            "per source (the source's, then each fallback's), e.g. model names"
         )
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
+        raise TypeError(f"{name} must be a sequence of keys: the source's, then each fallback's")
     if len(keys) != n_sources:
         raise ValueError(
-            f"breaker_keys must have one key per source ({n_sources}: the source, then each "
+            f"{name} must have one key per source ({n_sources}: the source, then each "
             f"fallback), got {len(keys)}"
         )
     for i, key in enumerate(keys):
         if key is not None and (not isinstance(key, str) or not key):
-            raise TypeError(f"breaker_keys[{i}] must be a non-empty str or None, got {key!r}")
-    return breaker, tuple(keys)
+            raise TypeError(f"{name}[{i}] must be a non-empty str or None, got {key!r}")
+    return breaker, budget, tuple(keys)
 
 
 def build_options(
@@ -236,6 +252,8 @@ def build_options(
     callbacks: Mapping[str, EventHandler | None] | None = None,
     breaker: CircuitBreaker | None = None,
     breaker_keys: Sequence[str | None] | None = None,
+    retry_budget: RetryBudget | None = None,
+    keys: Sequence[str | None] | None = None,
 ) -> Options:
     """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option."""
     if fallbacks.__class__ is not tuple and (
@@ -250,7 +268,9 @@ def build_options(
         raise TypeError("context must be a mapping")
     if clock is not None and not isinstance(clock, Clock):
         raise TypeError("clock must provide now() and async sleep()")
-    checked_breaker, keys = _breaker(breaker, breaker_keys, len(sources))
+    checked_breaker, budget, checked_keys = _protection(
+        breaker, retry_budget, keys, breaker_keys, len(sources)
+    )
     return Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
@@ -272,5 +292,6 @@ def build_options(
         stream_id=stream_id or f"{random.getrandbits(128):032x}",
         keep_raw=bool(keep_raw),
         breaker=checked_breaker,
-        breaker_keys=keys,
+        breaker_keys=checked_keys,
+        retry_budget=budget,
     )

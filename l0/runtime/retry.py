@@ -1,6 +1,6 @@
 """What to do after a failure: a pure function of the policy, the counters and the error.
 
-:func:`decide` never sleeps and never touches a stream; the attempt loop in :mod:`l0.core`
+:func:`decide` never sleeps and never touches a stream; the attempt loop in :mod:`l0.runtime.run`
 carries the :class:`Decision` out. Budgets are per source: a fallback starts with fresh
 counters (the overall ``Timeout.total`` bounds the whole run).
 """
@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from enum import Enum
 
 from l0.errors import ErrorCategory, ErrorCode, L0Error, NetworkError
+from l0.errors.classify import counts_toward_attempts
 from l0.runtime.timers import calculate_backoff
 from l0.types import Retry
 
-__all__ = ["Action", "Counters", "Decision", "counts_toward_attempts", "decide", "retry_delay"]
-
-_COUNTED = frozenset({ErrorCategory.MODEL, ErrorCategory.CONTENT, ErrorCategory.PROVIDER})
+__all__ = [
+    "Action",
+    "Counters",
+    "Decision",
+    "counts_toward_attempts",
+    "decide",
+    "retry_delay",
+    "throttled",
+]
 
 
 class Action(str, Enum):
@@ -65,11 +72,6 @@ class Decision:
     counts: bool = False
 
 
-def counts_toward_attempts(err: L0Error) -> bool:
-    """True for model, content and provider errors."""
-    return err.category in _COUNTED
-
-
 def _retry_on_allows(policy: Retry, err: L0Error) -> bool:
     retry_on = policy.retry_on
     if callable(retry_on):
@@ -104,7 +106,7 @@ def decide(
     if err.code in (ErrorCode.STREAM_ABORTED, ErrorCode.TOTAL_TIMEOUT):
         return Decision(Action.GIVE_UP, f"{err.code.value.lower()}: the run is over")
     if err.category is ErrorCategory.FATAL:
-        return _not_retried(f"fatal {err.code.value.lower()} error", has_fallback)
+        return _not_retried(f"fatal error ({err.code.value.lower()})", has_fallback)
     if not _retry_on_allows(policy, err):
         return _not_retried(f"{err.category.value} errors are not in retry_on", has_fallback)
     if counters.total >= policy.max_retries:
@@ -115,6 +117,12 @@ def decide(
     nth = counters.model if counted else counters.network
     delay = retry_delay(policy, err, nth, random=random)
     return Decision(Action.RETRY, f"{err.category.value} error", delay, counted)
+
+
+def throttled(key: str, has_fallback: bool) -> Decision:
+    """What a retry becomes when the :class:`l0.RetryBudget` of ``key`` refuses it: the next
+    fallback at once, or giving up."""
+    return _not_retried(f"retry budget for {key!r} exhausted", has_fallback)
 
 
 def retry_delay(

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 import l0
 from l0.guardrails import recommended
-from l0.structured import StructuredAttempt, structured
+from l0.output.structured import StructuredAttempt, structured
 from l0.testing import FakeClock
 
 

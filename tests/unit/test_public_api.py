@@ -18,8 +18,8 @@ def test_all_is_sorted_and_every_name_exists() -> None:
 def test_public_names_are_exported() -> None:
     public = {n for n in vars(l0) if not n.startswith("_")} - {
         "adapters", "core", "errors", "guardrails", "observability", "runtime", "testing", "types",
-        "drift", "integrations", "structured", "utils", "cli", "demo", "pipeline", "window", "chaos",
-        "breaker",
+        "drift", "integrations", "output", "orchestration", "utils", "cli", "demo", "chaos",
+        "breaker", "budget", "redis_stores", "events",
     }  # fmt: skip
     assert public <= set(l0.__all__), public - set(l0.__all__)
 
@@ -52,9 +52,9 @@ def test_import_l0_needs_only_the_core_dependencies() -> None:
 
 def test_structured_output_loads_lazily() -> None:
     code = (
-        "import sys, l0; assert 'l0.structured' not in sys.modules; "
+        "import sys, l0; assert 'l0.output.structured' not in sys.modules; "
         "assert callable(l0.structured) and callable(l0.auto_correct_json); "
-        "assert 'l0.structured' in sys.modules; print('ok')"
+        "assert 'l0.output.structured' in sys.modules; print('ok')"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

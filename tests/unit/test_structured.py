@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 import l0
-from l0.structured import StructuredAttempt, structured, structured_stream
+from l0.output.structured import StructuredAttempt, structured, structured_stream
 from l0.testing import FakeClock
 
 

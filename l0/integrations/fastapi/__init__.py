@@ -12,9 +12,10 @@ Usage::
         return l0s(lambda attempt: client.chat.completions.create(..., stream=True))
 
 Modules: ``dependency`` (``l0_stream``, :class:`L0Stream`, ``l0_resume_router``),
-``response`` (the ASGI streaming responses), ``formats`` (l0 / OpenAI / Vercel SSE
-encoders), ``wire`` (events, notices, safe errors), ``store`` (:class:`ResumeStore`,
-in-memory store), ``redis_store`` (:class:`RedisResumeStore`), ``settings``.
+``response`` (the streaming response of a run), ``resume`` (the reconnect response),
+``formats`` (l0 / OpenAI / Vercel SSE encoders), ``wire`` (events, notices, safe errors),
+``store`` (:class:`ResumeStore`, in-memory store), ``redis_store`` (:class:`RedisResumeStore`),
+``settings``.
 """
 
 try:
@@ -30,7 +31,8 @@ from l0.integrations.fastapi.dependency import (
     l0_stream,
     l0_stream_dependency,
 )
-from l0.integrations.fastapi.response import L0ResumeResponse, L0StreamResponse
+from l0.integrations.fastapi.response import L0StreamResponse
+from l0.integrations.fastapi.resume import L0ResumeResponse
 from l0.integrations.fastapi.settings import FORMATS, Format, L0Settings, Resume
 from l0.integrations.fastapi.store import (
     EventsExpiredError,

@@ -3,21 +3,21 @@ resume router."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
+from fastapi.encoders import ENCODERS_BY_TYPE
 from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse
 
 from l0.core import stream as l0_stream_run
 from l0.integrations.fastapi.formats import make_encoder
-from l0.integrations.fastapi.response import (
-    L0ResumeResponse,
-    L0StreamResponse,
-    _Producer,
-)
+from l0.integrations.fastapi.response import L0StreamResponse, _Producer, error_response
+from l0.integrations.fastapi.resume import L0ResumeResponse
 from l0.integrations.fastapi.settings import FORMATS, Format, L0Settings, Resume
 from l0.integrations.fastapi.wire import NoticeRelay
 from l0.runtime.events import EventHandler
@@ -25,6 +25,9 @@ from l0.runtime.events import EventHandler
 __all__ = ["L0Stream", "l0_resume_router", "l0_stream", "l0_stream_dependency"]
 
 _STREAM_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
+MAX_EVENT_ID_DIGITS = 18
+"""The longest ``Last-Event-ID`` accepted (ASCII digits only): larger ids are a 400."""
 _DEFAULT_SETTINGS = L0Settings()
 _DEFAULT_RESUME: Resume | None = None
 
@@ -51,6 +54,60 @@ def _accept_format(accept: str) -> str | None:
     return None
 
 
+class _BadRequestError(Exception):
+    """A request input l0 cannot use: answered with a 400 JSON error body."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def response(self) -> Response:
+        return error_response(400, self.code, self.message)
+
+
+def _check_stream_id(stream_id: str) -> None:
+    if not _STREAM_ID.match(stream_id):
+        raise _BadRequestError(
+            "invalid_stream_id", "stream_id must be 1-128 characters of [A-Za-z0-9_.:-]"
+        )
+
+
+def parse_event_id(raw: str) -> int:
+    """A ``Last-Event-ID`` (or ``?last_event_id=``) value as an int.
+
+    Only 1 to 18 ASCII digits are accepted: no sign, no spaces, no other scripts' digits.
+
+    Raises:
+        ValueError: For anything else (the caller answers 400).
+    """
+    if not _EVENT_ID.fullmatch(raw):
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise ValueError(
+            f"Last-Event-ID must be 1-{MAX_EVENT_ID_DIGITS} ASCII digits (an id this server "
+            f"sent), got {shown!r}"
+        )
+    return int(raw)
+
+
+def _check_route(request: Request) -> None:
+    """Fail loudly on a route FastAPI would run as its own SSE generator endpoint."""
+    route = request.scope.get("route")
+    response_class = getattr(route, "response_class", None)
+    if not (isinstance(response_class, type) and issubclass(response_class, EventSourceResponse)):
+        return
+    endpoint = getattr(route, "endpoint", None)
+    if inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint):
+        return
+    name = getattr(endpoint, "__name__", "the endpoint")
+    raise TypeError(
+        f"route {getattr(route, 'path', '?')!r}: response_class={response_class.__name__} makes "
+        f"FastAPI treat {name}() as a generator of events: it never awaits it and sends an "
+        "empty stream. Remove response_class from the route decorator: l0s(...) already "
+        "returns an EventSourceResponse."
+    )
+
+
 class L0Stream:
     """Turns an l0 source into a streaming response; what ``Depends(l0_stream)`` gives a route.
 
@@ -62,6 +119,7 @@ class L0Stream:
     """
 
     def __init__(self, request: Request, settings: L0Settings) -> None:
+        _check_route(request)
         self.request = request
         self.settings = settings
 
@@ -97,18 +155,35 @@ class L0Stream:
             The streaming response; or, when the request is a reconnect (a
             ``Last-Event-ID`` and a known ``stream_id``, resume on), the resumed stream.
 
+            A bad ``?format=``, ``stream_id`` or ``Last-Event-ID`` gives a 400 response
+            with a JSON body ``{"error": {"code", "message"}}``.
+
         Raises:
-            HTTPException: 400 for a bad ``?format=``, ``stream_id`` or ``Last-Event-ID``.
             TypeError, ValueError: For invalid l0 options (a bug in the route).
         """
+        try:
+            return self._start(source, format, resume, stream_id, model, on_event, options)
+        except _BadRequestError as bad:
+            return bad.response()
+
+    def _start(
+        self,
+        source: Any,
+        format: Format | None,
+        resume: bool | None,
+        stream_id: str | None,
+        model: str | None,
+        on_event: EventHandler | None,
+        options: dict[str, Any],
+    ) -> Response:
         settings = self.settings
         fmt = self._format(format)
         cfg = self._resume_config(resume)
         client_id = (
             stream_id if stream_id is not None else self.request.query_params.get("stream_id")
         )
-        if client_id is not None and not _STREAM_ID.match(client_id):
-            raise HTTPException(400, detail="stream_id must be 1-128 of [A-Za-z0-9_.:-]")
+        if client_id is not None:
+            _check_stream_id(client_id)
         if cfg is not None and client_id is not None:
             last = self._last_event_id()
             if last is not None:
@@ -125,6 +200,7 @@ class L0Stream:
             keepalive=settings.keepalive,
             reconnect_ms=round(settings.reconnect * 1000),
             resume=cfg,
+            openai_request=self.request if fmt == "openai" else None,
         )
 
     def resume(
@@ -136,12 +212,24 @@ class L0Stream:
             stream_id: The stream (its ``X-L0-Stream-Id``).
             last_event_id: The last id the client has; default the ``Last-Event-ID`` header or
                 ``?last_event_id=``, else 0 (replay everything kept).
-            format: The stream's format, for format-specific headers.
+            format: The stream's format, for format-specific headers and in-band errors.
+
+        Returns:
+            The resumed stream, or a 400 JSON error for a bad ``stream_id`` or
+            ``Last-Event-ID`` (see :class:`L0ResumeResponse` for the other statuses).
         """
-        if not _STREAM_ID.match(stream_id):
-            raise HTTPException(400, detail="stream_id must be 1-128 of [A-Za-z0-9_.:-]")
-        cfg = self.settings.resume or _default_resume()
-        last = last_event_id if last_event_id is not None else self._last_event_id()
+        if last_event_id is not None and (
+            isinstance(last_event_id, bool)
+            or not isinstance(last_event_id, int)
+            or last_event_id < 0
+        ):
+            raise ValueError(f"last_event_id must be an int >= 0, got {last_event_id!r}")
+        try:
+            _check_stream_id(stream_id)
+            cfg = self.settings.resume or _default_resume()
+            last = last_event_id if last_event_id is not None else self._last_event_id()
+        except _BadRequestError as bad:
+            return bad.response()
         return self._resume_response(cfg, stream_id, last or 0, format or self.settings.format)
 
     def _resume_response(self, cfg: Resume, stream_id: str, last: int, fmt: Format) -> Response:
@@ -155,6 +243,8 @@ class L0Stream:
             headers=headers,
             keepalive=self.settings.keepalive,
             reconnect_ms=round(self.settings.reconnect * 1000),
+            grace=cfg.grace,
+            format=fmt,
         )
 
     def _format(self, pinned: Format | None) -> Format:
@@ -172,8 +262,8 @@ class L0Stream:
             if fmt == asked:
                 return fmt
         allowed = ", ".join(self.settings.formats)
-        raise HTTPException(
-            400, detail=f"unsupported format {asked!r}; this route serves {allowed}"
+        raise _BadRequestError(
+            "unsupported_format", f"unsupported format {asked!r}; this route serves {allowed}"
         )
 
     def _resume_config(self, resume: bool | None) -> Resume | None:
@@ -189,9 +279,22 @@ class L0Stream:
         )
         if raw is None or raw == "":
             return None
-        if not raw.isdigit():
-            raise HTTPException(400, detail="Last-Event-ID must be a non-negative integer")
-        return int(raw)
+        try:
+            return parse_event_id(raw)
+        except ValueError as exc:
+            raise _BadRequestError("invalid_last_event_id", str(exc)) from None
+
+
+def _not_a_response(value: L0Stream) -> Any:
+    raise TypeError(
+        "the route returned the l0s dependency itself: call it, "
+        "return l0s(source, ...) (an L0Stream is not a response)"
+    )
+
+
+# FastAPI would JSON-encode a returned L0Stream by walking its attributes (the request, the
+# app, ...) into a RecursionError; say what went wrong instead.
+ENCODERS_BY_TYPE[L0Stream] = _not_a_response
 
 
 def l0_stream_dependency(settings: L0Settings | None = None) -> Callable[[Request], L0Stream]:

@@ -24,6 +24,8 @@ import orjson
 from fastapi.sse import format_sse_event
 
 from l0.integrations.fastapi.settings import Format
+from l0.integrations.fastapi.wire import _tool_call, usage_dict
+from l0.types import Result
 
 __all__ = ["Encoder", "L0Encoder", "OpenAIEncoder", "VercelEncoder", "make_encoder"]
 
@@ -171,15 +173,11 @@ class OpenAIEncoder:
         if kind == "token":
             return self._chunk({"content": data["text"]})
         if kind == "tool_call":
-            args = data.get("arguments")
             call = {
                 "index": self.tool_index,
                 "id": data.get("id"),
                 "type": "function",
-                "function": {
-                    "name": data.get("name"),
-                    "arguments": args if isinstance(args, str) else _json(args),
-                },
+                "function": {"name": data.get("name"), "arguments": _arguments(data)},
             }
             self.tool_index += 1
             return self._chunk({"tool_calls": [call]})
@@ -197,10 +195,7 @@ class OpenAIEncoder:
         return format_sse_event(comment=f"l0 {kind} {_json(data)}")
 
     def _done(self, data: dict[str, Any]) -> bytes:
-        finish = str(data.get("finish_reason") or "stop")
-        if finish not in ("stop", "length", "tool_calls", "content_filter", "function_call"):
-            finish = "tool_calls" if finish == "tool_use" else "stop"
-        out = [self._chunk({}, finish)]
+        out = [self._chunk({}, _openai_finish(data.get("finish_reason")))]
         usage = data.get("usage")
         if usage:
             usage_chunk = {
@@ -209,15 +204,68 @@ class OpenAIEncoder:
                 "created": self.created,
                 "model": self.model,
                 "choices": [],
-                "usage": {
-                    "prompt_tokens": usage.get("input_tokens") or 0,
-                    "completion_tokens": usage.get("output_tokens") or 0,
-                    "total_tokens": usage.get("total_tokens") or 0,
-                },
+                "usage": _openai_usage(usage),
             }
             out.append(format_sse_event(data_str=_json(usage_chunk)))
         out.append(format_sse_event(data_str=_DONE))
         return b"".join(out)
+
+    def completion(self, result: Result) -> dict[str, Any]:
+        """The non-streaming answer: one ``chat.completion`` object for the whole run."""
+        calls = [_tool_call(call) for call in result.tool_calls]
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": result.text if result.text or not calls else None,
+            "refusal": None,
+        }
+        if calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.get("id"),
+                    "type": "function",
+                    "function": {"name": call.get("name"), "arguments": _arguments(call)},
+                }
+                for call in calls
+            ]
+        finish = result.finish_reason or ("tool_calls" if calls else "stop")
+        body: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": _openai_finish(finish),
+                    "logprobs": None,
+                }
+            ],
+        }
+        usage = usage_dict(result.usage)
+        if usage:
+            body["usage"] = _openai_usage(usage)
+        return body
+
+
+def _openai_finish(reason: Any) -> str:
+    finish = str(reason or "stop")
+    if finish not in ("stop", "length", "tool_calls", "content_filter", "function_call"):
+        finish = "tool_calls" if finish == "tool_use" else "stop"
+    return finish
+
+
+def _openai_usage(usage: dict[str, Any]) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.get("input_tokens") or 0,
+        "completion_tokens": usage.get("output_tokens") or 0,
+        "total_tokens": usage.get("total_tokens") or 0,
+    }
+
+
+def _arguments(call: dict[str, Any]) -> str:
+    args = call.get("arguments")
+    return args if isinstance(args, str) else _json(args)
 
 
 def make_encoder(fmt: Format, *, stream_id: str, model: str) -> Encoder:

@@ -3,7 +3,14 @@
 Each stream is a Redis stream (``XADD`` with the frame id as entry id ``<id>-0``, capped with
 an exact ``MAXLEN``) plus a marker key; both expire ``ttl`` seconds after the last append.
 Readers block in ``XREAD`` for new entries, so a reconnect served by another worker sees new
-frames as soon as the producing worker appends them.
+frames as soon as the producing worker appends them. A third key holds the stream for its
+readers (:meth:`RedisResumeStore.hold`): a TTL that a Lua script only ever extends.
+
+Connections: :meth:`RedisResumeStore.from_url` makes a *blocking* pool: when every connection
+is busy a call waits (up to ``pool_timeout``) for one instead of failing at once. Size it for
+the concurrency of one worker: each reader following a stream live holds a connection while it
+waits in ``XREAD`` (up to ``keepalive`` seconds at a time); producers and replays borrow one
+per round trip.
 """
 
 from __future__ import annotations
@@ -28,6 +35,22 @@ from l0.integrations.fastapi.store import (
 __all__ = ["RedisResumeStore"]
 
 
+# Extend the hold key's TTL to ARGV[1] ms unless it already lasts longer (atomic, one trip).
+_HOLD = """
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Default size of the connection pool :meth:`RedisResumeStore.from_url` makes."""
+
+DEFAULT_POOL_TIMEOUT = 10.0
+"""Default seconds a call waits for a free pooled connection before failing."""
+
+
 def _entry_id(raw: Any) -> int:
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     return int(text.split("-", 1)[0])
@@ -43,9 +66,14 @@ def _frame(entry: tuple[Any, dict[Any, Any]]) -> StoredFrame:
 class RedisResumeStore:
     """A shared :class:`~l0.integrations.fastapi.store.ResumeStore` on Redis.
 
+    Build it with :meth:`from_url` (a blocking pool sized for your concurrency), or pass a
+    client you configured yourself.
+
     Args:
         client: A ``redis.asyncio.Redis`` client created with ``decode_responses=False``
-            (the default).
+            (the default). Give it a ``redis.asyncio.BlockingConnectionPool`` (as
+            :meth:`from_url` does): the default pool raises ``MaxConnectionsError`` as soon as
+            its connections are all busy.
         ttl: Seconds a stream stays readable after its last append (default 300).
         max_events: Frames kept per stream (default 10 000).
         prefix: Key prefix (default ``"l0:sse:"``).
@@ -68,10 +96,51 @@ class RedisResumeStore:
         self.max_events = max_events
         self.prefix = prefix
 
+        self._hold = client.register_script(_HOLD)
+
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> RedisResumeStore:
-        """A store on a new client for ``url`` (``redis://host:port/db``)."""
-        return cls(aioredis.Redis.from_url(url), **kwargs)
+    def from_url(
+        cls,
+        url: str,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout: float | None = DEFAULT_POOL_TIMEOUT,
+        ttl: float = 300.0,
+        max_events: int = 10_000,
+        prefix: str = "l0:sse:",
+    ) -> RedisResumeStore:
+        """A store on a new client for ``url`` (``redis://host:port/db``), with a blocking pool.
+
+        Args:
+            url: The Redis URL.
+            max_connections: Connections in the pool (default 1000). Size it for one worker:
+                at least the readers you expect to follow streams live at once (each holds a
+                connection while it waits), plus some for producers, which borrow one per
+                append. The Redis server's ``maxclients`` (10 000 by default) bounds the sum
+                over all workers.
+            pool_timeout: Seconds a call waits for a free connection before it fails with
+                ``redis.ConnectionError`` (default 10; ``None`` waits forever). A failure
+                before a response started is a 503 with ``Retry-After``; after, an in-band
+                error event.
+            ttl: See the class.
+            max_events: See the class.
+            prefix: See the class.
+        """
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError(f"max_connections must be an int, got {max_connections!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections!r}")
+        if pool_timeout is not None and not pool_timeout > 0:
+            raise ValueError(f"pool_timeout must be > 0 seconds or None, got {pool_timeout!r}")
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=pool_timeout
+        )
+        client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) the pool
+        return cls(client, ttl=ttl, max_events=max_events, prefix=prefix)
+
+    async def aclose(self) -> None:
+        """Close the client and its connection pool."""
+        await self.client.aclose()
 
     def _keys(self, stream_id: str) -> tuple[str, str]:
         base = f"{self.prefix}{stream_id}"
@@ -120,5 +189,28 @@ class RedisResumeStore:
         return bool(got)
 
     async def expire(self, stream_id: str) -> None:
-        """Delete both keys."""
-        await self.client.delete(*self._keys(stream_id))
+        """Delete the stream's keys."""
+        await self.client.delete(*self._keys(stream_id), self._hold_key(stream_id))
+
+    def _hold_key(self, stream_id: str) -> str:
+        return f"{self.prefix}{stream_id}:hold"
+
+    async def tail(self, stream_id: str) -> StoredFrame | None:
+        """``XREVRANGE … COUNT 1``: the newest frame."""
+        log, meta = self._keys(stream_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(meta)
+        pipe.xrevrange(log, "+", "-", count=1)
+        exists, last = await pipe.execute()
+        if not exists:
+            raise StreamNotFoundError(f"no stream {stream_id!r} (unknown or expired)")
+        return _frame(last[0]) if last else None
+
+    async def hold(self, stream_id: str, seconds: float) -> None:
+        """Extend the hold key's TTL to ``seconds`` (never shortens it)."""
+        await self._hold(keys=[self._hold_key(stream_id)], args=[max(1, int(seconds * 1000))])
+
+    async def held(self, stream_id: str) -> float:
+        """The hold key's remaining TTL, in seconds."""
+        left = await self.client.pttl(self._hold_key(stream_id))
+        return max(0, int(left)) / 1000.0

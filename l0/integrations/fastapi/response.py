@@ -1,15 +1,17 @@
-"""The streaming responses: a fresh l0 run (:class:`L0StreamResponse`) and a reconnect to a
-stored one (:class:`L0ResumeResponse`).
+"""The streaming response of a fresh l0 run: :class:`L0StreamResponse`.
 
-Both subclass FastAPI's :class:`fastapi.sse.EventSourceResponse` (``text/event-stream``) and
-drive the ASGI exchange themselves, because they decide the status only once the run has
-produced its first event, and they watch for the client leaving on every ASGI version.
+It subclasses FastAPI's :class:`fastapi.sse.EventSourceResponse` (``text/event-stream``) and
+drives the ASGI exchange itself, because it decides the status only once the run has produced
+its first event, and it watches for the client leaving on every ASGI version.
 
-A fresh run works in two tasks: the *producer* iterates :func:`l0.stream`, encodes each
-event, appends it to the resume store (when resume is on) and hands it to the *connection*,
-which writes it to the client. When the client leaves, the producer is cancelled at once
-(closing the provider stream), or, with resume on, keeps filling the store for
-``Resume.grace`` more seconds.
+A run works in two tasks: the *producer* iterates :func:`l0.stream`, encodes each event,
+appends it to the resume store (when resume is on) and hands it to the *connection*, which
+writes it to the client. When the client leaves, the producer is cancelled at once (closing
+the provider stream), or, with resume on, keeps filling the store while the grace period
+lasts or a reader holds the stream (see :class:`~l0.integrations.fastapi.Resume`).
+
+An OpenAI-format route asked without ``"stream": true`` (the OpenAI API's default) answers
+one ``chat.completion`` JSON object instead, as the OpenAI API does.
 """
 
 from __future__ import annotations
@@ -21,20 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, format_sse_event
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from l0.integrations.fastapi.formats import Encoder
+from l0.integrations.fastapi.formats import Encoder, OpenAIEncoder
 from l0.integrations.fastapi.settings import Resume
-from l0.integrations.fastapi.store import (
-    EventsExpiredError,
-    ResumeStore,
-    StoredFrame,
-    StreamExistsError,
-    StreamNotFoundError,
-)
+from l0.integrations.fastapi.store import ResumeStore, StoredFrame, StreamExistsError
 from l0.integrations.fastapi.wire import (
     CONTENT_KINDS,
     NoticeRelay,
@@ -44,8 +42,9 @@ from l0.integrations.fastapi.wire import (
     to_wire,
 )
 from l0.runtime.stream import Stream
+from l0.types import EventType, Result
 
-__all__ = ["L0ResumeResponse", "L0StreamResponse", "error_response"]
+__all__ = ["L0StreamResponse", "error_response", "store_unavailable"]
 
 logger = logging.getLogger("l0.fastapi")
 
@@ -56,6 +55,9 @@ _ABANDONED = {
     "category": "fatal",
     "retryable": False,
 }
+
+STORE_RETRY_AFTER = 1.0
+"""The ``Retry-After`` (seconds) of a 503 caused by a failing resume store."""
 
 
 @dataclass(slots=True)
@@ -77,6 +79,17 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
         headers["Retry-After"] = str(max(0, math.ceil(after)))
     return JSONResponse(
         {"error": {"code": code, "message": message, **extra}}, status_code=status, headers=headers
+    )
+
+
+def store_unavailable(exc: BaseException, stream_id: str) -> JSONResponse:
+    """The 503 (with ``Retry-After``) for a resume store failing before a response started."""
+    logger.error("l0: resume store failed; stream %s", stream_id, exc_info=exc)
+    return error_response(
+        503,
+        "resume_store_unavailable",
+        "the resume store is unavailable; retry shortly",
+        retry_after=STORE_RETRY_AFTER,
     )
 
 
@@ -125,6 +138,8 @@ class _Producer:
         self.store = store
         self.last_id = 0
         self.local: MemoryObjectSendStream[Frame] | None = None
+        self.scope = anyio.CancelScope()
+        self.finished = anyio.Event()
         relay.publish = self.publish
 
     async def publish(
@@ -147,9 +162,12 @@ class _Producer:
                 local.send_nowait(frame)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self.local = None
+        if self.local is None and self.store is None:
+            self.scope.cancel()  # nobody can ever read what this run would produce
 
-    async def run(self, scope: anyio.CancelScope) -> None:
+    async def run(self) -> None:
         """Iterate the l0 stream to its end; a failure becomes a terminal ``error`` event."""
+        scope = self.scope
         try:
             with scope:
                 try:
@@ -164,6 +182,7 @@ class _Producer:
                 with anyio.CancelScope(shield=True):
                     await self.publish("error", dict(_ABANDONED))
         finally:
+            self.finished.set()
             if self.local is not None:
                 self.local.close()
 
@@ -179,12 +198,29 @@ class _SSEResponse(EventSourceResponse):
         self.hint = hint
 
 
+async def _asks_for_stream(request: Request) -> bool:
+    """Whether an OpenAI-style request wants SSE: a JSON object body with ``"stream": true``.
+
+    Like the OpenAI API, a JSON object body without it asks for one ``chat.completion``; a
+    request without a JSON object body (a ``GET``) streams.
+    """
+    body = await request.body()  # cached by FastAPI when the route reads the body
+    if not body:
+        return True
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return True
+    return not isinstance(data, dict) or data.get("stream") is True
+
+
 class L0StreamResponse(_SSEResponse):
     """The response ``l0s(source, …)`` returns: runs the stream when the server sends it.
 
     Until the run yields its first content event (a token, a tool call or the end) nothing is
     sent; if the run fails before that, the client gets a plain HTTP error (429 with
-    ``Retry-After``, 400, 502, 503) with a JSON body instead of a stream.
+    ``Retry-After``, 400, 502, 503) with a JSON body instead of a stream. A resume store
+    failing before then is a 503 with ``Retry-After``.
     """
 
     def __init__(
@@ -195,6 +231,7 @@ class L0StreamResponse(_SSEResponse):
         keepalive: float,
         reconnect_ms: int,
         resume: Resume | None,
+        openai_request: Request | None = None,
     ) -> None:
         # The retry: hint only where ids are written (a reconnect needs them to resume).
         ids = producer.encoder.ids
@@ -202,35 +239,66 @@ class L0StreamResponse(_SSEResponse):
         super().__init__(headers=headers, keepalive=keepalive, hint=hint)
         self.producer = producer
         self.resume = resume
+        self.openai_request = openai_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Open the store entry, start the producer, serve the client."""
+        if self.openai_request is not None and not await _asks_for_stream(self.openai_request):
+            await self._complete(scope, receive, send)
+            return
         resume = self.resume
+        sid = self.producer.stream_id
         if resume is not None:
             try:
-                await resume.store.open(self.producer.stream_id)
+                await resume.store.open(sid)
             except StreamExistsError as exc:
                 await error_response(409, "stream_exists", str(exc))(scope, receive, send)
                 return
+            except Exception as exc:
+                await store_unavailable(exc, sid)(scope, receive, send)
+                return
         send_frames, frames = anyio.create_memory_object_stream[Frame](math.inf)
         self.producer.local = send_frames
-        producer_scope = anyio.CancelScope()
         with frames:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self.producer.run, producer_scope)
+                tg.start_soon(self.producer.run)
                 async with anyio.create_task_group() as conn:
 
                     def gone() -> None:
                         conn.cancel_scope.cancel()
-                        if resume is None:
-                            producer_scope.cancel()
+                        producer = self.producer
+                        producer.local = None  # nobody reads the live frames any more
+                        send_frames.close()
+                        if resume is None or producer.store is None:
+                            producer.scope.cancel()
                         else:
-                            deadline = anyio.current_time() + resume.grace
-                            producer_scope.deadline = min(producer_scope.deadline, deadline)
+                            tg.start_soon(self._grace, resume)
 
                     conn.start_soon(_watch, receive, gone)
                     await self._serve(frames, scope, receive, send)
                     conn.cancel_scope.cancel()
+
+    async def _grace(self, resume: Resume) -> None:
+        """The client left: keep the run while the grace period lasts or a reader holds it.
+
+        The grace period runs from this disconnect; a reader that reconnects holds the stream
+        (a lease in the store, refreshed while it reads, lasting ``grace`` past its own
+        disconnect), so the run stops only ``grace`` seconds after the *last* client left.
+        """
+        producer = self.producer
+        end = anyio.current_time() + resume.grace
+        while not producer.finished.is_set():
+            left = end - anyio.current_time()
+            if producer.store is not None:
+                try:
+                    left = max(left, await resume.store.held(producer.stream_id))
+                except Exception:
+                    logger.warning("l0: resume store hold check failed", exc_info=True)
+            if left <= 0 or producer.store is None:
+                producer.scope.cancel()
+                return
+            with anyio.move_on_after(left):
+                await producer.finished.wait()
 
     async def _serve(
         self, frames: MemoryObjectReceiveStream[Frame], scope: Scope, receive: Receive, send: Send
@@ -253,8 +321,11 @@ class L0StreamResponse(_SSEResponse):
     async def _fail_early(
         self, exc: BaseException | None, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        if self.resume is not None:
-            await self.resume.store.expire(self.producer.stream_id)
+        if self.resume is not None and self.producer.store is not None:
+            try:
+                await self.resume.store.expire(self.producer.stream_id)
+            except Exception:
+                logger.warning("l0: resume store expire failed", exc_info=True)
         if exc is None:  # the producer stopped without a word: it was cancelled
             return
         info = safe_error(exc)
@@ -287,74 +358,35 @@ class L0StreamResponse(_SSEResponse):
             if final:
                 return
 
+    async def _complete(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A non-streaming OpenAI request: run to the end, answer one ``chat.completion``."""
+        producer = self.producer
+        producer.store = None  # nothing to resume: the answer is one JSON body
+        encoder = producer.encoder
+        assert isinstance(encoder, OpenAIEncoder)
+        result: Result | None = None
+        failure: BaseException | None = None
+        left = False
+        async with anyio.create_task_group() as tg:
 
-class L0ResumeResponse(_SSEResponse):
-    """A reconnect: replays the stored frames after ``last_id``, then follows live.
+            def gone() -> None:
+                nonlocal left
+                left = True
+                tg.cancel_scope.cancel()
 
-    Statuses: 404 (JSON) for an unknown or expired stream, 410 (JSON) when the events right
-    after ``last_id`` were already dropped from the bounded log, 204 when the client already
-    has the final event (which also tells a browser ``EventSource`` to stop reconnecting).
-    """
-
-    def __init__(
-        self,
-        store: ResumeStore,
-        stream_id: str,
-        last_id: int,
-        *,
-        headers: dict[str, str],
-        keepalive: float,
-        reconnect_ms: int,
-    ) -> None:
-        hint = format_sse_event(comment="l0 resume", retry=reconnect_ms)
-        super().__init__(headers=headers, keepalive=keepalive, hint=hint)
-        self.store = store
-        self.stream_id = stream_id
-        self.last_id = last_id
-
-    async def _first(self) -> list[StoredFrame] | Response:
-        """The frames to send first, or the error response."""
-        last = self.last_id
-        try:
+            tg.start_soon(_watch, receive, gone)
             try:
-                frames = await self.store.read_after(self.stream_id, max(0, last - 1))
-            except EventsExpiredError:
-                frames = await self.store.read_after(self.stream_id, last)
-        except StreamNotFoundError as exc:
-            return error_response(404, "stream_not_found", str(exc))
-        except EventsExpiredError as exc:
-            return error_response(410, "events_expired", str(exc))
-        if frames and frames[0].id == last:
-            if frames[0].final:
-                return Response(status_code=204)
-            frames = frames[1:]
-        return frames
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check the stream, then replay and follow it until its final frame."""
-        first = await self._first()
-        if isinstance(first, Response):
-            await first(scope, receive, send)
+                async with producer.stream as s:
+                    async for event in s:
+                        if event.type is EventType.COMPLETE and isinstance(event.data, Result):
+                            result = event.data
+            except Exception as exc:
+                failure = exc
+            tg.cancel_scope.cancel()
+        if left:
             return
-        async with anyio.create_task_group() as conn:
-            conn.start_soon(_watch, receive, conn.cancel_scope.cancel)
-            await self._follow(first, _Connection(send, self.raw_headers, self.hint))
-            conn.cancel_scope.cancel()
-
-    async def _follow(self, frames: list[StoredFrame], conn: _Connection) -> None:
-        await conn.start(b"".join(f.data for f in frames))
-        last = frames[-1] if frames else None
-        last_id = last.id if last else self.last_id
-        while last is None or not last.final:
-            try:
-                if not await self.store.wait(self.stream_id, last_id, self.keepalive):
-                    await conn.body(KEEPALIVE_COMMENT)
-                    continue
-                frames = await self.store.read_after(self.stream_id, last_id)
-            except (StreamNotFoundError, EventsExpiredError):
-                break  # expired under us: end the response; a reconnect gets the status
-            if frames:
-                last = frames[-1]
-                last_id = last.id
-                await conn.body(b"".join(f.data for f in frames))
-        await conn.end()
+        if failure is not None or result is None:
+            await self._fail_early(failure or RuntimeError("no result"), scope, receive, send)
+            return
+        body = encoder.completion(result)
+        await JSONResponse(body)(scope, receive, send)

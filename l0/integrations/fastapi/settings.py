@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from l0.integrations.fastapi.store import MemoryResumeStore, ResumeStore
+from l0.integrations.fastapi.store import RESUME_STORE_METHODS, MemoryResumeStore, ResumeStore
 from l0.types import Retry, Timeout, _check_seconds
 
 __all__ = ["FORMATS", "Format", "L0Settings", "Resume"]
@@ -41,7 +41,7 @@ class Resume:
 
     def __post_init__(self) -> None:
         _check_positive("Resume.grace", self.grace)
-        for method in ("open", "append", "read_after", "wait", "expire"):
+        for method in RESUME_STORE_METHODS:
             if not callable(getattr(self.store, method, None)):
                 raise TypeError(f"Resume.store must implement ResumeStore (missing {method}())")
 

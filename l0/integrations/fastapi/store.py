@@ -5,6 +5,10 @@ A store holds, per stream id, a bounded log of encoded SSE frames with increasin
 The producing run appends; any number of readers (the first connection, reconnects, other
 workers with a shared store) read the frames after the id they already have, then wait for
 more. The log of a stream ends with a frame marked ``final``.
+
+Readers also keep the producing run alive: while a reader follows a stream it *holds* it
+(:meth:`ResumeStore.hold`, a lease that only ever extends), and a run whose own client left
+keeps going as long as someone holds it (:meth:`ResumeStore.held`) or its grace period lasts.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 
 __all__ = [
+    "RESUME_STORE_METHODS",
     "EventsExpiredError",
     "MemoryResumeStore",
     "ResumeStore",
@@ -91,14 +96,41 @@ class ResumeStore(Protocol):
         """Forget the stream now."""
         ...
 
+    async def tail(self, stream_id: str) -> StoredFrame | None:
+        """The newest frame of the stream (``None`` while it has none).
+
+        Tells a reconnect whether its id is past the end (of a finished or a running stream).
+
+        Raises:
+            StreamNotFoundError: Unknown or expired stream.
+        """
+        ...
+
+    async def hold(self, stream_id: str, seconds: float) -> None:
+        """Keep the stream's producing run alive for at least ``seconds`` from now.
+
+        A lease that only extends: a shorter hold than the one in place changes nothing.
+        Unknown streams are ignored.
+        """
+        ...
+
+    async def held(self, stream_id: str) -> float:
+        """Seconds left on the stream's hold (0.0 when none, or for an unknown stream)."""
+        ...
+
+
+RESUME_STORE_METHODS = ("open", "append", "read_after", "wait", "expire", "tail", "hold", "held")
+"""The methods a :class:`ResumeStore` implements."""
+
 
 class _Log:
-    __slots__ = ("changed", "expires_at", "frames", "last_id")
+    __slots__ = ("changed", "expires_at", "frames", "held_until", "last_id")
 
     def __init__(self, maxlen: int, expires_at: float) -> None:
         self.frames: deque[StoredFrame] = deque(maxlen=maxlen)
         self.last_id = 0
         self.expires_at = expires_at
+        self.held_until = 0.0
         self.changed = anyio.Event()
 
 
@@ -193,3 +225,19 @@ class MemoryResumeStore:
     async def expire(self, stream_id: str) -> None:
         """Forget the stream now."""
         self._logs.pop(stream_id, None)
+
+    async def tail(self, stream_id: str) -> StoredFrame | None:
+        """The newest frame (see :meth:`ResumeStore.tail`)."""
+        frames = self._get(stream_id).frames
+        return frames[-1] if frames else None
+
+    async def hold(self, stream_id: str, seconds: float) -> None:
+        """Extend the stream's hold (see :meth:`ResumeStore.hold`)."""
+        log = self._logs.get(stream_id)
+        if log is not None:
+            log.held_until = max(log.held_until, self._now() + seconds)
+
+    async def held(self, stream_id: str) -> float:
+        """Seconds left on the hold (see :meth:`ResumeStore.held`)."""
+        log = self._logs.get(stream_id)
+        return 0.0 if log is None else max(0.0, log.held_until - self._now())

@@ -172,7 +172,7 @@ async def test_stall_forever_ends_when_the_client_leaves() -> None:
         async with httpx2.AsyncClient(base_url=server.openai_base_url) as client:
             with anyio.move_on_after(0.1):
                 await collect(client, "/chat/completions", chat_body())
-        with anyio.fail_after(1):
+        with anyio.fail_after(5):  # generous: a loaded machine is slow to notice the disconnect
             await ended.wait()
         assert server.requests[0].outcome == "stalled"
         assert server.requests[0].text == "One"

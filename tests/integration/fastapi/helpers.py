@@ -9,12 +9,13 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,13 +79,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any, *, lifespan: str = "off") -> Iterator[str]:
     """Run ``app`` on a real uvicorn (its own thread and loop) at 127.0.0.1:<free port>."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1, ws="none"
+        app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=1, ws="none"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -114,3 +115,99 @@ def load_example() -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@dataclass
+class Reply:
+    """What an in-process ASGI exchange sent back."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    complete: bool  # the app ended the body (more_body=False)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def asgi_get(
+    app: Any,
+    path: str,
+    *,
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    leave_after_first_body: bool = True,
+) -> Reply:
+    """One GET driven straight through the ASGI app (no HTTP stack, no thread).
+
+    With ``leave_after_first_body`` the client disconnects once the first body chunk of a
+    streaming answer arrived (a live stream would otherwise never end).
+    """
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"t"), *(headers or [])],
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+    }
+    leave = anyio.Event()
+    sent_request = False
+    reply = Reply(0, {}, b"", False)
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_request
+        if not sent_request:
+            sent_request = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            reply.status = message["status"]
+            reply.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            reply.body += message.get("body", b"")
+            if not message.get("more_body", False):
+                reply.complete = True
+                leave.set()
+            elif leave_after_first_body:
+                leave.set()
+
+    await app(scope, receive, send)
+    return reply
+
+
+class Provider:
+    """An endless token source that records how and when it was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.how: str | None = None
+        self.at = 0.0
+        self.tokens = 0
+
+    async def source(self) -> AsyncIterator[str]:
+        try:
+            while True:
+                self.tokens += 1
+                yield f"tok{self.tokens} "
+                await anyio.sleep(0.01)
+        except BaseException as exc:
+            self.how = type(exc).__name__
+            raise
+        finally:
+            self.at = time.monotonic()
+            self.stopped.set()

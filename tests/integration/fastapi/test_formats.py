@@ -225,7 +225,8 @@ async def test_format_negotiation(kwargs: dict[str, Any], expected: str) -> None
 async def test_bad_or_disallowed_format_is_a_400() -> None:
     r = await get(make_app(), "/chat", params={"format": "xml"})
     assert r.status_code == 400
-    assert "unsupported format 'xml'" in r.json()["detail"]
+    assert r.json()["error"]["code"] == "unsupported_format"
+    assert "unsupported format 'xml'" in r.json()["error"]["message"]
     r = await get(make_app(L0Settings(formats=("l0",))), "/chat", params={"format": "openai"})
     assert r.status_code == 400
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -24,35 +23,12 @@ from l0.integrations.fastapi import (
     l0_stream_dependency,
 )
 
-from .helpers import events, parse_sse, serve
+from .helpers import Provider, events, parse_sse, serve
 
 pytestmark = pytest.mark.anyio
 
 L0S = Annotated[L0Stream, Depends(l0_stream)]
 TEXT = "Streams drop. Readers should never notice: l0 continues from the checkpoint."
-
-
-class Provider:
-    """An endless token source that records how and when it was stopped."""
-
-    def __init__(self) -> None:
-        self.stopped = threading.Event()
-        self.how: str | None = None
-        self.at = 0.0
-        self.tokens = 0
-
-    async def source(self) -> AsyncIterator[str]:
-        try:
-            while True:
-                self.tokens += 1
-                yield f"tok{self.tokens} "
-                await anyio.sleep(0.01)
-        except BaseException as exc:
-            self.how = type(exc).__name__
-            raise
-        finally:
-            self.at = time.monotonic()
-            self.stopped.set()
 
 
 def disconnect_app(provider: Provider, resume: Resume | None) -> FastAPI:

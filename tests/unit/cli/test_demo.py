@@ -42,3 +42,65 @@ def test_unknown_command_fails_clearly() -> None:
     with pytest.raises(SystemExit) as info:
         main(["nope"])
     assert info.value.code == 2
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_demo_output_reads_cleanly() -> None:
+    out = io.StringIO()
+    assert demo_main(fast=True, out=out) == 0
+    text = out.getvalue()
+    scene3 = text[text.index("3. ") :]
+    # The title names the faults in the order they happen.
+    assert scene3.startswith("3. primary drops, is overloaded, rejects the key")
+    assert scene3.index("network error") < scene3.index("fallback to source 1")
+    # One resume notice per checkpoint, not one per attempt.
+    assert scene3.count("resuming after") == 1
+    assert "error error" not in text
+    assert "fatal error (authentication_error)" in text
+    assert "1 retries" not in text and "1 attempts" not in text
+    assert "1 retry," in text
+
+
+def test_demo_colours_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = _Tty()
+    assert demo_main(fast=True, out=coloured) == 0
+    assert "\x1b[" in coloured.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _Tty()
+    assert demo_main(fast=True, out=plain) == 0
+    assert "\x1b[" not in plain.getvalue()
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    import l0
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"l0 {l0.__version__}"
+
+
+def test_ctrl_c_ends_the_demo_quietly() -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "l0", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("l0 demo")  # running, mid-scene soon after
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip() == "interrupted"

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 import l0
-from l0.consensus import consensus, similarity
+from l0.orchestration.consensus import consensus, similarity
 from l0.testing import FakeClock, ScriptedSource, drop, fail, tokens
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 import l0
-from l0.parallel import RaceResult, batched, parallel, race
+from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.testing import FakeClock, ScriptedSource, drop, fail, stall, tokens
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import l0
-from l0.pipeline import PipelineContext, PipelineStep, create_pipeline, pipe
+from l0.orchestration.pipeline import PipelineContext, PipelineStep, create_pipeline, pipe
 from l0.testing import FakeClock, ScriptedSource, drop, fail, tokens
 
 pytestmark = pytest.mark.anyio

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 import l0
+from l0.orchestration.window import Chunk, create_window, merge_results
 from l0.testing import FakeClock, ScriptedSource, drop, fail, tokens
-from l0.window import Chunk, create_window, merge_results
 
 pytestmark = pytest.mark.anyio
 

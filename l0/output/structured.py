@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from l0.errors import GuardrailViolationError, L0Error, RetriesExhaustedError, StructuredOutputError
+from l0.events import EventName
 from l0.guardrails.engine import GuardrailEngine
-from l0.observability.events import EventName
-from l0.runtime.hooks import Severity, Violation, ViolationsResult
+from l0.guardrails.hooks import Severity, Violation, ViolationsResult
 from l0.runtime.options import Source
 from l0.runtime.stream import Stream
 from l0.types import Attempt, EventType, ObservabilityEvent, Result

@@ -25,7 +25,7 @@ import anyio
 
 from l0.core import run
 from l0.errors import RetriesExhaustedError
-from l0.parallel import open_streams
+from l0.orchestration.parallel import open_streams
 from l0.types import Result
 
 __all__ = ["ConsensusOutput", "ConsensusResult", "consensus", "similarity"]
@@ -200,7 +200,7 @@ async def _run_all(
                 result = await run(items[index], **options)
                 outputs[index] = ConsensusOutput(index, result.text, result)
             else:
-                from l0.structured import structured
+                from l0.output.structured import structured
 
                 done = await structured(model, items[index], **structured_options, **options)
                 outputs[index] = ConsensusOutput(index, done.raw, done.result, data=done.data)

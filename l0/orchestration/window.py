@@ -8,7 +8,7 @@
         concurrency=4,
         retry=l0.Retry(attempts=2),
     )
-    summary = merge_results(results)  # from l0.window import merge_results
+    summary = merge_results(results)  # from l0.orchestration.window import merge_results
 
 Sizes are in characters for every strategy (no token estimate to drift from the model's
 tokenizer). Every chunk is an exact slice of the document: ``document[c.start:c.end] ==
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from l0.parallel import parallel
+from l0.orchestration.parallel import parallel
 from l0.types import Result
 
 __all__ = ["Chunk", "ChunkResult", "DocumentWindow", "create_window", "merge_results"]
