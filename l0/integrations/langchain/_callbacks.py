@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManager
+from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackManager
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import patch_config, var_child_runnable_config
+from langchain_core.runnables.config import (
+    ensure_config,
+    patch_config,
+    var_child_runnable_config,
+)
 
-__all__ = ["attempt_child_config", "event_config", "quiet_attempt_config"]
+__all__ = ["attempt_child_config", "can_dispatch", "event_config", "quiet_attempt_config"]
 
 
 def attempt_child_config(
@@ -48,8 +52,12 @@ def quiet_attempt_config(config: RunnableConfig) -> RunnableConfig:
 def event_config(run_manager: Any) -> RunnableConfig:
     """A config whose callbacks dispatch custom events under ``run_manager``'s run.
 
-    Works for chain runs and chat-model runs, sync or async managers alike.
+    Works for chain runs and chat-model runs, sync or async managers alike. Without a run
+    manager (``BaseChatModel.astream``/``stream`` do not hand theirs to ``_astream``), the
+    events go to the enclosing run, if any (LangChain's context-variable config).
     """
+    if run_manager is None:
+        return ensure_config()
     manager = AsyncCallbackManager(
         handlers=list(run_manager.handlers),
         inheritable_handlers=list(run_manager.inheritable_handlers),
@@ -60,3 +68,9 @@ def event_config(run_manager: Any) -> RunnableConfig:
         inheritable_metadata=dict(run_manager.inheritable_metadata),
     )
     return RunnableConfig(callbacks=manager)
+
+
+def can_dispatch(config: RunnableConfig) -> bool:
+    """True when ``config`` has a run to dispatch custom events under."""
+    callbacks = config.get("callbacks")
+    return isinstance(callbacks, BaseCallbackManager) and callbacks.parent_run_id is not None

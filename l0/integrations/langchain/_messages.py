@@ -94,7 +94,7 @@ class OutputBuilder:
 
     __slots__ = ("message_id",)
 
-    def __init__(self, message_id: str) -> None:
+    def __init__(self, message_id: str | None) -> None:
         self.message_id = message_id
 
     def item(self, ev: Event, stream: LangChainStream | None) -> Any:

@@ -19,6 +19,7 @@ from l0.core import stream as l0_stream
 from l0.integrations.langchain._bridge import ThreadedChunks, isolated
 from l0.integrations.langchain._callbacks import (
     attempt_child_config,
+    can_dispatch,
     event_config,
     quiet_attempt_config,
 )
@@ -119,7 +120,9 @@ class Session:
         self.chat_run = chat_run
         self.events_config = event_config(run_manager) if chat_run else config
         self.adapter = _TrackingAdapter()
-        self.builder = OutputBuilder(f"lc_run--{run_manager.run_id}")
+        # Without a run manager, LangChain gives the chunks its own run id.
+        run_id = getattr(run_manager, "run_id", None)
+        self.builder = OutputBuilder(f"lc_run--{run_id}" if run_id is not None else None)
         self.continuation = owner.continuation_settings()
         self.messages = self._continuable_messages()
         self._pending: list[Any] = []
@@ -191,7 +194,7 @@ class Session:
 
     async def _on_event(self, event: ObservabilityEvent) -> None:
         name = L0_EVENTS.get(event.name)
-        if name is not None:
+        if name is not None and can_dispatch(self.events_config):
             data = {"attempt": event.attempt, "stream_id": event.stream_id, **event.data}
             await adispatch_custom_event(name, data, config=self.events_config)
         user = self.owner.on_event

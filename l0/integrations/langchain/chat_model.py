@@ -19,7 +19,12 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableBinding
+from langchain_core.runnables import (
+    Runnable,
+    RunnableBinding,
+    RunnableLambda,
+    RunnablePassthrough,
+)
 from langchain_core.runnables.config import ensure_config
 from pydantic import Field, model_validator
 from typing_extensions import Self
@@ -231,8 +236,6 @@ class L0ChatModel(BaseChatModel):
         *,
         sync: bool,
     ) -> Session:
-        if run_manager is None:
-            run_manager = AsyncCallbackManagerForLLMRun.get_noop_manager()
         kwargs.pop("ls_structured_output_format", None)
         if stop is not None:
             kwargs["stop"] = stop
@@ -336,8 +339,9 @@ class L0ChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Structured output with every ``method`` the wrapped models support.
 
-        Each model builds its own structured-output binding (tools or response format);
-        the primary model's output parser reads the answer of whichever model completed.
+        Each model builds its own structured-output binding (tools or response format),
+        and the answer is parsed by the parsers of the model that gave it. With fallbacks,
+        the parsed object comes once the answer is complete (no partial objects).
 
         Args:
             schema: A pydantic class, TypedDict or JSON schema.
@@ -360,7 +364,17 @@ class L0ChatModel(BaseChatModel):
         if isinstance(primary, RunnableBinding):
             fmt = primary.kwargs.get("ls_structured_output_format")
             wrapped = wrapped.bind(ls_structured_output_format=fmt) if fmt else wrapped.bind()
-        return swap(outs[0], primary, wrapped)
+        if len(models) == 1:
+            return swap(outs[0], primary, wrapped)
+        # Each model's answer goes through that model's own parsers (OpenAI's json_schema
+        # parser reads a field only OpenAI sets): the steps after the model, fed the message.
+        tails = [swap(out, m, RunnablePassthrough()) for out, m in zip(outs, models, strict=True)]
+
+        def parse(message: BaseMessage) -> Runnable[Any, Any]:
+            index = message.response_metadata.get("l0", {}).get("fallback_index", 0)
+            return tails[index if isinstance(index, int) and index < len(tails) else 0]
+
+        return wrapped | RunnableLambda(parse, name="l0_structured_output")
 
 
 def _chat(runnable: Runnable[Any, Any]) -> BaseChatModel:

@@ -10,6 +10,8 @@ and ``ChatAnthropic``:
   first quoted string);
 - a JSON-schema response format: a JSON object filled from the schema; JSON mode: an object
   with the prompt's quoted keys;
+- a request ending with an assistant prefix of the text answer: the rest of that answer
+  (l0's continuation);
 - otherwise a short text answer. Usage counts words. The reply echoes the request's model.
 
 Faults for the reliability tests are queued per API: ``"drop:N"`` (cut the connection after N
@@ -138,7 +140,13 @@ def decide(api: str, body: Mapping[str, Any]) -> Reply:
     prompt = _text(last.get("content"))
     tools = _tools(api, body)
     forced = _forced(api, body.get("tool_choice"))
-    if tools and forced != "none" and (forced is not None or not _is_tool_result(api, last)):
+    if last.get("role") == "assistant":
+        # An assistant prefix (l0's continuation): continue the answer where it stops.
+        prefix = _text(last.get("content"))
+        if prefix and TEXT.startswith(prefix):
+            return Reply(text=TEXT[len(prefix) :])
+    users_turn = last.get("role") == "user" and not _is_tool_result(api, last)
+    if tools and forced != "none" and (forced is not None or users_turn):
         by_name = dict(tools)
         name = forced if forced in by_name else tools[0][0]
         return Reply(calls=[(name, fill(by_name[name], prompt))])
