@@ -66,7 +66,7 @@ class Run:
         self.emitter = Emitter(
             opts.handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
         )
-        self.wd = Watchdog(opts.timeout, self.state, self.now)
+        self.wd = Watchdog(opts.timeout, self.state, self.now, opts.clock)
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
         self.errors: list[BaseException] = []
         self.counters = Counters()
