@@ -9,8 +9,8 @@ passes, the wrapper must pass too.
 Backend: :mod:`.standard_provider`, a deterministic OpenAI/Anthropic-compatible server on
 127.0.0.1 driven through the real SDKs over real HTTP (no network).
 
-Skips, all by the suites' own switches (``pytest -rs`` prints each reason), identical for the
-wrapper and the plain model:
+Skips, all by the suites' own switches (``pytest -rs`` prints each reason), the same for the
+wrapper and the plain model except ``test_serdes``:
 
 - image, PDF, audio and video inputs (``supports_*_inputs`` off): those tests download their
   media from the internet, which the tests never reach;
@@ -19,8 +19,8 @@ wrapper and the plain model:
   is checked against ``__snapshots__/``);
 - ``test_stream_time``: a VCR benchmark (``enable_vcr_tests`` off; benchmarks live in
   ``benchmarks/``);
-- usage-detail probes (audio, reasoning, cache) need provider features the backend lacks;
-- ``test_json_mode`` for Anthropic (no JSON mode in the Anthropic API).
+- ``test_json_mode`` for Anthropic (no JSON mode in the Anthropic API);
+  ``test_anthropic_inputs`` for OpenAI (Anthropic-format content blocks are Anthropic's).
 """
 
 from __future__ import annotations
