@@ -28,16 +28,18 @@ async def main() -> None:
     litellm.callbacks.append(l0_handler)
 
     async with ChaosServer("drop_after_tokens=6; ok; drop_after_tokens=6", restate=4) as server:
-        print("1. litellm.acompletion through l0 (the first response is cut after 6 tokens):")
-        async with acompletion(
+        print("1. the drop-in acompletion (the first response is cut after 6 tokens):")
+        response = await acompletion(
             model="openai/chaos",
             api_base=server.openai_base_url,
             api_key="test",
             messages=MESSAGES,
-        ) as s:
-            async for _ in s:
-                pass
-        print(f"   complete answer: {s.result.text == server.answer}; errors: {s.result.errors}")
+            stream=True,
+        )
+        text = ""
+        async for chunk in response:  # LiteLLM's own chunk objects
+            text += chunk.choices[0].delta.content or "" if chunk.choices else ""
+        print(f"   complete answer: {text == server.answer}; errors: {response.result.errors}")
 
         print("2. a Router group of two deployments; the first drops mid-stream:")
         router = litellm.Router(
@@ -54,7 +56,7 @@ async def main() -> None:
                 for name in ("primary", "backup")
             ]
         )
-        async with L0Router(router, retry=NEXT_DEPLOYMENT).acompletion(
+        async with L0Router(router, retry=NEXT_DEPLOYMENT).stream(
             model="chat", messages=MESSAGES
         ) as s:
             async for _ in s:

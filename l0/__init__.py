@@ -9,6 +9,8 @@ Layout (the data flow, left to right)::
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
     observability/  events, OTel, Sentry
+    breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
+                    budget) in process or shared by every worker through Redis
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
     testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
 """
@@ -58,6 +60,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
 from l0.types import (
@@ -79,6 +82,7 @@ from l0.types import (
 
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
+    from l0.output.jsontools import extract_json, parse_or_repair, repair_json
     from l0.output.structured import (
         StructuredAttempt,
         StructuredResult,
@@ -98,6 +102,9 @@ _LAZY = {
     "StructuredResult": "l0.output.structured",
     "StructuredStream": "l0.output.structured",
     "auto_correct_json": "l0.utils.auto_correct",
+    "extract_json": "l0.output.jsontools",
+    "parse_or_repair": "l0.output.jsontools",
+    "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
     "structured_stream": "l0.output.structured",
 }
@@ -160,6 +167,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryBudgetExhaustedError",
+    "RunOptions",
     "ServerError",
     "State",
     "Status",
@@ -183,11 +191,14 @@ __all__ = [
     "consensus",
     "create_pipeline",
     "create_window",
+    "extract_json",
     "is_network_error",
     "is_retryable",
     "parallel",
+    "parse_or_repair",
     "pipe",
     "race",
+    "repair_json",
     "run",
     "run_sync",
     "stream",

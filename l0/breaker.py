@@ -270,7 +270,7 @@ class CircuitBreaker:
         clock: Clock | None = None,
         count: Iterable[ErrorCategory | str] = DEFAULT_COUNTED,
         fail_open: bool = True,
-        store_timeout: float | None = 0.5,
+        store_timeout: float | None = 2.0,
     ) -> None:
         _positive("failure_threshold", failure_threshold, int)
         _positive("half_open_max_calls", half_open_max_calls, int)

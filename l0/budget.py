@@ -129,7 +129,7 @@ class RetryBudget:
         token_ratio: float = 0.1,
         store: BudgetStore | None = None,
         fail_open: bool = True,
-        store_timeout: float | None = 0.5,
+        store_timeout: float | None = 2.0,
     ) -> None:
         _number("max_tokens", max_tokens, minimum=0.0)
         _number("token_ratio", token_ratio, minimum=0.0)

@@ -1,522 +1,87 @@
-"""The public entry points and the attempt loop.
+"""The public entry points: :func:`stream`, :func:`run` and their sync bridges.
 
-:func:`stream` returns a :class:`~l0.runtime.stream.Stream`; iterating it drives
-:meth:`_Run.events`, the one async generator between the provider and the consumer. Per token
-it does one type check, one clock read, two counter updates and builds one :class:`Event`;
-everything else (first token, checkpoints, guardrails, drift, overlap removal) happens on the
-slow path, every ``CheckIntervals`` tokens. After a failure the pure
-:func:`l0.runtime.retry.decide` chooses what happens, and the loop carries it out.
+A thin facade: :func:`stream` validates the options (:mod:`l0.runtime.options`) and returns a
+:class:`~l0.runtime.stream.Stream` over a :class:`~l0.runtime.run.Run`, whose attempt loop
+lives in :mod:`l0.runtime.run`. :func:`run_sync` and :func:`stream_sync` drive the same async
+core through one anyio portal (:mod:`l0.runtime.sync`).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import anyio.from_thread
+from typing_extensions import Unpack
 
-from l0.adapters.base import Adapter, AdapterStream
-from l0.adapters.registry import detect_adapter
-from l0.errors import (
-    AbortedError,
-    TruncatedStreamError,
-    ZeroOutputError,
-)
-from l0.observability.events import EventName
-from l0.runtime.checks import Checks
-from l0.runtime.continuation import OverlapResolver
-from l0.runtime.events import Emitter, EventHandler
-from l0.runtime.options import Options, build_options
-from l0.runtime.recovery import on_failure
-from l0.runtime.results import complete, telemetry
-from l0.runtime.retry import Counters
-from l0.runtime.state_machine import StateMachine
+from l0.runtime.options import OPTION_NAMES, RunOptions, build_options, check_option_names
+from l0.runtime.run import Run
 from l0.runtime.stream import Stream
-from l0.runtime.timers import Clock
-from l0.runtime.watchdog import Watchdog
-from l0.types import (
-    Attempt,
-    CheckIntervals,
-    Event,
-    EventType,
-    Result,
-    Retry,
-    State,
-    Status,
-    Telemetry,
-    Timeout,
-)
-
-if TYPE_CHECKING:
-    from l0.breaker import CircuitBreaker
+from l0.runtime.sync import iterate_blocking
+from l0.types import Event, Result
 
 __all__ = ["run", "run_sync", "stream", "stream_sync"]
-
-_TOKEN = EventType.TOKEN
-_CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
-
-
-class _NoFastPath:
-    """Never instantiated: disables the loop's ``str`` fast path for an adapter."""
-
-
-class _Run:
-    """One run: the attempt loop and its bookkeeping."""
-
-    def __init__(self, opts: Options) -> None:
-        self.opts = opts
-        self.state = State()
-        self.machine = StateMachine()
-        self.clock: Clock = opts.clock
-        self.now = opts.clock.now
-        self.emitter = Emitter(
-            opts.handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
-        )
-        self.wd = Watchdog(opts.timeout, self.state, self.now)
-        self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
-        self.errors: list[BaseException] = []
-        self.counters = Counters()
-        self.source_index = 0
-        self.attempts = 0
-        self.resolver: OverlapResolver | None = None
-        self.adapter_stream: AdapterStream | None = None
-        self.adapter: Adapter | None = None
-        self.result: Result | None = None
-        self.breaker_key: str | None = None  # the key whose breaker let this attempt through
-        self.final_error: BaseException | None = None
-        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
-        self._next_check = 1
-
-    # -- the loop ------------------------------------------------------------------------------
-
-    async def events(self) -> AsyncGenerator[Event, None]:
-        """Run every attempt; yield content events; end with COMPLETE or raise.
-
-        The per-token loop is written out here, not in a helper generator, so that exactly
-        one async generator stands between the provider and the consumer.
-        """
-        await self._start_session()
-        status = Status.ERRORED
-        state = self.state
-        wd = self.wd
-        now = self.now
-        timed = wd.timed
-        append = state._parts.append
-        try:
-            delay = 0.0
-            while True:
-                pending: list[Event] = []
-                src: AdapterStream | None = None
-                n = state.token_count
-                try:
-                    attempt = await self._begin_attempt(delay)
-                    src = await self._open(attempt)
-                    decode = src.decode
-                    # ``chunk.__class__ is plain`` is the fast-path test: an adapter that must
-                    # see str chunks itself swaps in a class no chunk can have.
-                    plain: Any = str if src.text_fast_path else _NoFastPath
-                    event_cls: Any = Event if src.text_fast_path else _NoFastPath
-                    next_check = self._next_check
-                    n = state.token_count
-                    ts = 0.0
-                    async for chunk in wd.scoped(src.chunks):
-                        # (An empty str takes the fast path like any other; the check it
-                        # would cost is a few percent of the per-token budget.)
-                        if chunk.__class__ is plain:
-                            n += 1
-                            if timed:
-                                state.last_token_at = ts = now()
-                                if n < next_check:
-                                    append(chunk)
-                                    yield Event(_TOKEN, chunk, None, None, ts)
-                                    if wd.interrupt is not None:
-                                        raise wd.interrupt
-                                    continue
-                            elif n < next_check:
-                                append(chunk)
-                                yield Event(_TOKEN, chunk)
-                                if wd.interrupt is not None:
-                                    raise wd.interrupt
-                                continue
-                            # Slow path: first token, overlap removal, due checks.
-                            state.token_count = n
-                            text = await self.checks.on_token(chunk, ts or now())
-                            next_check = self._next_check
-                            if text:
-                                yield Event(_TOKEN, text, None, None, ts)
-                        elif (
-                            chunk.__class__ is event_cls
-                            and chunk.type is _TOKEN
-                            and chunk.text
-                            and n + 1 < next_check
-                        ):
-                            # An l0.Event token from the source passes through as it is.
-                            n += 1
-                            append(chunk.text)
-                            if timed:
-                                state.last_token_at = chunk.ts = now()
-                            yield chunk
-                        else:
-                            state.token_count = n
-                            for ev in await self._decoded(decode(chunk)):
-                                yield ev
-                            # Provider chunks: the consumer may have resumed us from
-                            # another task; the watchdog must cut that one.
-                            wd.rebind()
-                            n = state.token_count
-                            next_check = self._next_check
-                        if wd.interrupt is not None:
-                            raise wd.interrupt
-                    state.token_count = n
-                    for ev in await self._finish_attempt(src):
-                        yield ev
-                    break
-                except BaseException as exc:
-                    if n > state.token_count:
-                        state.token_count = n
-                    decision, pending = await on_failure(self, exc)
-                    delay = decision.delay
-                finally:
-                    wd.end_attempt()
-                    if src is not None:
-                        await self._close(src)
-                for ev in pending:
-                    yield ev
-            result = await complete(self)
-            status = Status.COMPLETED
-            yield Event(EventType.COMPLETE, None, result, None, now())
-        except GeneratorExit:
-            status = Status.ABORTED
-            raise
-        except BaseException as exc:
-            self.final_error = exc
-            if isinstance(exc, (AbortedError, anyio.get_cancelled_exc_class())):
-                status = Status.ABORTED
-            raise
-        finally:
-            await self._end_session(status)
-
-    async def _decoded(self, decoded: Event | list[Event] | None) -> list[Event]:
-        """Non-``str`` chunks: route each decoded event; return those to yield."""
-        if decoded is None:
-            self.wd.touch()
-            return []
-        events = [decoded] if isinstance(decoded, Event) else decoded
-        out: list[Event] = []
-        for ev in events:
-            if ev.type is _TOKEN:
-                text = ev.text
-                if not text:
-                    continue
-                ts = self.now()
-                ev.ts = ev.ts or ts
-                self.state.last_token_at = ts
-                self.state.token_count += 1
-                if self.state.token_count < self._next_check:
-                    self.state._parts.append(text)
-                    out.append(ev)
-                else:
-                    kept = await self.checks.on_token(text, ts)
-                    if kept:
-                        out.append(ev if kept is text else Event(_TOKEN, kept, None, None, ts))
-            else:
-                self.wd.touch()
-                if not ev.ts:
-                    ev.ts = self.now()
-                if ev.type is EventType.TOOL_CALL and self.emitter.active:
-                    await self.emitter.emit(
-                        EventName.TOOL_REQUESTED,
-                        id=getattr(ev.data, "id", None),
-                        name=getattr(ev.data, "name", None),
-                        arguments=getattr(ev.data, "arguments", None),
-                    )
-                if ev.type is not EventType.COMPLETE:
-                    out.append(ev)
-        return out
-
-    # -- attempt steps -------------------------------------------------------------------------
-
-    async def _start_session(self) -> None:
-        self.wd.start_session()
-        self.state.started_at = self.now()
-        self.telemetry.started_at = self.state.started_at
-        if self.emitter.active:
-            await self.emitter.emit(
-                EventName.SESSION_START,
-                fallbacks=len(self.opts.sources) - 1,
-                continuation=self.opts.continuation is not None,
-                context=dict(self.emitter.context),
-            )
-
-    async def _begin_attempt(self, delay: float) -> Attempt:
-        """Wait out the backoff, then mark the attempt as started."""
-        if delay > 0:
-            remaining = self.wd.remaining_total()
-            await self.wd.guard(
-                self.clock.sleep(delay if remaining is None else min(delay, remaining))
-            )
-        if self.wd.interrupt is not None:
-            raise self.wd.interrupt  # aborted before or between attempts
-        expired = self.wd.expired()
-        if expired is not None:
-            raise expired
-        self.attempts += 1
-        self.emitter.attempt = self.attempts
-        attempt = Attempt(
-            number=self.attempts,
-            retry_count=self.counters.total,
-            fallback_index=self.source_index,
-            checkpoint=self.state.checkpoint,
-            is_retry=self.counters.total > 0,
-            is_fallback=self.source_index > 0,
-            continuation=self.opts.continuation,
-        )
-        self.machine.to(Status.ACTIVE)
-        self.wd.rebind()
-        self.checks.new_attempt()
-        if self.emitter.active:
-            await self.emitter.emit(
-                EventName.ATTEMPT_START,
-                number=attempt.number,
-                retry_count=attempt.retry_count,
-                fallback_index=attempt.fallback_index,
-                is_retry=attempt.is_retry,
-                is_fallback=attempt.is_fallback,
-                is_continuation=attempt.is_continuation,
-            )
-        if attempt.is_continuation and self.emitter.active:
-            await self.emitter.emit(
-                EventName.RESUME_START,
-                checkpoint_length=len(attempt.checkpoint),
-                token_count=self.state.token_count,
-            )
-        return attempt
-
-    async def _open(self, attempt: Attempt) -> AdapterStream:
-        """Call the source factory and find its adapter; interruptible by the watchdog."""
-        breaker = self.opts.breaker
-        if breaker is not None:
-            key = self.opts.breaker_keys[self.source_index]
-            if key is not None:
-                await breaker.acquire(key)  # CircuitOpenError: fatal, the next fallback
-                self.breaker_key = key
-        if self.emitter.active:
-            await self.emitter.emit(EventName.STREAM_INIT)
-        self.wd.start_attempt()
-        obj = self.opts.sources[self.source_index](attempt)
-        # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
-        if getattr(type(obj), "__await__", None) is not None:
-            obj = await self.wd.guard(_resolve(obj))
-        adapter = self.opts.adapter or detect_adapter(obj)
-        self.adapter = adapter
-        src = adapter.open(obj, keep_raw=self.opts.keep_raw)
-        self.adapter_stream = src
-        if self.emitter.active:
-            await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
-            await self.emitter.emit(EventName.STREAM_READY)
-        return src
-
-    async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
-        """End-of-stream checks: overlap flush, pending events, truncation, zero output,
-        final guardrails and drift. Raises to retry; returns events still to yield."""
-        self.machine.to(Status.COMPLETING)
-        out = await self.checks.flush() if self.resolver is not None else []
-        pending = src.end()
-        if pending:
-            out.extend(await self._decoded(pending))
-        state = self.state
-        if self.emitter.active:
-            await self.emitter.emit(
-                EventName.STREAM_END, finish_reason=src.finish_reason, token_count=state.token_count
-            )
-        if self.opts.detect_truncation and src.expects_end and not src.ended:
-            raise TruncatedStreamError(checkpoint=state.content)
-        if self.opts.detect_zero_output and not src.tool_calls:
-            content = state.content
-            if not content or content.isspace():
-                raise ZeroOutputError()
-        if self.checks.guardrails is not None or self.checks.drift is not None:
-            await self.checks.final()
-        return out
-
-    async def _close(self, src: AdapterStream) -> None:
-        """Close the provider stream at once, even while being cancelled."""
-        if self.machine.status is Status.COMPLETING:
-            # Read to its end: closing cannot block, so no shielded scope is needed.
-            with contextlib.suppress(Exception):
-                await src.aclose()
-            return
-        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
-            with contextlib.suppress(Exception):  # a failing close must not mask the outcome
-                await src.aclose()
-
-    # -- failures ------------------------------------------------------------------------------
-
-    # -- completion ----------------------------------------------------------------------------
-
-    async def _end_session(self, status: Status) -> None:
-        self.wd.close()
-        if not self.machine.done:
-            self.machine.to(status)
-        if self.result is None:
-            telemetry(self, self.now())
-        if self.emitter.active:
-            await self.emitter.emit(
-                EventName.SESSION_END,
-                status=self.machine.status.value,
-                attempts=self.attempts,
-                telemetry=self.telemetry,
-                error=self.final_error,
-            )
-
-
-async def _resolve(obj: Any) -> Any:
-    """Await ``obj`` until it is no longer awaitable (a factory may return a coroutine)."""
-    while getattr(type(obj), "__await__", None) is not None:
-        obj = await obj
-    return obj
 
 
 # -- public API --------------------------------------------------------------------------------
 
 
-def stream(
-    source: Any,
-    *,
-    fallbacks: Sequence[Any] = (),
-    retry: Retry | None = None,
-    timeout: Timeout | None = None,
-    guardrails: Any = (),
-    drift: Any = None,
-    continuation: Any = False,
-    check_intervals: CheckIntervals | None = None,
-    on_event: EventHandler | None = None,
-    adapter: Any = None,
-    context: Mapping[str, Any] | None = None,
-    detect_zero_output: bool = True,
-    detect_truncation: bool = True,
-    keep_raw: bool = False,
-    clock: Clock | None = None,
-    stream_id: str | None = None,
-    on_retry: EventHandler | None = None,
-    on_fallback: EventHandler | None = None,
-    on_checkpoint: EventHandler | None = None,
-    on_resume: EventHandler | None = None,
-    on_timeout: EventHandler | None = None,
-    on_violation: EventHandler | None = None,
-    on_complete: EventHandler | None = None,
-    on_error: EventHandler | None = None,
-    breaker: CircuitBreaker | None = None,
-    breaker_keys: Sequence[str | None] | None = None,
-) -> Stream:
+def stream(source: Any, **options: Unpack[RunOptions]) -> Stream:
     """Open a reliable stream over ``source``; use it with ``async with`` and ``async for``.
 
     Args:
         source: A callable taking no argument or one :class:`l0.Attempt` that returns (or
             awaits to) a stream: a provider SDK stream, or any async/sync iterable of ``str``
             or :class:`l0.Event`. A stream object itself is accepted but cannot be retried.
-        fallbacks: Sources tried in order once a source is exhausted.
-        retry: The retry policy (default :class:`l0.Retry()`).
-        timeout: Stall and overall deadlines (default :class:`l0.Timeout()`).
-        guardrails: Rules or a preset (:mod:`l0.guardrails`).
-        drift: ``None`` (off), ``True`` (default detector) or a detector.
-        continuation: ``True`` or an :class:`l0.Continuation` to resume retries from the text
-            already delivered (the source reads :attr:`l0.Attempt.checkpoint`).
-        check_intervals: How often streaming checks run.
-        on_event: Receives every :class:`l0.ObservabilityEvent`, in order.
-        adapter: An adapter name or instance; detection by type otherwise.
-        context: Caller data attached to ``SESSION_START``.
-        detect_zero_output: Treat a stream with no content as a retryable error.
-        detect_truncation: Treat a stream that ends without its end marker as a retryable
-            network error (for providers whose protocol has one).
-        keep_raw: Keep every raw provider chunk on the adapter stream (off: memory stays flat).
-        clock: Time source and sleeper (tests inject :class:`l0.testing.FakeClock`).
-        stream_id: The run's id in events (random by default).
-        on_retry, on_fallback, on_checkpoint, on_resume, on_timeout, on_violation,
-        on_complete, on_error: Convenience callbacks, each receiving its event
-            (:data:`l0.runtime.callbacks.CALLBACK_EVENTS`).
-        breaker: An :class:`l0.CircuitBreaker` shared across runs: a source whose circuit is
-            open is skipped (:class:`l0.CircuitOpenError`, the next fallback answers) without
-            being called; each attempt's outcome is recorded under its key.
-        breaker_keys: With ``breaker``: one key per source, the source's then each
-            fallback's (e.g. model names); ``None`` for a source the breaker leaves alone.
+        **options: The :class:`~l0.runtime.options.RunOptions` (``fallbacks``, ``retry``,
+            ``timeout``, ``guardrails``, ``drift``, ``continuation``, ``on_event``, …).
 
     Raises:
-        TypeError, ValueError: For invalid options (before anything runs).
+        TypeError, ValueError: For invalid options (before anything runs); a misspelt
+            option names the closest valid one.
     """
-    opts = build_options(
-        source,
-        fallbacks=fallbacks,
-        retry=retry,
-        timeout=timeout,
-        guardrails=guardrails,
-        drift=drift,
-        continuation=continuation,
-        check_intervals=check_intervals,
-        on_event=on_event,
-        adapter=adapter,
-        context=context,
-        detect_zero_output=detect_zero_output,
-        detect_truncation=detect_truncation,
-        clock=clock,
-        stream_id=stream_id,
-        keep_raw=keep_raw,
-        breaker=breaker,
-        breaker_keys=breaker_keys,
-        callbacks={
-            name: handler
-            for name, handler in (
-                ("on_retry", on_retry),
-                ("on_fallback", on_fallback),
-                ("on_checkpoint", on_checkpoint),
-                ("on_resume", on_resume),
-                ("on_timeout", on_timeout),
-                ("on_violation", on_violation),
-                ("on_complete", on_complete),
-                ("on_error", on_error),
-            )
-            if handler is not None
-        },
-    )
-    return Stream(_Run(opts))
+    if not OPTION_NAMES.issuperset(options):
+        check_option_names(options, "l0.stream")
+    return Stream(Run(build_options(source, **options)))
 
 
-async def run(source: Any, **options: Any) -> Result:
+async def run(source: Any, **options: Unpack[RunOptions]) -> Result:
     """Run ``source`` to completion and return the :class:`l0.Result`.
 
-    Takes the same keyword options as :func:`stream`.
+    Takes the same keyword options as :func:`stream` (:class:`~l0.runtime.options.RunOptions`).
 
     Raises:
         l0.L0Error: When every retry and fallback failed (usually
             :class:`l0.RetriesExhaustedError`, carrying every error).
     """
+    if not OPTION_NAMES.issuperset(options):
+        check_option_names(options, "l0.run")
     async with stream(source, **options) as s:
         async for _ in s:
             pass
     return s.result
 
 
-def run_sync(source: Any, **options: Any) -> Result:
+def run_sync(source: Any, **options: Unpack[RunOptions]) -> Result:
     """Blocking :func:`run`, for code without an event loop (works inside a running
     loop's thread too: the async core runs on a portal thread)."""
+    if not OPTION_NAMES.issuperset(options):
+        check_option_names(options, "l0.run_sync")
     with anyio.from_thread.start_blocking_portal() as portal:
         return portal.call(lambda: run(source, **options))
 
 
-def stream_sync(source: Any, **options: Any) -> Iterator[Event]:
+def stream_sync(source: Any, **options: Unpack[RunOptions]) -> Iterator[Event]:
     """Blocking iteration over :func:`stream`'s events (same options).
 
-    Leaving the loop early closes the provider stream.
+    The whole iteration runs in one task on a portal thread, so stall timeouts cut the
+    provider read exactly as with :func:`stream`. Leaving the loop early (``break``, an
+    exception, Ctrl-C) closes the provider stream before the loop is left.
+
+    Raises:
+        TypeError, ValueError: For invalid options, at once (before iterating).
     """
-    with anyio.from_thread.start_blocking_portal() as portal:
-        s = stream(source, **options)
-        with portal.wrap_async_context_manager(s) as opened:
-            agen = opened.__aiter__()
-            while True:
-                try:
-                    event = portal.call(agen.__anext__)
-                except StopAsyncIteration:
-                    return
-                yield event
+    if not OPTION_NAMES.issuperset(options):
+        check_option_names(options, "l0.stream_sync")
+    return iterate_blocking(stream(source, **options).__aiter__)

@@ -1,6 +1,6 @@
 """Drift detection: is the output wandering off its expected course?
 
-:class:`DriftDetector` implements :class:`l0.runtime.hooks.DriftHook`. Each check consumes only
+:class:`DriftDetector` implements :class:`l0.guardrails.hooks.DriftHook`. Each check consumes only
 the new text (``delta``) and a sliding window of the last ``window`` characters; nothing ever
 rescans the whole output, so a check costs O(delta + window) however long the answer grows.
 The per-check work is a handful of C-level string operations (``lower``, ``split``, ``count``,
@@ -43,8 +43,8 @@ import re
 from collections import deque
 from collections.abc import Iterable
 
+from l0.guardrails.hooks import DriftResult
 from l0.guardrails.rules import META_COMMENTARY, literal_pattern
-from l0.runtime.hooks import DriftResult
 
 __all__ = ["DRIFT_TYPES", "DriftDetector"]
 

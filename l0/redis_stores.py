@@ -11,7 +11,7 @@ closed circuit without failures, a full bucket) is deleted, so healthy providers
 The ``redis.asyncio`` client is yours: give it short timeouts (``socket_timeout``,
 ``socket_connect_timeout``) and few retries (redis-py 8 retries a refused connection 10 times
 with backoff by default: seconds), since the breaker and the budget wait for it on every
-attempt; their ``store_timeout`` (0.5 s) bounds each call anyway. When Redis fails, they fail
+attempt; their ``store_timeout`` (2 s) bounds each call anyway. When Redis fails, they fail
 open (or closed, as configured) and log it once. ``from_url`` builds a client set up so.
 """
 

@@ -423,7 +423,7 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class ObservabilityEvent:
-    """One lifecycle event delivered to ``on_event`` (names: :mod:`l0.observability.events`).
+    """One lifecycle event delivered to ``on_event`` (names and payloads: :mod:`l0.events`).
 
     Attributes:
         name: The event name, e.g. ``"RETRY_ATTEMPT"``.

@@ -6,6 +6,7 @@ Nothing here imports a provider SDK.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,11 +116,15 @@ class ToolCallAssembler:
 
 
 class ThreadedChunks:
-    """An async iterator over a blocking SDK stream: each ``next`` runs in a worker thread,
-    so the event loop never blocks; a cancelled read abandons the thread.
+    """An async iterator over a blocking stream: each ``next`` runs in a worker thread, so
+    the event loop never blocks (the one implementation: the LiteLLM adapter's sync streams
+    and LangChain's sync ``stream()`` both use it).
+
+    A cancelled read (a stall timeout) abandons its thread, which ends on its own when the
+    provider's socket times out. Closing runs on a worker thread too.
 
     Args:
-        obj: The sync stream (or a sync context manager when ``enter`` is True).
+        obj: The sync stream or iterator (or a sync context manager when ``enter`` is True).
         enter: Enter ``obj`` (in the worker thread) before iterating what it returns.
     """
 
@@ -155,11 +160,7 @@ class ThreadedChunks:
             raise StopAsyncIteration
         return item
 
-    async def aclose(self) -> None:
-        """Close the SDK stream (releases its HTTP connection)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _close(self) -> None:
         if self._enter:
             if self._entered is not None:
                 self._obj.__exit__(None, None, None)
@@ -167,6 +168,15 @@ class ThreadedChunks:
         close = getattr(self._obj, "close", None)
         if close is not None:
             close()
+
+    async def aclose(self) -> None:
+        """Close the stream (releases its HTTP connection)."""
+        if self._closed:
+            return
+        self._closed = True
+        # ValueError: a generator still running in an abandoned thread (it ends on its own).
+        with contextlib.suppress(ValueError):
+            await anyio.to_thread.run_sync(self._close, abandon_on_cancel=True)
 
 
 class EnteredStream:

@@ -37,7 +37,7 @@ from l0.adapters._common import (
 from l0.adapters.base import AdapterStream, Decoded
 from l0.adapters.registry import register_adapter
 from l0.errors import L0Error
-from l0.runtime.classify import error_from_status, parse_retry_after
+from l0.errors.classify import error_from_status, parse_retry_after
 from l0.types import Event, EventType, Usage
 
 __all__ = ["ANTHROPIC_ADAPTER", "AnthropicAdapter", "AnthropicStream", "map_anthropic_error"]

@@ -1,7 +1,7 @@
 """The error-mapping table: which SDK exception becomes which l0 error.
 
 This is data, not logic: the mapping itself lives in each adapter's ``map_error`` (and in
-:mod:`l0.runtime.classify` for transport errors). One parametrised test builds every SDK
+:mod:`l0.errors.classify` for transport errors). One parametrised test builds every SDK
 exception listed here, maps it through the real adapter and checks the row; the same test
 checks ``docs/adapters.md`` carries :func:`markdown_table` verbatim.
 """
@@ -20,7 +20,7 @@ from l0.errors import (
     RateLimitError,
     ServerError,
 )
-from l0.runtime.retry import counts_toward_attempts
+from l0.errors.classify import counts_toward_attempts
 
 __all__ = ["ERROR_TABLE", "ErrorRow", "markdown_row", "markdown_table"]
 

@@ -31,7 +31,7 @@ from l0.errors import (
     ServerError,
     to_l0_error,
 )
-from l0.runtime.classify import error_from_status
+from l0.errors.classify import error_from_status
 
 __all__ = ["LITELLM_ADAPTER", "LiteLLMAdapter", "LiteLLMStream", "map_litellm_error"]
 

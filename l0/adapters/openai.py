@@ -33,7 +33,7 @@ from l0.adapters._common import (
 from l0.adapters.base import Decoded
 from l0.adapters.registry import register_adapter
 from l0.errors import L0Error
-from l0.runtime.classify import error_from_status
+from l0.errors.classify import error_from_status
 from l0.types import Event, EventType
 
 __all__ = ["OPENAI_ADAPTER", "OpenAIAdapter", "OpenAIStream"]

@@ -6,7 +6,7 @@ import importlib
 import threading
 
 from l0.adapters.base import Adapter
-from l0.adapters.text import TEXT_ADAPTER
+from l0.adapters.text import TEXT_ADAPTER, use_registry
 from l0.errors import ErrorCode, InvalidStreamError
 
 __all__ = ["detect_adapter", "get_adapter", "register_adapter", "registered_adapters"]
@@ -72,6 +72,9 @@ def _ordered() -> tuple[Adapter, ...]:
 def registered_adapters() -> list[Adapter]:
     """Every registered adapter, in detection order (the text adapter comes last)."""
     return list(_ordered())
+
+
+use_registry(_ordered)
 
 
 def get_adapter(name: str) -> Adapter:

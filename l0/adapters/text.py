@@ -4,19 +4,28 @@ A stream this adapter opened may turn out to carry provider chunks (a LangChain
 ``astream()`` generator is a plain async generator, so only its chunks tell). At the first
 chunk that is neither ``str`` nor ``Event``, :class:`TextStream` asks the registered adapters
 that define an optional ``decodes(chunk) -> bool`` method and hands decoding over to the
-first that accepts it.
+first that accepts it. The registry hands the text adapter its list of peers
+(:func:`use_registry`), so this module does not import the registry back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from l0.adapters.base import AdapterStream, Decoded
+from l0.adapters.base import Adapter, AdapterStream, Decoded
 from l0.errors import InvalidStreamError, L0Error
 from l0.types import Event, EventType, ToolCall, Usage
 
-__all__ = ["TEXT_ADAPTER", "TextAdapter", "TextStream"]
+__all__ = ["TEXT_ADAPTER", "TextAdapter", "TextStream", "use_registry"]
+
+_peers: Callable[[], Sequence[Adapter]] = tuple
+
+
+def use_registry(adapters: Callable[[], Sequence[Adapter]]) -> None:
+    """Set where the text adapter finds the other adapters (called by the registry)."""
+    global _peers
+    _peers = adapters
 
 
 class _SyncChunks:
@@ -91,9 +100,7 @@ class TextStream(AdapterStream):
 
 def _chunk_decoder(chunk: Any, stream: TextStream) -> AdapterStream:
     """The stream of the first adapter whose ``decodes`` accepts ``chunk``."""
-    from l0.adapters.registry import registered_adapters  # the registry imports this module
-
-    for adapter in registered_adapters():
+    for adapter in _peers():
         decodes = getattr(adapter, "decodes", None)
         if decodes is not None and decodes(chunk):
             return adapter.open(stream.chunks, keep_raw=False)
@@ -127,9 +134,7 @@ class TextAdapter:
     def map_error(self, exc: BaseException) -> L0Error | None:
         """A plain iterable may re-raise a provider SDK's exception: ask the provider
         adapters (each maps only its own SDK's types), else use the generic rules."""
-        from l0.adapters.registry import registered_adapters
-
-        for adapter in registered_adapters():
+        for adapter in _peers():
             if adapter is not self:
                 mapped = adapter.map_error(exc)
                 if mapped is not None:

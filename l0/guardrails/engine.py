@@ -1,6 +1,6 @@
 """Run guardrail rules over a stream, incrementally.
 
-The engine is the :class:`~l0.runtime.hooks.GuardrailHook` the attempt loop calls. When every
+The engine is the :class:`~l0.guardrails.hooks.GuardrailHook` the attempt loop calls. When every
 rule answers synchronously it answers synchronously too (a plain sequence, no coroutine), so a
 streaming check costs a few method calls; a rule returning an awaitable (an ``async def``
 check) switches that one call to an awaitable result.
@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from l0.runtime.hooks import Severity, Violation, ViolationsResult
+from l0.guardrails.hooks import Severity, Violation, ViolationsResult
 
 if TYPE_CHECKING:
     from l0.types import State
@@ -47,7 +47,7 @@ class Rule(Protocol):
 
 
 class GuardrailEngine:
-    """Runs a list of rules; implements :class:`l0.runtime.hooks.GuardrailHook`.
+    """Runs a list of rules; implements :class:`l0.guardrails.hooks.GuardrailHook`.
 
     A rule that raises does not break the stream: its exception is logged on the ``l0``
     logger and reported as a ``warning`` violation of that rule.

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from l0.guardrails.hooks import Violation
 from l0.guardrails.rules import NO_VIOLATIONS, BaseRule, SeverityLike
-from l0.runtime.hooks import Violation
 
 if TYPE_CHECKING:
     from l0.types import State

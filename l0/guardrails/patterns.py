@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from l0.guardrails.hooks import Severity, Violation
 from l0.guardrails.rules import (
     META_COMMENTARY,
     NO_VIOLATIONS,
@@ -22,7 +23,6 @@ from l0.guardrails.rules import (
     to_severity,
 )
 from l0.guardrails.windowed import PatternTimeoutError, WindowScanner, compile_pattern
-from l0.runtime.hooks import Severity, Violation
 
 if TYPE_CHECKING:
     from l0.types import State

@@ -2,7 +2,7 @@
 
 Each built-in rule is made of named sub-checks (``json.balance``, ``markdown.fences``, …).
 Every sub-check takes a severity: ``"warning"``, ``"error"``, ``"fatal"`` (or a
-:class:`~l0.runtime.hooks.Severity`), or ``None`` to switch it off. A violation's ``rule`` is
+:class:`~l0.guardrails.hooks.Severity`), or ``None`` to switch it off. A violation's ``rule`` is
 ``"<rule>.<check>"``, so callers can tell sub-checks apart.
 """
 
@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
-from l0.runtime.hooks import Severity, Violation
+from l0.guardrails.hooks import Severity, Violation
 
 __all__ = [
     "META_COMMENTARY",

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from l0.guardrails.hooks import Violation
 from l0.guardrails.rules import NO_VIOLATIONS, BaseRule, SeverityLike
-from l0.runtime.hooks import Violation
 
 if TYPE_CHECKING:
     from l0.types import State

@@ -19,14 +19,18 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
+from typing_extensions import Unpack
 
 from l0.core import run
 from l0.errors import RetriesExhaustedError
 from l0.orchestration.parallel import open_streams
 from l0.types import Result
+
+if TYPE_CHECKING:
+    from l0.runtime.options import StructuredOptions
 
 __all__ = ["ConsensusOutput", "ConsensusResult", "consensus", "similarity"]
 
@@ -145,7 +149,7 @@ async def consensus(
     threshold: float = 0.8,
     weights: Sequence[float] | None = None,
     model: Any = None,
-    **run_options: Any,
+    **run_options: Unpack[StructuredOptions],
 ) -> ConsensusResult[Any]:
     """Run every source concurrently and return the output they agree on.
 
@@ -173,11 +177,12 @@ async def consensus(
         l0.RetriesExhaustedError: Every source failed (``errors`` holds each one's error).
     """
     items = _check(sources, strategy, threshold, weights)
-    structured_options = {k: run_options.pop(k) for k in _STRUCTURED_ONLY if k in run_options}
+    options: dict[str, Any] = dict(run_options)
+    structured_options = {k: options.pop(k) for k in _STRUCTURED_ONLY if k in options}
     if structured_options and model is None:
         raise TypeError(f"consensus: {sorted(structured_options)} need model=")
-    open_streams(items[:1], run_options)  # validate the options before anything runs
-    outputs = await _run_all(items, model, structured_options, run_options)
+    open_streams(items[:1], options)  # validate the options before anything runs
+    outputs = await _run_all(items, model, structured_options, options)
     good = [o for o in outputs if o.ok]
     if not good:
         raise RetriesExhaustedError(

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+from typing_extensions import Unpack
 
 from l0.core import stream
 from l0.errors import RetriesExhaustedError
 from l0.runtime.stream import Stream
 from l0.types import EventType, Result
+
+if TYPE_CHECKING:
+    from l0.runtime.options import RunOptions
 
 __all__ = ["RaceResult", "batched", "parallel", "race"]
 
@@ -70,7 +74,7 @@ async def parallel(
     *,
     concurrency: int = 5,
     fail_fast: bool = False,
-    **run_options: Any,
+    **run_options: Unpack[RunOptions],
 ) -> list[Result | BaseException]:
     """Run every source through :func:`l0.run`, at most ``concurrency`` at a time.
 
@@ -91,7 +95,7 @@ async def parallel(
     """
     items = _check_sources(sources, "parallel")
     _check_positive("parallel", "concurrency", concurrency)
-    streams = open_streams(items, run_options)
+    streams = open_streams(items, dict(run_options))
     results: list[Result | BaseException | None] = [None] * len(streams)
     failure: list[Exception] = []
     limiter = anyio.CapacityLimiter(concurrency)
@@ -119,7 +123,7 @@ async def batched(
     *,
     batch_size: int = 5,
     fail_fast: bool = False,
-    **run_options: Any,
+    **run_options: Unpack[RunOptions],
 ) -> list[Result | BaseException]:
     """Run ``sources`` in consecutive batches of ``batch_size``; a batch starts once the
     previous one has finished entirely.
@@ -139,7 +143,7 @@ async def batched(
     """
     items = _check_sources(sources, "batched")
     _check_positive("batched", "batch_size", batch_size)
-    open_streams(items[:1], run_options)  # validate the options before the first batch
+    open_streams(items[:1], dict(run_options))  # validate the options before the first batch
     out: list[Result | BaseException] = []
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
@@ -151,7 +155,7 @@ async def race(
     sources: Sequence[Any],
     *,
     mode: RaceMode = "first_complete",
-    **run_options: Any,
+    **run_options: Unpack[RunOptions],
 ) -> RaceResult:
     """Run every source at once; the first to succeed wins and every other run is cancelled.
 
@@ -180,7 +184,7 @@ async def race(
     """
     if mode not in ("first_complete", "first_token"):
         raise ValueError(f"race: mode must be 'first_complete' or 'first_token', got {mode!r}")
-    streams = open_streams(_check_sources(sources, "race"), run_options)
+    streams = open_streams(_check_sources(sources, "race"), dict(run_options))
     scopes = [anyio.CancelScope() for _ in streams]
     errors: list[Exception | None] = [None] * len(streams)
     winner: list[int] = []

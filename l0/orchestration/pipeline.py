@@ -19,10 +19,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from typing_extensions import Unpack
 
 from l0.core import run, stream
 from l0.types import Result
+
+if TYPE_CHECKING:
+    from l0.runtime.options import RunOptions
 
 __all__ = [
     "Pipeline",
@@ -177,7 +182,7 @@ class Pipeline:
         steps: Iterable[StepFn | PipelineStep],
         *,
         stop_on_error: bool = True,
-        **run_options: Any,
+        **run_options: Unpack[RunOptions],
     ) -> None:
         if isinstance(steps, (str, bytes)) or callable(steps):  # type: ignore[unreachable]
             raise TypeError("create_pipeline: steps must be a list of steps")
@@ -233,7 +238,7 @@ def create_pipeline(
     steps: Iterable[StepFn | PipelineStep],
     *,
     stop_on_error: bool = True,
-    **run_options: Any,
+    **run_options: Unpack[RunOptions],
 ) -> Pipeline:
     """A reusable :class:`Pipeline` (see there for the arguments)."""
     return Pipeline(steps, stop_on_error=stop_on_error, **run_options)
@@ -243,7 +248,7 @@ async def pipe(
     *steps: StepFn | PipelineStep,
     input: str = "",
     stop_on_error: bool = True,
-    **run_options: Any,
+    **run_options: Unpack[RunOptions],
 ) -> PipelineResult:
     """Run ``steps`` once, in order, starting from ``input``.
 

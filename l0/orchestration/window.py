@@ -20,10 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from typing_extensions import Unpack
 
 from l0.orchestration.parallel import parallel
 from l0.types import Result
+
+if TYPE_CHECKING:
+    from l0.runtime.options import RunOptions
 
 __all__ = ["Chunk", "ChunkResult", "DocumentWindow", "create_window", "merge_results"]
 
@@ -230,7 +235,7 @@ class DocumentWindow:
         *,
         concurrency: int = 5,
         fail_fast: bool = False,
-        **run_options: Any,
+        **run_options: Unpack[RunOptions],
     ) -> list[ChunkResult]:
         """Run :func:`l0.run` over every chunk, at most ``concurrency`` at a time.
 

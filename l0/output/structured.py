@@ -35,17 +35,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+from typing_extensions import Unpack
 
 from l0.errors import GuardrailViolationError, L0Error, RetriesExhaustedError, StructuredOutputError
+from l0.events import EventName
 from l0.guardrails.engine import GuardrailEngine
-from l0.observability.events import EventName
-from l0.runtime.hooks import Severity, Violation, ViolationsResult
+from l0.guardrails.hooks import Severity, Violation, ViolationsResult
 from l0.runtime.options import Source
 from l0.runtime.stream import Stream
 from l0.types import Attempt, EventType, ObservabilityEvent, Result
 from l0.utils.auto_correct import auto_correct_json
 
 if TYPE_CHECKING:
+    from l0.runtime.options import RunOptions
     from l0.types import State
 
 __all__ = [
@@ -185,42 +187,60 @@ class SchemaCheck:
         return self.validate(state.content)
 
     async def validate(self, text: str) -> Sequence[Violation]:
-        """Parse, auto-correct if needed, validate; record the outcome."""
-        self.raw, self.ok, self.corrections, self.errors = text, False, (), ()
+        """Parse, auto-correct if needed, validate; record the outcome.
+
+        Never raises on any text: a repair that gives up or a parser that fails in an
+        unexpected way is a failed validation (an ``error`` violation the core retries).
+        """
+        self.raw, self.ok, self.data, self.corrections, self.errors = text, False, None, (), ()
         await self._emit(EventName.STRUCTURED_PARSE_START, length=len(text))
         try:
-            self.data = self.adapter.validate_json(text, strict=self.strict or None)
-        except ValidationError as exc:
-            if not (self.auto_correct and _is_syntax(exc)):
-                return await self._failed(exc)
-            fixed = auto_correct_json(text)
-            self.corrections = fixed.corrections
-            await self._emit(
-                EventName.STRUCTURED_AUTO_CORRECT, corrections=fixed.corrections, valid=fixed.valid
-            )
             try:
-                self.data = self.adapter.validate_json(fixed.text)
-            except ValidationError as exc2:
-                return await self._failed(exc2)
-        self.ok = True
+                data = self.adapter.validate_json(text, strict=self.strict or None)
+            except ValidationError as exc:
+                if not (self.auto_correct and _is_syntax(exc)):
+                    return await self._failed(_errors(exc))
+                fixed = auto_correct_json(text)
+                self.corrections = fixed.corrections
+                await self._emit(
+                    EventName.STRUCTURED_AUTO_CORRECT,
+                    corrections=fixed.corrections,
+                    valid=fixed.valid,
+                )
+                if not fixed.valid:
+                    return await self._failed(_errors(exc), repair_failed=True)
+                data = self.adapter.validate_json(fixed.text)
+        except ValidationError as exc:
+            return await self._failed(_errors(exc))
+        except (ValueError, TypeError, RecursionError, MemoryError) as exc:
+            error = {"type": "parse_failed", "loc": (), "msg": f"{type(exc).__name__}: {exc}"}
+            return await self._failed((error,))
+        self.data, self.ok = data, True
         await self._emit(EventName.STRUCTURED_VALIDATED, corrected=bool(self.corrections))
         return _NONE
 
-    async def _failed(self, exc: ValidationError) -> Sequence[Violation]:
+    async def _failed(
+        self, errors: tuple[dict[str, Any], ...], *, repair_failed: bool = False
+    ) -> Sequence[Violation]:
         self.failures += 1
-        self.errors = tuple(
-            dict(e)
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)
-        )
+        self.errors = errors or ({"type": "invalid", "loc": (), "msg": "invalid output"},)
         await self._emit(EventName.STRUCTURED_VALIDATION_ERROR, errors=self.errors)
-        first = self.errors[0] if self.errors else {"msg": str(exc)}
+        first = self.errors[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
         message = f"{len(self.errors)} validation error(s); {where}: {first.get('msg', '')}"
+        if repair_failed:
+            message += " (auto-correct could not repair it)"
         return (Violation(_RULE, message, Severity.ERROR, True, None),)
 
     async def _emit(self, name: EventName, **data: Any) -> None:
         if self.relay is not None:
             await self.relay.emit(name, **data)
+
+
+def _errors(exc: ValidationError) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        dict(e) for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    )
 
 
 def _is_syntax(exc: ValidationError) -> bool:
@@ -303,7 +323,7 @@ async def structured(
     *,
     auto_correct: bool = True,
     strict: bool = False,
-    **options: Any,
+    **options: Unpack[RunOptions],
 ) -> StructuredResult[T]:
     """Run ``source`` until its output validates as ``model``.
 
@@ -325,7 +345,9 @@ async def structured(
     """
     from l0.core import run
 
-    check, wrapped, opts = prepare(model, source, options, auto_correct=auto_correct, strict=strict)
+    check, wrapped, opts = prepare(
+        model, source, dict(options), auto_correct=auto_correct, strict=strict
+    )
     try:
         result = await run(wrapped, **opts)
     except L0Error as exc:
@@ -333,6 +355,19 @@ async def structured(
         if err is exc:
             raise
         raise err from exc
+    return _success(check, result)
+
+
+def _success(check: SchemaCheck, result: Result) -> StructuredResult[Any]:
+    """The result of a run that ended well; a run the schema check did not pass (e.g. a
+    guardrail engine that swallowed the check) is a :class:`l0.StructuredOutputError`."""
+    if not check.ok:
+        raise StructuredOutputError(
+            "structured output: the run ended without a validated value",
+            raw=check.raw,
+            corrections=check.corrections,
+            validation_errors=check.errors,
+        )
     return StructuredResult(
         check.data, check.raw, bool(check.corrections), check.corrections, result
     )
@@ -399,11 +434,8 @@ class StructuredStream(Generic[T]):
             if err is exc:
                 raise
             raise err from exc
-        check = self._check
-        self._result = StructuredResult(
-            check.data, check.raw, bool(check.corrections), check.corrections, self._stream.result
-        )
-        yield check.data
+        self._result = _success(self._check, self._stream.result)
+        yield self._result.data
 
     @property
     def result(self) -> StructuredResult[T]:
@@ -440,7 +472,7 @@ def structured_stream(
     *,
     auto_correct: bool = True,
     strict: bool = False,
-    **options: Any,
+    **options: Unpack[RunOptions],
 ) -> StructuredStream[T]:
     """Stream ``source`` as progressively validated ``model`` objects.
 
@@ -451,5 +483,7 @@ def structured_stream(
     """
     from l0.core import stream
 
-    check, wrapped, opts = prepare(model, source, options, auto_correct=auto_correct, strict=strict)
+    check, wrapped, opts = prepare(
+        model, source, dict(options), auto_correct=auto_correct, strict=strict
+    )
     return StructuredStream(check, stream(wrapped, **opts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from l0.observability.events import EventName
+from l0.events import EventName
 from l0.runtime.events import EventHandler
 from l0.types import ObservabilityEvent
 

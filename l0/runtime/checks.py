@@ -2,7 +2,7 @@
 
 First-token bookkeeping, overlap removal on a resumed attempt, ``CHECKPOINT_SAVED`` events,
 streaming guardrail and drift checks, and the final checks at the end of a stream. The loop
-takes this path only when the token count reaches ``_Run._next_check``, which this module
+takes this path only when the token count reaches ``Run._next_check``, which this module
 keeps at the nearest pending check (or 0 while every token needs it).
 """
 
@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from l0.errors import DriftError, ErrorCategory, ErrorCode, GuardrailViolationError
-from l0.observability.events import EventName
-from l0.runtime.hooks import DriftHook, GuardrailHook, Severity, Violation, ViolationsResult
+from l0.events import EventName
+from l0.guardrails.hooks import DriftHook, GuardrailHook, Severity, Violation, ViolationsResult
 from l0.types import CheckIntervals, Event, EventType
 
 if TYPE_CHECKING:
-    from l0.core import _Run
+    from l0.runtime.run import Run
 
 __all__ = ["Checks"]
 
@@ -29,7 +29,7 @@ class Checks:
 
     def __init__(
         self,
-        run: _Run,
+        run: Run,
         guardrails: GuardrailHook | None,
         drift: DriftHook | None,
         intervals: CheckIntervals,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from l0.observability.events import EventName
+from l0.events import EventName
 from l0.types import ObservabilityEvent
 
 __all__ = ["Emitter", "EventHandler"]

@@ -1,10 +1,14 @@
-"""Validate and normalise the keyword options of :func:`l0.run` / :func:`l0.stream`.
+"""The keyword options of :func:`l0.run` / :func:`l0.stream`: declared once, validated once.
 
-Every bad input fails here, before anything runs, with an error naming the option.
+:class:`RunOptions` is the contract every entry point that takes l0 options spells as
+``**options: Unpack[RunOptions]`` (so a type checker catches ``fallback=``);
+:func:`check_option_names` catches the same mistake at run time, naming the closest valid
+option, and :func:`build_options` fails on every other bad input before anything runs.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import random
 import types
@@ -12,18 +16,138 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from l0.adapters.base import Adapter
 from l0.errors import ErrorCategory, InvalidStreamError
+from l0.guardrails.hooks import DriftHook, GuardrailHook
 from l0.runtime.callbacks import build_handlers
 from l0.runtime.events import EventHandler
-from l0.runtime.hooks import DriftHook, GuardrailHook
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
 
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
+    from l0.budget import RetryBudget
 
-__all__ = ["Options", "Source", "build_options"]
+__all__ = [
+    "OPTION_NAMES",
+    "Options",
+    "RunOptions",
+    "Source",
+    "StructuredOptions",
+    "build_options",
+    "check_option_names",
+]
+
+
+class RunOptions(TypedDict, total=False):
+    """The keyword options of :func:`l0.stream`, :func:`l0.run`, :func:`l0.run_sync`,
+    :func:`l0.stream_sync` and of every function that passes them on (``l0.structured``,
+    ``l0.parallel``, ``l0.race``, ``l0.batched``, ``l0.consensus``, ``l0.pipe``, …).
+
+    Attributes:
+        fallbacks: Sources tried in order once a source is exhausted.
+        retry: The retry policy (default :class:`l0.Retry()`).
+        timeout: Stall and overall deadlines (default :class:`l0.Timeout()`).
+        guardrails: Rules or a preset (:mod:`l0.guardrails`).
+        drift: ``None`` (off), ``True`` (default detector) or a detector.
+        continuation: ``True`` or an :class:`l0.Continuation` to resume retries from the text
+            already delivered (the source reads :attr:`l0.Attempt.checkpoint`).
+        check_intervals: How often streaming checks run.
+        on_event: Receives every :class:`l0.ObservabilityEvent`, in order.
+        adapter: An adapter name or instance; detection by type otherwise.
+        context: Caller data attached to ``SESSION_START``.
+        detect_zero_output: Treat a stream with no content as a retryable error (default on).
+        detect_truncation: Treat a stream that ends without its end marker as a retryable
+            network error (for providers whose protocol has one; default on).
+        keep_raw: Keep every raw provider chunk on the adapter stream (off: memory stays flat).
+        clock: Time source and sleeper (tests inject :class:`l0.testing.FakeClock`).
+        stream_id: The run's id in events (random by default).
+        on_retry: Called with each ``RETRY_ATTEMPT`` event; likewise ``on_fallback``
+            (``FALLBACK_START``), ``on_checkpoint`` (``CHECKPOINT_SAVED``), ``on_resume``
+            (``RESUME_START``), ``on_timeout`` (``TIMEOUT_TRIGGERED``), ``on_violation``
+            (``GUARDRAIL_RULE_RESULT``), ``on_complete`` (``COMPLETE``) and ``on_error``
+            (``ERROR``): :data:`l0.runtime.callbacks.CALLBACK_EVENTS`.
+        breaker: An :class:`l0.CircuitBreaker` shared across runs: a source whose circuit is
+            open is skipped (:class:`l0.CircuitOpenError`, the next fallback answers) without
+            being called; each attempt's outcome is recorded under its key.
+        retry_budget: An :class:`l0.RetryBudget` shared across runs: a retry its key's
+            bucket refuses becomes the next fallback at once (or
+            :class:`l0.RetryBudgetExhaustedError`); successes refill it.
+        keys: With ``breaker`` or ``retry_budget``: one key per source, the source's then
+            each fallback's (e.g. model names); ``None`` for a source they leave alone.
+        breaker_keys: The older name of ``keys``.
+    """
+
+    fallbacks: Sequence[Any]
+    retry: Retry | None
+    timeout: Timeout | None
+    guardrails: Any
+    drift: Any
+    continuation: Any
+    check_intervals: CheckIntervals | None
+    on_event: EventHandler | None
+    adapter: Any
+    context: Mapping[str, Any] | None
+    detect_zero_output: bool
+    detect_truncation: bool
+    keep_raw: bool
+    clock: Clock | None
+    stream_id: str | None
+    on_retry: EventHandler | None
+    on_fallback: EventHandler | None
+    on_checkpoint: EventHandler | None
+    on_resume: EventHandler | None
+    on_timeout: EventHandler | None
+    on_violation: EventHandler | None
+    on_complete: EventHandler | None
+    on_error: EventHandler | None
+    breaker: CircuitBreaker | None
+    retry_budget: RetryBudget | None
+    keys: Sequence[str | None] | None
+    breaker_keys: Sequence[str | None] | None
+
+
+class StructuredOptions(RunOptions, total=False):
+    """:class:`RunOptions` plus the structured-output switches of :func:`l0.structured`
+    (what ``l0.consensus(..., model=...)`` passes on).
+
+    Attributes:
+        auto_correct: Repair malformed JSON before deciding to retry (default True).
+        strict: No repair, and pydantic strict validation.
+    """
+
+    auto_correct: bool
+    strict: bool
+
+
+OPTION_NAMES: frozenset[str] = frozenset(RunOptions.__annotations__)
+"""Every valid option name."""
+
+
+def check_option_names(
+    options: Mapping[str, Any], where: str, extra: frozenset[str] = frozenset()
+) -> None:
+    """Raise ``TypeError`` naming the closest valid option for any unknown name.
+
+    Args:
+        options: The keyword options as given.
+        where: The function they were given to, for the message (``"l0.run"``).
+        extra: Names that function takes besides the run options.
+    """
+    if OPTION_NAMES.issuperset(options):
+        return
+    valid = OPTION_NAMES | extra
+    unknown = [name for name in options if name not in valid]
+    if not unknown:
+        return
+    name = unknown[0]
+    close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+    hint = (
+        f"; did you mean {close[0]!r}?" if close else f"; valid options: {', '.join(sorted(valid))}"
+    )
+    raise TypeError(f"{where}() got an unknown option {name!r}{hint}")
 
 
 class Source:
@@ -121,6 +245,8 @@ class Options:
     keep_raw: bool
     breaker: CircuitBreaker | None = None
     breaker_keys: tuple[str | None, ...] = ()
+    """One key per source (``keys=``), for the breaker and the retry budget."""
+    retry_budget: RetryBudget | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -189,30 +315,43 @@ def _adapter(value: Any) -> Adapter | None:
     raise TypeError(f"adapter must be an adapter name or instance; got {type(value).__name__}")
 
 
-def _breaker(
-    breaker: Any, keys: Any, n_sources: int
-) -> tuple[CircuitBreaker | None, tuple[str | None, ...]]:
-    if breaker is None:
+def _protection(
+    breaker: Any, budget: Any, keys: Any, breaker_keys: Any, n_sources: int
+) -> tuple[CircuitBreaker | None, RetryBudget | None, tuple[str | None, ...]]:
+    """Check ``breaker=``, ``retry_budget=`` and their per-source ``keys=``."""
+    if keys is not None and breaker_keys is not None:
+        raise ValueError("pass keys= only (breaker_keys= is its older name)")
+    name = "keys" if breaker_keys is None else "breaker_keys"
+    keys = keys if breaker_keys is None else breaker_keys
+    if breaker is None and budget is None:
         if keys is not None:
-            raise ValueError("breaker_keys needs breaker=l0.CircuitBreaker(...)")
-        return None, ()
+            raise ValueError(
+                f"{name} needs breaker=l0.CircuitBreaker(...) or retry_budget=l0.RetryBudget(...)"
+            )
+        return None, None, ()
     from l0.breaker import CircuitBreaker
+    from l0.budget import RetryBudget
 
-    if not isinstance(breaker, CircuitBreaker):
+    if breaker is not None and not isinstance(breaker, CircuitBreaker):
         raise TypeError(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
-    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
-        raise TypeError(
-            "breaker_keys must be a sequence of keys: the source's, then each fallback's"
+    if budget is not None and not isinstance(budget, RetryBudget):
+        raise TypeError(f"retry_budget must be an l0.RetryBudget, got {type(budget).__name__}")
+    if keys is None:
+        raise ValueError(
+            f"{'breaker' if breaker is not None else 'retry_budget'} needs keys=[...]: one key "
+            "per source (the source's, then each fallback's), e.g. model names"
         )
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
+        raise TypeError(f"{name} must be a sequence of keys: the source's, then each fallback's")
     if len(keys) != n_sources:
         raise ValueError(
-            f"breaker_keys must have one key per source ({n_sources}: the source, then each "
+            f"{name} must have one key per source ({n_sources}: the source, then each "
             f"fallback), got {len(keys)}"
         )
     for i, key in enumerate(keys):
         if key is not None and (not isinstance(key, str) or not key):
-            raise TypeError(f"breaker_keys[{i}] must be a non-empty str or None, got {key!r}")
-    return breaker, tuple(keys)
+            raise TypeError(f"{name}[{i}] must be a non-empty str or None, got {key!r}")
+    return breaker, budget, tuple(keys)
 
 
 def build_options(
@@ -236,8 +375,33 @@ def build_options(
     callbacks: Mapping[str, EventHandler | None] | None = None,
     breaker: CircuitBreaker | None = None,
     breaker_keys: Sequence[str | None] | None = None,
+    retry_budget: RetryBudget | None = None,
+    keys: Sequence[str | None] | None = None,
+    on_retry: EventHandler | None = None,
+    on_fallback: EventHandler | None = None,
+    on_checkpoint: EventHandler | None = None,
+    on_resume: EventHandler | None = None,
+    on_timeout: EventHandler | None = None,
+    on_violation: EventHandler | None = None,
+    on_complete: EventHandler | None = None,
+    on_error: EventHandler | None = None,
 ) -> Options:
-    """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option."""
+    """Validate everything; raise ``TypeError``/``ValueError`` naming the bad option.
+
+    Takes the :class:`RunOptions`; ``callbacks`` maps ``on_*`` names to handlers too.
+    """
+    named = {
+        "on_retry": on_retry,
+        "on_fallback": on_fallback,
+        "on_checkpoint": on_checkpoint,
+        "on_resume": on_resume,
+        "on_timeout": on_timeout,
+        "on_violation": on_violation,
+        "on_complete": on_complete,
+        "on_error": on_error,
+    }
+    if any(handler is not None for handler in named.values()):
+        callbacks = {**(callbacks or {}), **{k: v for k, v in named.items() if v is not None}}
     if fallbacks.__class__ is not tuple and (
         isinstance(fallbacks, (str, bytes)) or not isinstance(fallbacks, Sequence)
     ):
@@ -250,7 +414,9 @@ def build_options(
         raise TypeError("context must be a mapping")
     if clock is not None and not isinstance(clock, Clock):
         raise TypeError("clock must provide now() and async sleep()")
-    checked_breaker, keys = _breaker(breaker, breaker_keys, len(sources))
+    checked_breaker, budget, checked_keys = _protection(
+        breaker, retry_budget, keys, breaker_keys, len(sources)
+    )
     return Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
@@ -272,5 +438,6 @@ def build_options(
         stream_id=stream_id or f"{random.getrandbits(128):032x}",
         keep_raw=bool(keep_raw),
         breaker=checked_breaker,
-        breaker_keys=keys,
+        breaker_keys=checked_keys,
+        retry_budget=budget,
     )

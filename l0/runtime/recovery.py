@@ -18,21 +18,22 @@ from l0.errors import (
     GuardrailViolationError,
     L0Error,
     RetriesExhaustedError,
+    RetryBudgetExhaustedError,
     StreamTimeoutError,
     to_l0_error,
 )
-from l0.observability.events import EventName
+from l0.events import EventName
 from l0.runtime.continuation import OverlapResolver
-from l0.runtime.retry import Action, Counters, Decision, decide
+from l0.runtime.retry import Action, Counters, Decision, decide, throttled
 from l0.types import Event, EventType, Status
 
 if TYPE_CHECKING:
-    from l0.core import _Run
+    from l0.runtime.run import Run
 
 __all__ = ["classify_failure", "on_failure"]
 
 
-def classify_failure(run: _Run, exc: BaseException) -> tuple[L0Error | None, BaseException]:
+def classify_failure(run: Run, exc: BaseException) -> tuple[L0Error | None, BaseException]:
     """``(l0 error or None for a programming error, the exception to raise on give-up)``."""
     mine = run.wd.recognise(exc)
     if mine is not None:
@@ -48,7 +49,7 @@ def classify_failure(run: _Run, exc: BaseException) -> tuple[L0Error | None, Bas
     return mapped, (mapped if mapped is not None else exc)
 
 
-async def on_failure(run: _Run, exc: BaseException) -> tuple[Decision, list[Event]]:
+async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event]]:
     """Classify, decide, report; prepare the next attempt or raise the final error."""
     err, raisable = classify_failure(run, exc)
     run.errors.append(raisable)
@@ -59,12 +60,15 @@ async def on_failure(run: _Run, exc: BaseException) -> tuple[Decision, list[Even
     if err is not None:
         _count_error(run, err)
         await _report_error(run, err)
-    decision = decide(
-        run.opts.retry,
-        err,
-        run.counters,
-        has_fallback=run.source_index + 1 < len(run.opts.sources),
-    )
+    has_fallback = run.source_index + 1 < len(run.opts.sources)
+    decision = decide(run.opts.retry, err, run.counters, has_fallback=has_fallback)
+    budget_key = None
+    if decision.action is Action.RETRY and run.opts.retry_budget is not None:
+        budget_key = run.opts.breaker_keys[run.source_index]
+        if budget_key is not None and not await run.opts.retry_budget.try_spend(budget_key):
+            decision = throttled(budget_key, has_fallback)
+        else:
+            budget_key = None
     if run.emitter.active:
         await run.emitter.emit(
             EventName.ERROR,
@@ -79,18 +83,22 @@ async def on_failure(run: _Run, exc: BaseException) -> tuple[Decision, list[Even
             await run.emitter.emit(
                 EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
             )
-        final = _final_error(run, err, raisable)
+        final = (
+            RetryBudgetExhaustedError(budget_key, errors=run.errors)
+            if budget_key is not None
+            else _final_error(run, err, raisable)
+        )
         raise final from final.__cause__  # keep the SDK exception an adapter attached
     pending = await _prepare_next(run, err, decision)
     return decision, pending
 
 
-def _count_error(run: _Run, err: L0Error) -> None:
+def _count_error(run: Run, err: L0Error) -> None:
     by_cat = run.telemetry.errors_by_category
     by_cat[err.category.value] = by_cat.get(err.category.value, 0) + 1
 
 
-async def _report_error(run: _Run, err: L0Error) -> None:
+async def _report_error(run: Run, err: L0Error) -> None:
     if isinstance(err, StreamTimeoutError):
         if run.emitter.active:
             await run.emitter.emit(
@@ -109,7 +117,7 @@ async def _report_error(run: _Run, err: L0Error) -> None:
         await run.emitter.emit(EventName.ABORT_REQUESTED, token_count=run.state.token_count)
 
 
-def _final_error(run: _Run, err: L0Error | None, raisable: BaseException) -> BaseException:
+def _final_error(run: Run, err: L0Error | None, raisable: BaseException) -> BaseException:
     if err is None or isinstance(err, AbortedError) or len(run.errors) == 1:
         return raisable
     if err.code.value == "TOTAL_TIMEOUT":
@@ -121,7 +129,7 @@ def _final_error(run: _Run, err: L0Error | None, raisable: BaseException) -> Bas
     )
 
 
-async def _prepare_next(run: _Run, err: L0Error | None, decision: Decision) -> list[Event]:
+async def _prepare_next(run: Run, err: L0Error | None, decision: Decision) -> list[Event]:
     """Update counters and state for the next attempt; events to yield before it."""
     state = run.state
     if decision.action is Action.RETRY:
@@ -155,7 +163,7 @@ async def _prepare_next(run: _Run, err: L0Error | None, decision: Decision) -> l
     return await _carry_or_reset(run, err)
 
 
-async def _carry_or_reset(run: _Run, err: L0Error | None) -> list[Event]:
+async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     """Continue from the delivered text, or reset it (and tell the consumer)."""
     state = run.state
     run.resolver = None

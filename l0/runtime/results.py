@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from l0.observability.events import EventName
+from l0.events import EventName
 from l0.types import Result, Status, Telemetry
 
 if TYPE_CHECKING:
-    from l0.core import _Run
+    from l0.runtime.run import Run
 
 __all__ = ["complete", "telemetry"]
 
 
-async def complete(run: _Run) -> Result:
+async def complete(run: Run) -> Result:
     state = run.state
     src = run.adapter_stream
     state.completed = True
@@ -24,6 +24,10 @@ async def complete(run: _Run) -> Result:
     if run.breaker_key is not None and run.opts.breaker is not None:
         await run.opts.breaker.record_success(run.breaker_key)
         run.breaker_key = None
+    if run.opts.retry_budget is not None:
+        key = run.opts.breaker_keys[run.source_index]
+        if key is not None:
+            await run.opts.retry_budget.record_success(key)
     result = Result(
         text=state.content,
         state=state,
@@ -50,7 +54,7 @@ async def complete(run: _Run) -> Result:
     return result
 
 
-def telemetry(run: _Run, end: float) -> Telemetry:
+def telemetry(run: Run, end: float) -> Telemetry:
     t = run.telemetry
     s = run.state
     t.ended_at = end

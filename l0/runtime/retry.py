@@ -1,6 +1,6 @@
 """What to do after a failure: a pure function of the policy, the counters and the error.
 
-:func:`decide` never sleeps and never touches a stream; the attempt loop in :mod:`l0.core`
+:func:`decide` never sleeps and never touches a stream; the attempt loop in :mod:`l0.runtime.run`
 carries the :class:`Decision` out. Budgets are per source: a fallback starts with fresh
 counters (the overall ``Timeout.total`` bounds the whole run).
 """
@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from enum import Enum
 
 from l0.errors import ErrorCategory, ErrorCode, L0Error, NetworkError
+from l0.errors.classify import counts_toward_attempts
 from l0.runtime.timers import calculate_backoff
 from l0.types import Retry
 
-__all__ = ["Action", "Counters", "Decision", "counts_toward_attempts", "decide", "retry_delay"]
-
-_COUNTED = frozenset({ErrorCategory.MODEL, ErrorCategory.CONTENT, ErrorCategory.PROVIDER})
+__all__ = [
+    "Action",
+    "Counters",
+    "Decision",
+    "counts_toward_attempts",
+    "decide",
+    "retry_delay",
+    "throttled",
+]
 
 
 class Action(str, Enum):
@@ -63,11 +70,6 @@ class Decision:
     reason: str
     delay: float = 0.0
     counts: bool = False
-
-
-def counts_toward_attempts(err: L0Error) -> bool:
-    """True for model, content and provider errors."""
-    return err.category in _COUNTED
 
 
 def _retry_on_allows(policy: Retry, err: L0Error) -> bool:
@@ -115,6 +117,12 @@ def decide(
     nth = counters.model if counted else counters.network
     delay = retry_delay(policy, err, nth, random=random)
     return Decision(Action.RETRY, f"{err.category.value} error", delay, counted)
+
+
+def throttled(key: str, has_fallback: bool) -> Decision:
+    """What a retry becomes when the :class:`l0.RetryBudget` of ``key`` refuses it: the next
+    fallback at once, or giving up."""
+    return _not_retried(f"retry budget for {key!r} exhausted", has_fallback)
 
 
 def retry_delay(

@@ -10,7 +10,7 @@ from l0.errors import AbortedError, L0Error
 from l0.types import Event, Result, State, Status
 
 if TYPE_CHECKING:
-    from l0.core import _Run
+    from l0.runtime.run import Run
 
 __all__ = ["Stream"]
 
@@ -29,7 +29,7 @@ class Stream:
 
     __slots__ = ("_gen", "_run")
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: Run) -> None:
         self._run = run
         self._gen: AsyncGenerator[Event, None] | None = None
 

@@ -56,6 +56,7 @@ class Watchdog:
         "_activity_at",
         "_attempt_start",
         "_cancelled",
+        "_clock",
         "_handle",
         "_interruptible",
         "_loop",
@@ -64,6 +65,7 @@ class Watchdog:
         "_state",
         "_task",
         "_total_deadline",
+        "_unsubscribe",
         "agen",
         "asyncio",
         "interrupt",
@@ -71,7 +73,13 @@ class Watchdog:
         "timeout",
     )
 
-    def __init__(self, timeout: Timeout, state: State, now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        timeout: Timeout,
+        state: State,
+        now: Callable[[], float],
+        clock: object = None,
+    ) -> None:
         self.timeout = timeout
         self._state = state
         self._now = now
@@ -88,6 +96,8 @@ class Watchdog:
         self._scope: anyio.CancelScope | None = None
         self._cancelled = False
         self.asyncio = False
+        self._clock = clock
+        self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -103,6 +113,10 @@ class Watchdog:
             self._task = task
         if self.timeout.total is not None:
             self._total_deadline = self._now() + self.timeout.total
+        # A clock whose time moves by hand (l0.testing.FakeClock) tells us when it moves.
+        subscribe = getattr(self._clock, "subscribe", None)
+        if subscribe is not None and (self.timed or self._total_deadline is not None):
+            self._unsubscribe = subscribe(self._clock_moved)
         self._arm()
 
     def rebind(self) -> None:
@@ -135,6 +149,15 @@ class Watchdog:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _clock_moved(self) -> None:
+        """The (virtual) clock jumped: check the deadlines now."""
+        if self.asyncio and self._loop is not None and self._handle is not None:
+            self._handle.cancel()
+            self._fire()
 
     def touch(self) -> None:
         """Record liveness that is not a token (reasoning, keepalive, metadata chunks)."""

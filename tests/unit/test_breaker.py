@@ -402,7 +402,7 @@ def test_bad_breaker_options_are_rejected(
     ("kwargs", "exc", "match"),
     [
         ({"breaker_keys": ["a"]}, ValueError, "breaker_keys needs breaker"),
-        ({"breaker": CircuitBreaker()}, TypeError, "breaker_keys must be a sequence"),
+        ({"breaker": CircuitBreaker()}, ValueError, r"breaker needs keys=\[...\]"),
         ({"breaker": CircuitBreaker(), "breaker_keys": "ab"}, TypeError, "breaker_keys"),
         ({"breaker": CircuitBreaker(), "breaker_keys": ["a"]}, ValueError, "one key per source"),
         ({"breaker": CircuitBreaker(), "breaker_keys": ["a", ""]}, TypeError, r"breaker_keys\[1\]"),

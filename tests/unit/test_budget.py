@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import l0
 from l0 import RetryBudget
 from l0.budget import BudgetOp, BudgetPolicy, MemoryBudgetStore, budget_step
+from l0.errors import (
+    ErrorCategory,
+    ErrorCode,
+    RetriesExhaustedError,
+    RetryBudgetExhaustedError,
+    ServerError,
+)
+from l0.testing import FakeClock, ScriptedSource, drop, fail, tokens
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +92,80 @@ async def test_memory_store_is_atomic_across_threads() -> None:
             tg.start_soon(anyio.to_thread.run_sync, worker)
     assert results.count(True) == 500  # 1000 -> 500 exactly, never below
     assert await b.tokens("m") == 500.0
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+RETRY = l0.Retry(attempts=5, max_retries=10, base_delay=1.0)
+
+
+async def test_a_refused_retry_fails_fast_with_a_typed_error() -> None:
+    clock = FakeClock()
+    budget = RetryBudget(max_tokens=2)  # one retry (2 -> 1), then refused
+    primary = ScriptedSource([fail(ServerError("503"))])
+    with pytest.raises(RetryBudgetExhaustedError) as info:
+        await l0.run(primary, retry=RETRY, retry_budget=budget, keys=["gpt"], clock=clock)
+    err = info.value
+    assert primary.calls == 2 and len(clock.sleeps) == 1  # one retry, then no more waiting
+    assert err.key == "gpt" and err.code is ErrorCode.RETRY_BUDGET_EXHAUSTED
+    assert isinstance(err, RetriesExhaustedError) and len(err.errors) == 2
+    assert err.category is ErrorCategory.TRANSIENT  # the last error's
+    # The next run's first failure is not retried at all.
+    again = ScriptedSource([fail(ServerError("503"))])
+    with pytest.raises(RetryBudgetExhaustedError):
+        await l0.run(again, retry=RETRY, retry_budget=budget, keys=["gpt"], clock=clock)
+    assert again.calls == 1 and len(clock.sleeps) == 1
+
+
+async def test_a_refused_retry_goes_straight_to_the_fallback_and_success_refills() -> None:
+    clock = FakeClock()
+    budget = RetryBudget(max_tokens=2, token_ratio=0.5)
+    await budget.try_spend("gpt")  # bucket at 1: retries on "gpt" refused
+    seen: list[l0.ObservabilityEvent] = []
+    primary = ScriptedSource([*tokens("Hel"), drop()])
+    result = await l0.run(
+        primary,
+        fallbacks=[ScriptedSource([*tokens("from the backup")])],
+        retry=RETRY,
+        retry_budget=budget,
+        keys=["gpt", "claude"],
+        clock=clock,
+        on_event=seen.append,
+    )
+    assert result.text == "from the backup" and result.fallback_index == 1
+    assert primary.calls == 1 and clock.sleeps == []
+    error = next(e for e in seen if e.name == "ERROR")
+    assert error.data["action"] == "fallback"
+    assert error.data["reason"] == "retry budget for 'gpt' exhausted"
+    assert await budget.tokens("claude") == 2.0  # refilled, capped at max
+    assert await budget.tokens("gpt") == 1.0
+    ok = await l0.run(ScriptedSource(["fine"]), retry_budget=budget, keys=["gpt"], clock=clock)
+    assert ok.text == "fine" and await budget.tokens("gpt") == 1.5
+
+
+async def test_sources_without_a_key_are_not_budgeted() -> None:
+    budget = RetryBudget(max_tokens=1)
+    primary = ScriptedSource([drop()], [drop()], ["ok"])
+    result = await l0.run(primary, retry=l0.Retry(base_delay=0.0), retry_budget=budget, keys=[None])
+    assert result.text == "ok" and primary.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"retry_budget": RetryBudget()}, ValueError, r"retry_budget needs keys=\[...\]"),
+        ({"keys": ["a"]}, ValueError, "keys needs breaker=.* or retry_budget="),
+        ({"retry_budget": object(), "keys": ["a"]}, TypeError, "must be an l0.RetryBudget"),
+        (
+            {"retry_budget": RetryBudget(), "keys": ["a"], "breaker_keys": ["a"]},
+            ValueError,
+            "pass keys= only",
+        ),
+        ({"retry_budget": RetryBudget(), "keys": ["a", "b"]}, ValueError, "one key per source"),
+    ],
+)
+async def test_bad_run_options_name_the_option(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        await l0.run(ScriptedSource(["x"]), **kwargs)

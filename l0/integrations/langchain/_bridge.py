@@ -4,9 +4,9 @@
   (``coro_with_context`` creates one per ``anext``), while the l0 stall watchdog interrupts
   the task that reads the provider. The l0 stream therefore runs in one task of its own and
   hands its outputs over through a one-slot queue.
-- :class:`ThreadedChunks`: a sync iterator read on worker threads, so the sync execution
-  paths drive the inner runnable's own sync ``stream()`` (its sync HTTP client) while the
-  l0 core runs on a portal thread.
+- :class:`ThreadedChunks` (the one in :mod:`l0.adapters._common`): a sync iterator read on
+  worker threads, so the sync execution paths drive the inner runnable's own sync
+  ``stream()`` (its sync HTTP client) while the l0 core runs on a portal thread.
 - :func:`call_blocking` / :func:`iterate_blocking`: the sync facades, over an anyio
   blocking portal (safe with no event loop and inside a running loop's thread).
 """
@@ -19,7 +19,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from typing import Any, TypeVar
 
 import anyio.from_thread
-import anyio.to_thread
+
+from l0.adapters._common import ThreadedChunks
 
 __all__ = [
     "ThreadedChunks",
@@ -72,36 +73,6 @@ async def isolated(items: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
         if not task.done():
             task.cancel()
             await asyncio.wait([task])
-
-
-class ThreadedChunks:
-    """An async iterator over a blocking iterator; each ``next()`` runs on a worker thread.
-
-    A stall timeout abandons a blocked ``next()`` (the thread finishes on its own when the
-    provider's socket times out); the iterator is closed on a worker thread as well.
-    """
-
-    __slots__ = ("_it",)
-
-    def __init__(self, iterator: Iterator[Any]) -> None:
-        self._it = iterator
-
-    def __aiter__(self) -> ThreadedChunks:
-        return self
-
-    async def __anext__(self) -> Any:
-        item = await anyio.to_thread.run_sync(next, self._it, _STOP, abandon_on_cancel=True)
-        if item is _STOP:
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        close = getattr(self._it, "close", None)
-        if close is None:
-            return
-        # ValueError: still running in an abandoned thread, which ends on its own.
-        with contextlib.suppress(ValueError):
-            await anyio.to_thread.run_sync(close, abandon_on_cancel=True)
 
 
 @contextlib.asynccontextmanager

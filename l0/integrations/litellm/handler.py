@@ -15,8 +15,9 @@ What LiteLLM's SDK does **not** offer a callback: a per-chunk hook. A callback c
 edit or abort a stream chunk by chunk in ``litellm.acompletion`` (the stream-event hooks
 never fire; the streaming deployment hook sees only the final chunk). Only the **proxy**
 calls ``async_post_call_streaming_iterator_hook`` with the whole stream; there this handler
-applies l0's guardrails, drift detection and stall timeouts (when configured) and raises the
-typed l0 error on a violation. In the SDK, use :func:`l0.integrations.litellm.acompletion`.
+makes the stream reliable (:mod:`l0.integrations.litellm.proxy`): retries through the proxy's
+router, continuation, timeouts, guardrails, drift. In the SDK, use the drop-in
+:func:`l0.integrations.litellm.acompletion`.
 """
 
 from __future__ import annotations
@@ -25,63 +26,79 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from l0.adapters.litellm import LITELLM_ADAPTER, map_litellm_error
-from l0.core import stream as l0_stream
+from l0.adapters.litellm import map_litellm_error
+from l0.breaker import CircuitBreaker, CircuitState
 from l0.errors import L0Error, to_l0_error
+from l0.integrations.litellm.options import HANDLER_OPTIONS, check_names
+from l0.integrations.litellm.proxy import reliable_stream
 from l0.observability.events import EventName
 from l0.runtime.events import EventHandler
-from l0.runtime.timers import Clock
-from l0.types import CheckIntervals, EventType, ObservabilityEvent, Retry, Timeout
+from l0.runtime.options import build_options
+from l0.types import CheckIntervals, ObservabilityEvent, Retry, Timeout
 
 __all__ = ["L0Handler", "l0_handler"]
 
 logger = logging.getLogger("l0")
 
-_NO_RETRY = Retry(attempts=0, max_retries=0)  # the proxy's upstream cannot be re-run
 _MAX_OPEN_CALLS = 4096  # calls whose end we never saw stop counting beyond this
 
 
 class L0Handler(CustomLogger):
-    """LiteLLM callback: l0 observability for every call; l0 guarding in the proxy.
+    """LiteLLM callback: l0 observability for every call; reliable streams in the proxy.
+
+    In the LiteLLM proxy (``litellm_settings: callbacks: [...]`` in ``config.yaml``) each
+    streamed answer is run through l0: a drop, stall, malformed chunk, in-band error or
+    guardrail violation is retried through the proxy's router (same model group) and
+    continued from the text the client already has; the client sees one uninterrupted
+    stream. See :mod:`l0.integrations.litellm.proxy`.
 
     Args:
         on_event: Receives each :class:`l0.ObservabilityEvent` (sync or async function).
             ``None``: events are only logged at DEBUG on the ``l0`` logger.
-        guardrails: l0 guardrail rules or preset, applied to proxy streams only.
-        drift: l0 drift detection for proxy streams (``None``, ``True`` or a detector).
-        timeout: Stall/overall deadlines for proxy streams (:class:`l0.Timeout`).
-        check_intervals: How often the proxy-stream checks run.
-        clock: l0 clock for the proxy-stream checks (tests).
+        **options: How proxy streams run (l0 options, all optional): ``retry``
+            (:class:`l0.Retry`), ``timeout`` (:class:`l0.Timeout`), ``continuation``
+            (default True), ``guardrails``, ``drift``, ``check_intervals`` (with
+            guardrails the default checks every token, so no text they reject is sent),
+            ``fallbacks`` (router model groups tried after the request's own),
+            ``detect_zero_output``, ``detect_truncation``, ``clock``, and ``breaker`` (an
+            :class:`l0.CircuitBreaker` keyed by deployment id: deployments whose circuit
+            is open are left out by :meth:`async_filter_deployments`).
+
+    Raises:
+        TypeError: For an unknown option (naming the closest valid one) or a bad value.
     """
 
-    def __init__(
-        self,
-        on_event: EventHandler | None = None,
-        *,
-        guardrails: Any = (),
-        drift: Any = None,
-        timeout: Timeout | None = None,
-        check_intervals: CheckIntervals | None = None,
-        clock: Clock | None = None,
-    ) -> None:
+    def __init__(self, on_event: EventHandler | None = None, **options: Any) -> None:
         if on_event is not None and not callable(on_event):
             raise TypeError("on_event must be a callable taking an l0.ObservabilityEvent")
+        check_names("L0Handler", options, HANDLER_OPTIONS)
+        timeout = options.get("timeout")
         if timeout is not None and not isinstance(timeout, Timeout):
             raise TypeError("timeout must be an l0.Timeout")
+        retry = options.get("retry")
+        if retry is not None and not isinstance(retry, Retry):
+            raise TypeError("retry must be an l0.Retry")
+        fallbacks = options.get("fallbacks") or ()
+        if isinstance(fallbacks, str) or not all(isinstance(f, str) for f in fallbacks):
+            raise TypeError("fallbacks must be a list of proxy model group names")
+        options.setdefault("continuation", True)
+        options.setdefault("detect_zero_output", False)
+        if options.get("guardrails") and options.get("check_intervals") is None:
+            options["check_intervals"] = CheckIntervals(guardrails=1)
         super().__init__()
         self.on_event = on_event
-        self.guard_options: dict[str, Any] = {
-            "guardrails": guardrails,
-            "drift": drift,
-            "timeout": timeout,
-            "check_intervals": check_intervals,
-            "clock": clock,
-        }
+        self.options: dict[str, Any] = options
+        breaker = options.pop("breaker", None)
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            raise TypeError(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
+        self.breaker: CircuitBreaker | None = breaker
+        # Fail at start-up, not on the first request, for values l0 itself rejects.
+        build_options(lambda: (), **{k: v for k, v in options.items() if k != "fallbacks"})
         self._seq: OrderedDict[str, int] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -149,6 +166,9 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Async calls (streams: once, with the rebuilt response): ``COMPLETE``."""
+        key = _deployment_key(kwargs.get("litellm_params"))
+        if self.breaker is not None and key is not None:
+            await self.breaker.record_success(key)
         await self._aemit(
             EventName.COMPLETE, kwargs, **_success_data(kwargs, response_obj, end_time)
         )
@@ -165,7 +185,36 @@ class L0Handler(CustomLogger):
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         """Async calls, before or during the stream: ``ERROR``."""
-        await self._aemit(EventName.ERROR, kwargs, **_failure_data(kwargs))
+        data = _failure_data(kwargs)
+        key = _deployment_key(kwargs.get("litellm_params"))
+        if self.breaker is not None and key is not None and data["error"] is not None:
+            await self.breaker.record_failure(key, data["error"])
+        await self._aemit(EventName.ERROR, kwargs, **data)
+
+    async def async_filter_deployments(
+        self,
+        model: str,
+        healthy_deployments: list[Any],
+        messages: Any,
+        request_kwargs: dict[str, Any] | None = None,
+        parent_otel_span: Any = None,
+    ) -> list[Any]:
+        """Router: leave out deployments whose l0 circuit is open (with ``breaker=``).
+
+        The breaker is keyed by deployment id (``model_info.id``) and fed by this handler's
+        success/failure hooks, so every LiteLLM call of the process (proxy or ``Router``)
+        counts. When every deployment's circuit is open the list is empty: the Router then
+        fails the group at once and moves to its fallbacks.
+        """
+        breaker = self.breaker
+        if breaker is None:
+            return healthy_deployments
+        kept = []
+        for deployment in healthy_deployments:
+            key = _deployment_key(deployment)
+            if key is None or await breaker.state(key) is not CircuitState.OPEN:
+                kept.append(deployment)
+        return kept
 
     async def log_success_fallback_event(
         self, original_model_group: str, kwargs: Any, original_exception: Exception
@@ -184,44 +233,14 @@ class L0Handler(CustomLogger):
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
     ) -> AsyncGenerator[Any, None]:
-        """Proxy streams: pass chunks through once l0's checks have seen them.
+        """Proxy streams: the client's chunks, reliable (see :mod:`l0.integrations.litellm.proxy`).
 
-        Without guardrails, drift or timeout the chunks pass untouched. With them, the
-        stream runs through :func:`l0.stream` without retries (the proxy cannot re-run
-        the upstream from here): a violation or stall raises the typed l0 error, which the
-        proxy sends to its client. Each chunk is passed on once l0 has decoded it; rules run
-        every ``check_intervals`` tokens, so up to one interval of text past a violation can
-        reach the client before the error.
+        The proxy's stream is attempt 1; failures are retried through the proxy's router
+        and continued; the client receives LiteLLM chunks as if nothing happened. Closing
+        this generator (the client left) closes the upstream stream at once.
         """
-        if not self._guards_configured():
-            async for chunk in response:
-                yield chunk
-            return
-        pending: list[Any] = []
-
-        async def tap() -> AsyncIterator[Any]:
-            async for chunk in response:
-                pending.append(chunk)
-                yield chunk
-
-        async with l0_stream(
-            tap,
-            retry=_NO_RETRY,
-            adapter=LITELLM_ADAPTER,
-            detect_zero_output=False,
-            on_event=self.on_event,
-            context={"litellm_call_id": request_data.get("litellm_call_id")},
-            **self.guard_options,
-        ) as s:
-            async for ev in s:
-                if ev.type is not EventType.RESET and pending:
-                    released, pending[:] = list(pending), []
-                    for chunk in released:
-                        yield chunk
-
-    def _guards_configured(self) -> bool:
-        opts = self.guard_options
-        return bool(opts["guardrails"]) or bool(opts["drift"]) or opts["timeout"] is not None
+        async for chunk in reliable_stream(response, request_data, self.options, self.on_event):
+            yield chunk
 
 
 # LiteLLM's async entry points: the flag it sets in ``litellm_params`` for each.
@@ -244,6 +263,15 @@ def _is_async_call(kwargs: Mapping[str, Any]) -> bool:
     """True for an ``acompletion``-style call (LiteLLM also runs sync hooks for some)."""
     params = kwargs.get("litellm_params") or {}
     return any(params.get(name) is True for name in _ASYNC_CALLS)
+
+
+def _deployment_key(record: Any) -> str | None:
+    """A Router deployment's id (``model_info.id``) in a deployment dict or ``litellm_params``."""
+    if not isinstance(record, Mapping):
+        return None
+    info = record.get("model_info")
+    key = info.get("id") if isinstance(info, Mapping) else None
+    return str(key) if key else None
 
 
 def _request_data(model: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 async def test_mid_stream_drop_is_continued_byte_exact() -> None:
     async with (
         ChaosServer("drop_after_tokens=5", restate=4) as server,
-        l0_litellm.acompletion(**openai_kwargs(server), clock=FakeClock()) as s,
+        l0_litellm.stream(**openai_kwargs(server), clock=FakeClock()) as s,
     ):
         text = "".join([ev.text async for ev in s if ev.type is EventType.TOKEN])
     assert text == DEFAULT_ANSWER == s.result.text
@@ -34,7 +34,7 @@ async def test_429_storm_obeys_retry_after() -> None:
     plan = "status=429,retry_after=2; status=429,retry_after=3; status=429,retry_after=2"
     clock = FakeClock()
     async with ChaosServer(plan) as server:
-        result = await drain(l0_litellm.acompletion(**openai_kwargs(server), clock=clock))
+        result = await drain(l0_litellm.stream(**openai_kwargs(server), clock=clock))
     assert result.text == DEFAULT_ANSWER
     assert [type(e) for e in result.errors] == [RateLimitError] * 3
     waits = [d for d in clock.sleeps if d > 0]
@@ -46,7 +46,7 @@ async def test_429_storm_obeys_retry_after() -> None:
 async def test_401_on_primary_falls_back_to_another_model() -> None:
     async with ChaosServer("status=401") as server:
         result = await drain(
-            l0_litellm.acompletion(
+            l0_litellm.stream(
                 **openai_kwargs(server, "openai/primary"),
                 fallbacks=["openai/backup"],
                 clock=FakeClock(),
@@ -63,7 +63,7 @@ async def test_fallback_dict_overrides_kwargs_and_continues() -> None:
         ChaosServer() as backup,
     ):
         result = await drain(
-            l0_litellm.acompletion(
+            l0_litellm.stream(
                 **openai_kwargs(primary),
                 fallbacks=[{"model": "openai/other", "api_base": backup.openai_base_url}],
                 retry=l0.Retry(attempts=0, max_retries=0),
@@ -77,7 +77,7 @@ async def test_fallback_dict_overrides_kwargs_and_continues() -> None:
 
 def test_sync_completion_continues_a_drop() -> None:
     with ChaosServer("drop_after_tokens=3", restate=3) as server:
-        events = list(l0_litellm.completion(**openai_kwargs(server), clock=FakeClock()))
+        events = list(l0_litellm.stream_sync(**openai_kwargs(server), clock=FakeClock()))
     assert events[-1].type is EventType.COMPLETE
     assert events[-1].data.text == DEFAULT_ANSWER
     tokens = "".join(ev.text for ev in events if ev.type is EventType.TOKEN)
@@ -88,22 +88,18 @@ def test_sync_completion_continues_a_drop() -> None:
 def test_bad_options_fail_before_any_call() -> None:
     base = {"model": "openai/x", "messages": USER}
     with pytest.raises(TypeError, match="timeout must be an l0.Timeout"):
-        l0_litellm.acompletion(**base, timeout=5)
+        l0_litellm.stream(**base, timeout=5)
     with pytest.raises(TypeError, match="fallbacks"):
-        l0_litellm.acompletion(**base, fallbacks="openai/y")
+        l0_litellm.stream(**base, fallbacks="openai/y")
     with pytest.raises(TypeError, match="fallbacks entries"):
-        l0_litellm.acompletion(**base, fallbacks=[3])
+        l0_litellm.stream(**base, fallbacks=[3])
     with pytest.raises(TypeError, match="messages"):
-        l0_litellm.acompletion(model="openai/x", messages="hi")
-    with pytest.raises(ValueError, match="stream=False"):
-        l0_litellm.acompletion(**base, stream=False)
+        l0_litellm.stream(model="openai/x", messages="hi")
 
 
 async def test_request_timeout_goes_to_litellm() -> None:
     async with ChaosServer() as server:
         result = await drain(
-            l0_litellm.acompletion(
-                **openai_kwargs(server), request_timeout=5.0, timeout=l0.Timeout()
-            )
+            l0_litellm.stream(**openai_kwargs(server), request_timeout=5.0, timeout=l0.Timeout())
         )
     assert result.text == DEFAULT_ANSWER

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import anyio
 import litellm
@@ -11,11 +12,11 @@ import pytest
 from litellm.exceptions import MidStreamFallbackError
 
 from l0.chaos import DEFAULT_ANSWER, ChaosServer
-from l0.errors import GuardrailViolationError, L0Error, NetworkError
+from l0.errors import L0Error, NetworkError
 from l0.guardrails.patterns import CustomPatternRule
-from l0.integrations.litellm import L0Handler, acompletion, l0_handler
+from l0.integrations.litellm import L0Handler, l0_handler, stream
 from l0.testing import FakeClock
-from l0.types import ObservabilityEvent
+from l0.types import ObservabilityEvent, Retry
 
 from .conftest import drain, openai_kwargs
 
@@ -69,7 +70,7 @@ async def test_module_handler_sees_every_attempt_of_an_l0_run() -> None:
     litellm.callbacks = [l0_handler]
     try:
         async with ChaosServer("status=500; drop_after_tokens=4") as server:
-            result = await drain(acompletion(**openai_kwargs(server), clock=FakeClock()))
+            result = await drain(stream(**openai_kwargs(server), clock=FakeClock()))
             await settle(events, 6)
     finally:
         l0_handler.on_event = None
@@ -80,35 +81,58 @@ async def test_module_handler_sees_every_attempt_of_an_l0_run() -> None:
     assert all(isinstance(e.data["error"], L0Error) for e in events if e.name == "ERROR")
 
 
-async def test_proxy_iterator_hook_passes_chunks_and_guards() -> None:
-    """The proxy's per-chunk hook, called as the proxy calls it, on real LiteLLM chunks."""
-    async with ChaosServer() as server:
-        kwargs = {**openai_kwargs(server), "stream": True, "max_retries": 0}
-        passthrough = L0Handler().async_post_call_streaming_iterator_hook(
-            user_api_key_dict=None, response=await litellm.acompletion(**kwargs), request_data={}
-        )
-        assert await read(passthrough) == DEFAULT_ANSWER
+async def hook_text(handler: L0Handler, kwargs: dict[str, Any]) -> tuple[str, list[Any]]:
+    """Call the proxy's per-chunk hook as the proxy does (outside it: re-issued via litellm)."""
+    response = await litellm.acompletion(**kwargs, stream=True)
+    hook = handler.async_post_call_streaming_iterator_hook(
+        user_api_key_dict=None, response=response, request_data={**kwargs, "stream": True}
+    )
+    chunks = [chunk async for chunk in hook]
+    return "".join((c.choices[0].delta.content or "") for c in chunks if c.choices), chunks
 
-        guarded = L0Handler(guardrails=[CustomPatternRule(["sockets reset"])])
-        shown = ""
-        with pytest.raises(GuardrailViolationError):
-            hook = guarded.async_post_call_streaming_iterator_hook(
-                user_api_key_dict=None,
-                response=await litellm.acompletion(**kwargs),
-                request_data={"litellm_call_id": "c1"},
-            )
-            async for chunk in hook:
-                shown += (chunk.choices[0].delta.content or "") if chunk.choices else ""
-    # Cut at the check after the match (within check_intervals tokens), not at the end.
-    assert DEFAULT_ANSWER.startswith(shown)
-    assert len(shown) < DEFAULT_ANSWER.index("sockets reset") + 200 < len(DEFAULT_ANSWER)
+
+async def test_proxy_hook_passes_a_healthy_stream_through() -> None:
+    async with ChaosServer() as server:
+        text, chunks = await hook_text(L0Handler(), {**openai_kwargs(server), "max_retries": 0})
+    assert text == DEFAULT_ANSWER
+    assert [r.outcome for r in server.requests] == ["complete"]
+    assert len({c.id for c in chunks}) == 1
+
+
+async def test_proxy_hook_continues_a_drop_and_rejects_nothing_twice() -> None:
+    handler = L0Handler(
+        retry=Retry(backoff="fixed", base_delay=0.0),
+        guardrails=[CustomPatternRule(["never written"])],
+    )
+    async with ChaosServer("drop_after_tokens=7", restate=5) as server:
+        text, chunks = await hook_text(handler, {**openai_kwargs(server), "max_retries": 0})
+    assert text == DEFAULT_ANSWER
+    assert [r.outcome for r in server.requests] == ["dropped", "complete"]
+    assert server.requests[1].continuation.matched
+    assert len({(c.id, c.created) for c in chunks}) == 1
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+
+
+async def test_proxy_hook_raises_the_l0_error_when_every_attempt_fails() -> None:
+    handler = L0Handler(retry=Retry(attempts=0, max_retries=0))
+    async with ChaosServer("drop_after_tokens=3; drop_after_tokens=3") as server:
+        with pytest.raises(L0Error):
+            await hook_text(handler, {**openai_kwargs(server), "max_retries": 0})
 
 
 def test_handler_rejects_bad_options() -> None:
     with pytest.raises(TypeError, match="on_event"):
         L0Handler(on_event=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="l0.Timeout"):
-        L0Handler(timeout=5)  # type: ignore[arg-type]
+        L0Handler(timeout=5)
+    with pytest.raises(TypeError, match="l0.Retry"):
+        L0Handler(retry=3)
+    with pytest.raises(TypeError, match="unknown option 'retries'; did you mean 'retry'"):
+        L0Handler(retries=Retry())
+    with pytest.raises(TypeError, match="did you mean 'fallbacks'"):
+        L0Handler(fallback=["backup"])
+    with pytest.raises(TypeError, match="fallbacks must be a list"):
+        L0Handler(fallbacks="backup")
 
 
 def test_import_guard_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

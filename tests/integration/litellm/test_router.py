@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import litellm
 import pytest
 
 import l0
 from l0.chaos import DEFAULT_ANSWER, ChaosServer
-from l0.integrations.litellm import L0Router, router_stream
+from l0.integrations.litellm import L0Handler, L0Router, router_stream
 from l0.testing import FakeClock
 
 from .conftest import USER, drain
@@ -53,7 +54,7 @@ async def test_router_loses_the_stream_where_l0_router_continues_it() -> None:
 
         # The same router through l0: continued on the group's next deployment.
         result = await drain(
-            L0Router(router, clock=FakeClock()).acompletion(
+            L0Router(router, clock=FakeClock()).stream(
                 model="chat", messages=USER, retry=_no_retry()
             )
         )
@@ -89,15 +90,47 @@ def test_router_bad_input() -> None:
         ]
     )
     with pytest.raises(ValueError, match="'nope' names no deployment"):
-        L0Router(router).acompletion(model="nope", messages=USER)
-    with pytest.raises(TypeError, match="unknown l0 options"):
+        L0Router(router).stream(model="nope", messages=USER)
+    with pytest.raises(TypeError, match="unknown option 'retries'; did you mean 'retry'"):
         L0Router(router, retries=3)
     with pytest.raises(TypeError, match="litellm.Router"):
         L0Router(object())
     with pytest.raises(TypeError, match="group names"):
-        L0Router(router).acompletion(model="chat", messages=USER, fallbacks="backup")
+        L0Router(router).stream(model="chat", messages=USER, fallbacks="backup")
 
 
 def _no_retry() -> l0.Retry:
     """Each deployment gets one attempt: failures move on to the next one."""
     return l0.Retry(attempts=0, max_retries=0)
+
+
+async def test_handler_breaker_keeps_the_router_off_an_open_deployment() -> None:
+    breaker = l0.CircuitBreaker(failure_threshold=1, recovery_time=60.0)
+    litellm.callbacks = [L0Handler(breaker=breaker)]
+    async with ChaosServer("status=503") as server:
+        # No LiteLLM cooldown: what keeps the router away is l0's open circuit.
+        router = make_router(server, num_retries=0, disable_cooldowns=True)
+        with pytest.raises(litellm.ServiceUnavailableError):
+            await router.acompletion(model="chat", messages=USER)
+        bad = server.requests[0].body["model"]
+        await settle(lambda: breaker_open(breaker, f"dep-{bad}"))
+        for _ in range(4):
+            await router.acompletion(model="chat", messages=USER)
+    assert [r.body["model"] for r in server.requests[1:]] == [_other(bad)] * 4
+
+
+async def breaker_open(breaker: l0.CircuitBreaker, key: str) -> bool:
+    return await breaker.state(key) is l0.breaker.CircuitState.OPEN
+
+
+async def settle(check: Any) -> None:
+    """LiteLLM reports failures from a background task: wait (≤ 0.25 s) for the breaker."""
+    for _ in range(50):
+        if await check():
+            return
+        await anyio.sleep(0.005)
+    raise AssertionError("the breaker never opened")
+
+
+def _other(name: str) -> str:
+    return {"a": "b", "b": "a"}[name]

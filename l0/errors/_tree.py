@@ -1,34 +1,4 @@
-"""The l0 error tree, error categories and the classification helpers.
-
-Every failure l0 reports is an :class:`L0Error` (or, for a bug in the caller's own code, the
-original exception, which l0 never retries)::
-
-    L0Error                          .category, .code, .retryable
-    ├── NetworkError                 network    reset/refused, DNS, TLS, EOF, malformed chunk
-    │   └── TruncatedStreamError     network    ended without a finish reason or end marker
-    ├── StreamTimeoutError           transient  initial-token / inter-token (total: fatal)
-    ├── ProviderError                by status  an API error (.status_code, .retry_after)
-    │   ├── RateLimitError           transient  429
-    │   ├── ServerError              transient  500/502/503/504/529, in-band "overloaded"
-    │   ├── AuthenticationError      fatal      401/403
-    │   ├── BadRequestError          fatal      400/404/413/422, context window exceeded
-    │   └── CircuitOpenError         fatal      a CircuitBreaker refused the call (next fallback)
-    ├── ContentError                 content    the answer itself is unusable
-    │   ├── ZeroOutputError          content    the stream ended with no content
-    │   ├── GuardrailViolationError  content    a rule failed (fatal rules: category fatal)
-    │   ├── DriftError               content    the output drifted (tone, format, repetition)
-    │   └── RefusalError             fatal      the model refused to answer (next fallback)
-    ├── StructuredOutputError        content    output did not validate against the schema
-    ├── AbortedError                 fatal      the caller aborted the stream
-    ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
-    │   └── RetryBudgetExhaustedError (of last) a RetryBudget refused the retry, no fallback left
-    └── InvalidStreamError           internal   a source l0 cannot read; no adapter found
-
-Categories decide what happens next (:mod:`l0.runtime.retry`): network and transient errors are
-retried without counting toward ``Retry.attempts`` (but toward ``Retry.max_retries``); model,
-content and provider errors are retried and counted; fatal errors are never retried on the
-same source (the next fallback is tried); internal errors stop the run at once.
-"""
+"""The l0 error classes and categories (the tree is drawn in :mod:`l0.errors`)."""
 
 from __future__ import annotations
 
@@ -60,10 +30,6 @@ __all__ = [
     "StructuredOutputError",
     "TruncatedStreamError",
     "ZeroOutputError",
-    "categorize_error",
-    "is_network_error",
-    "is_retryable",
-    "to_l0_error",
 ]
 
 
@@ -452,32 +418,3 @@ class InvalidStreamError(L0Error):
 
     default_code = ErrorCode.INVALID_STREAM
     default_category = ErrorCategory.INTERNAL
-
-
-def to_l0_error(exc: BaseException) -> L0Error | None:
-    """Translate any exception into an :class:`L0Error`.
-
-    Returns ``exc`` itself when it already is one, and ``None`` for programming errors in
-    user code (``KeyError``, ``TypeError``, ``AttributeError``, …), which l0 never retries and
-    re-raises unchanged. See :mod:`l0.runtime.classify` for the rules.
-    """
-    from l0.runtime.classify import classify
-
-    return classify(exc)
-
-
-def categorize_error(exc: BaseException) -> ErrorCategory:
-    """The :class:`ErrorCategory` of any exception (``INTERNAL`` for programming errors)."""
-    mapped = to_l0_error(exc)
-    return mapped.category if mapped is not None else ErrorCategory.INTERNAL
-
-
-def is_network_error(exc: BaseException) -> bool:
-    """True when ``exc`` is a transport failure (reset, refused, DNS, TLS, EOF, …)."""
-    return categorize_error(exc) is ErrorCategory.NETWORK
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """True when retrying the same source may succeed."""
-    mapped = to_l0_error(exc)
-    return mapped is not None and mapped.retryable

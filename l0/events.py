@@ -1,0 +1,354 @@
+"""The lifecycle event vocabulary: every event name and the fields of its payload.
+
+This module sits at the bottom of the import graph (beside :class:`l0.types.ObservabilityEvent`):
+the runtime emits these events, and observability (OpenTelemetry, Sentry, monitoring), the
+integrations and user code subscribe to them. :mod:`l0.observability.events` re-exports it.
+
+``on_event`` receives an :class:`l0.ObservabilityEvent` for each, synchronously with the
+stream (never reordered; ``seq`` is gap-free). Building an event costs nothing when nobody
+listens.
+
+Fixed orders::
+
+    success   SESSION_START ATTEMPT_START STREAM_INIT ADAPTER_DETECTED STREAM_READY FIRST_TOKEN
+              [CHECKPOINT_SAVED | GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT | TOOL_REQUESTED]*
+              STREAM_END [GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT]* COMPLETE SESSION_END
+    retry     … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR RETRY_ATTEMPT [RESET]
+              ATTEMPT_START [RESUME_START] STREAM_INIT …
+    fallback  … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR [RETRY_GIVE_UP] FALLBACK_START [RESET]
+              ATTEMPT_START [RESUME_START] STREAM_INIT …
+    failure   … ERROR [RETRY_GIVE_UP] SESSION_END
+    abort     … ABORT_REQUESTED ERROR SESSION_END
+
+``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
+the next attempt cannot continue from it. ``RESUME_START`` only when it does continue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from l0.guardrails.hooks import Violation
+    from l0.types import Result, Telemetry, Usage
+
+__all__ = [
+    "PAYLOADS",
+    "AbortRequestedData",
+    "AdapterDetectedData",
+    "AttemptStartData",
+    "CheckpointSavedData",
+    "CompleteData",
+    "DriftCheckResultData",
+    "EmptyData",
+    "ErrorData",
+    "EventName",
+    "FallbackStartData",
+    "FirstTokenData",
+    "GuardrailRuleResultData",
+    "NetworkErrorData",
+    "ResetData",
+    "ResumeStartData",
+    "RetryAttemptData",
+    "RetryGiveUpData",
+    "SessionEndData",
+    "SessionStartData",
+    "StreamEndData",
+    "StructuredAutoCorrectData",
+    "StructuredParseStartData",
+    "StructuredValidatedData",
+    "StructuredValidationErrorData",
+    "TimeoutTriggeredData",
+    "ToolRequestedData",
+]
+
+
+class EventName(str, Enum):
+    """Lifecycle event names (the value is the name itself)."""
+
+    SESSION_START = "SESSION_START"
+    """data: ``fallbacks`` (count), ``continuation`` (bool), ``context``."""
+    ATTEMPT_START = "ATTEMPT_START"
+    """data: ``number``, ``retry_count``, ``fallback_index``, ``is_retry``, ``is_fallback``,
+    ``is_continuation``."""
+    STREAM_INIT = "STREAM_INIT"
+    """The source factory is about to be called."""
+    ADAPTER_DETECTED = "ADAPTER_DETECTED"
+    """data: ``adapter`` (name)."""
+    STREAM_READY = "STREAM_READY"
+    """The provider stream is open and being read."""
+    FIRST_TOKEN = "FIRST_TOKEN"
+    """data: ``ttft`` (seconds since the attempt started)."""
+    CHECKPOINT_SAVED = "CHECKPOINT_SAVED"
+    """data: ``token_count``, ``length`` (chars kept)."""
+    GUARDRAIL_RULE_RESULT = "GUARDRAIL_RULE_RESULT"
+    """data: ``rule``, ``violation`` (a :class:`l0.guardrails.Violation`), ``final``."""
+    DRIFT_CHECK_RESULT = "DRIFT_CHECK_RESULT"
+    """data: ``detected``, ``types``, ``confidence``, ``final``."""
+    TOOL_REQUESTED = "TOOL_REQUESTED"
+    """data: ``id``, ``name``, ``arguments``."""
+    STREAM_END = "STREAM_END"
+    """The source finished normally; data: ``finish_reason``, ``token_count``."""
+    TIMEOUT_TRIGGERED = "TIMEOUT_TRIGGERED"
+    """data: ``kind`` (initial_token / inter_token / total), ``timeout``, ``elapsed``."""
+    NETWORK_ERROR = "NETWORK_ERROR"
+    """data: ``kind`` (a :class:`l0.errors.NetworkErrorKind` value), ``error``."""
+    ERROR = "ERROR"
+    """data: ``error``, ``code``, ``category``, ``action`` (retry / fallback / give_up),
+    ``reason``."""
+    RETRY_ATTEMPT = "RETRY_ATTEMPT"
+    """data: ``retry`` (1-based on this source), ``delay``, ``counts`` (toward attempts),
+    ``category``, ``reason``."""
+    RETRY_GIVE_UP = "RETRY_GIVE_UP"
+    """data: ``reason``, ``retries``."""
+    FALLBACK_START = "FALLBACK_START"
+    """data: ``from_index``, ``to_index``, ``reason``."""
+    RESET = "RESET"
+    """data: ``discard`` (chars the consumer must drop)."""
+    RESUME_START = "RESUME_START"
+    """data: ``checkpoint_length``, ``token_count``."""
+    ABORT_REQUESTED = "ABORT_REQUESTED"
+    """The caller aborted; data: ``token_count``."""
+    COMPLETE = "COMPLETE"
+    """data: ``token_count``, ``length``, ``duration``, ``finish_reason``, ``usage`` (an
+    :class:`l0.Usage` or ``None``), ``tool_calls`` (count), ``fallback_index``, ``result``
+    (the :class:`l0.Result`)."""
+    SESSION_END = "SESSION_END"
+    """Always last; data: ``status`` (completed / errored / aborted), ``attempts``,
+    ``telemetry`` (the :class:`l0.Telemetry`), ``error`` (what the run raised, else ``None``)."""
+
+    # Structured output (emitted by l0.structured).
+    STRUCTURED_PARSE_START = "STRUCTURED_PARSE_START"
+    STRUCTURED_AUTO_CORRECT = "STRUCTURED_AUTO_CORRECT"
+    STRUCTURED_VALIDATION_ERROR = "STRUCTURED_VALIDATION_ERROR"
+    STRUCTURED_VALIDATED = "STRUCTURED_VALIDATED"
+
+
+# -- payloads: ``ObservabilityEvent.data`` for each name -------------------------------------
+
+
+class EmptyData(TypedDict):
+    """No fields (``STREAM_INIT``, ``STREAM_READY``)."""
+
+
+class SessionStartData(TypedDict):
+    """``SESSION_START``."""
+
+    fallbacks: int
+    continuation: bool
+    context: dict[str, Any]
+
+
+class AttemptStartData(TypedDict):
+    """``ATTEMPT_START``."""
+
+    number: int
+    retry_count: int
+    fallback_index: int
+    is_retry: bool
+    is_fallback: bool
+    is_continuation: bool
+
+
+class AdapterDetectedData(TypedDict):
+    """``ADAPTER_DETECTED``."""
+
+    adapter: str
+
+
+class FirstTokenData(TypedDict):
+    """``FIRST_TOKEN``."""
+
+    ttft: float | None
+
+
+class CheckpointSavedData(TypedDict):
+    """``CHECKPOINT_SAVED``."""
+
+    token_count: int
+    length: int
+
+
+class GuardrailRuleResultData(TypedDict):
+    """``GUARDRAIL_RULE_RESULT``."""
+
+    rule: str
+    violation: Violation
+    final: bool
+
+
+class DriftCheckResultData(TypedDict):
+    """``DRIFT_CHECK_RESULT``."""
+
+    detected: bool
+    types: tuple[str, ...]
+    confidence: float
+    final: bool
+
+
+class ToolRequestedData(TypedDict):
+    """``TOOL_REQUESTED``."""
+
+    id: str | None
+    name: str | None
+    arguments: Any
+
+
+class StreamEndData(TypedDict):
+    """``STREAM_END``."""
+
+    finish_reason: str | None
+    token_count: int
+
+
+class TimeoutTriggeredData(TypedDict):
+    """``TIMEOUT_TRIGGERED``."""
+
+    kind: str
+    timeout: float
+    elapsed: float
+
+
+class NetworkErrorData(TypedDict):
+    """``NETWORK_ERROR``."""
+
+    kind: str | None
+    error: BaseException
+
+
+class ErrorData(TypedDict):
+    """``ERROR``."""
+
+    error: BaseException
+    code: str | None
+    category: str
+    action: str
+    reason: str
+
+
+class RetryAttemptData(TypedDict):
+    """``RETRY_ATTEMPT``."""
+
+    retry: int
+    delay: float
+    counts: bool
+    category: str | None
+    reason: str
+
+
+class RetryGiveUpData(TypedDict):
+    """``RETRY_GIVE_UP``."""
+
+    reason: str
+    retries: int
+
+
+class FallbackStartData(TypedDict):
+    """``FALLBACK_START``."""
+
+    from_index: int
+    to_index: int
+    reason: str
+
+
+class ResetData(TypedDict):
+    """``RESET``."""
+
+    discard: int
+
+
+class ResumeStartData(TypedDict):
+    """``RESUME_START``."""
+
+    checkpoint_length: int
+    token_count: int
+
+
+class AbortRequestedData(TypedDict):
+    """``ABORT_REQUESTED``."""
+
+    token_count: int
+
+
+class CompleteData(TypedDict):
+    """``COMPLETE``."""
+
+    token_count: int
+    length: int
+    duration: float | None
+    finish_reason: str | None
+    usage: Usage | None
+    tool_calls: int
+    fallback_index: int
+    result: Result
+
+
+class SessionEndData(TypedDict):
+    """``SESSION_END``."""
+
+    status: str
+    attempts: int
+    telemetry: Telemetry
+    error: BaseException | None
+
+
+class StructuredParseStartData(TypedDict):
+    """``STRUCTURED_PARSE_START``."""
+
+    length: int
+
+
+class StructuredAutoCorrectData(TypedDict):
+    """``STRUCTURED_AUTO_CORRECT``."""
+
+    corrections: Sequence[str]
+    valid: bool
+
+
+class StructuredValidationErrorData(TypedDict):
+    """``STRUCTURED_VALIDATION_ERROR``."""
+
+    errors: tuple[dict[str, Any], ...]
+
+
+class StructuredValidatedData(TypedDict):
+    """``STRUCTURED_VALIDATED``."""
+
+    corrected: bool
+
+
+_N = EventName
+PAYLOADS: Mapping[EventName, type[Any]] = {
+    _N.SESSION_START: SessionStartData,
+    _N.ATTEMPT_START: AttemptStartData,
+    _N.STREAM_INIT: EmptyData,
+    _N.ADAPTER_DETECTED: AdapterDetectedData,
+    _N.STREAM_READY: EmptyData,
+    _N.FIRST_TOKEN: FirstTokenData,
+    _N.CHECKPOINT_SAVED: CheckpointSavedData,
+    _N.GUARDRAIL_RULE_RESULT: GuardrailRuleResultData,
+    _N.DRIFT_CHECK_RESULT: DriftCheckResultData,
+    _N.TOOL_REQUESTED: ToolRequestedData,
+    _N.STREAM_END: StreamEndData,
+    _N.TIMEOUT_TRIGGERED: TimeoutTriggeredData,
+    _N.NETWORK_ERROR: NetworkErrorData,
+    _N.ERROR: ErrorData,
+    _N.RETRY_ATTEMPT: RetryAttemptData,
+    _N.RETRY_GIVE_UP: RetryGiveUpData,
+    _N.FALLBACK_START: FallbackStartData,
+    _N.RESET: ResetData,
+    _N.RESUME_START: ResumeStartData,
+    _N.ABORT_REQUESTED: AbortRequestedData,
+    _N.COMPLETE: CompleteData,
+    _N.SESSION_END: SessionEndData,
+    _N.STRUCTURED_PARSE_START: StructuredParseStartData,
+    _N.STRUCTURED_AUTO_CORRECT: StructuredAutoCorrectData,
+    _N.STRUCTURED_VALIDATION_ERROR: StructuredValidationErrorData,
+    _N.STRUCTURED_VALIDATED: StructuredValidatedData,
+}
+"""The payload type of each event: ``cast(PAYLOADS[name], event.data)``-style typed access;
+a test checks every emitted event's fields against it."""

@@ -1,0 +1,174 @@
+"""From l0's events back to LiteLLM chunks: one client-facing stream across attempts.
+
+l0 reads each attempt's ``ModelResponseStream`` chunks through :meth:`ChunkRelay.tap`, which
+keeps the chunks of the current attempt that l0 has not answered for yet. For every event l0
+yields, :meth:`ChunkRelay.feed` returns the chunks the client should get:
+
+* a ``TOKEN`` whose text is exactly the pending chunks' content: those chunks, as they are
+  (the healthy path: the client gets LiteLLM's own objects);
+* otherwise (overlap removed after a continuation, text held while it was undecided): the
+  pending chunks that carry no text, then one chunk with the text l0 kept;
+* after a ``RESET`` (l0 restarted the answer, e.g. after a guardrail violation) the client
+  keeps what it already has: the new attempt's text goes through an overlap resolver against
+  the text already sent, so a restated prefix is not sent twice.
+
+Chunks of a failed attempt that l0 never released (its role chunk, a finish chunk, tool-call
+deltas) are dropped with the attempt; :meth:`ChunkRelay.finish` releases the last attempt's
+remaining chunks (finish reason, usage). Every chunk carries the first chunk's ``id``,
+``model`` and ``created``, so attempts are invisible to the client.
+
+What is released when is this module's one decision: ``hold`` tokens are kept back until
+the checks that run after them have passed (a streaming rule may report a match only once
+the next text arrived), dropped on a ``RESET``, released at the end. A release policy (hold
+to the end of a sentence, or of the answer) plugs in there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from l0.runtime.continuation import OverlapResolver
+from l0.types import Event, EventType
+
+__all__ = ["ChunkRelay"]
+
+_TOKEN = EventType.TOKEN
+
+
+def _content(chunk: Any) -> str | None:
+    choices = getattr(chunk, "choices", None)
+    if not choices:
+        return None
+    content = choices[0].delta.content
+    return content if isinstance(content, str) and content else None
+
+
+class ChunkRelay:
+    """Turns l0's events over tapped LiteLLM chunks into the client's chunks (module doc).
+
+    Args:
+        hold: Tokens kept back until the next token has been checked (0: none).
+
+    Attributes:
+        chunks: How many chunks were released.
+    """
+
+    def __init__(self, *, hold: int = 0) -> None:
+        self.hold = hold
+        self._held: list[tuple[list[Any], str]] = []
+        self._pending: list[Any] = []
+        self._sent: list[str] = []
+        self._ident: tuple[Any, Any, Any] | None = None
+        self._template: Any = None
+        self._resolver: OverlapResolver | None = None
+        self.chunks = 0
+
+    @property
+    def sent(self) -> str:
+        """The text released to the client so far."""
+        if len(self._sent) > 1:
+            self._sent[:] = ["".join(self._sent)]
+        return self._sent[0] if self._sent else ""
+
+    # -- the attempt side ------------------------------------------------------------------
+
+    async def tap(self, stream: Any) -> AsyncIterator[Any]:
+        """Yield ``stream``'s chunks, keeping each until l0 answers for it; closes ``stream``."""
+        self._pending.clear()  # whatever is left belonged to a failed attempt
+        try:
+            async for chunk in stream:
+                self._pending.append(chunk)
+                yield chunk
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
+    # -- the client side -------------------------------------------------------------------
+
+    def feed(self, event: Event) -> list[Any]:
+        """The chunks to send for one event l0 yielded (often the pending chunk itself)."""
+        if event.type is _TOKEN:
+            return self._token(event.text or "")
+        if event.type is EventType.RESET:
+            self._pending.clear()
+            self._held.clear()
+            sent = self.sent
+            self._resolver = OverlapResolver(sent) if sent else None
+        return []
+
+    def finish(self) -> list[Any]:
+        """The run completed: held text, then the last attempt's remaining chunks."""
+        out = self._release(0)
+        if self._resolver is not None:
+            text = self._resolver.flush()
+            self._resolver = None
+            if text:
+                out.append(self._synth(text, self._pending[-1] if self._pending else None))
+                self._record(text)
+        pending, self._pending = self._pending, []
+        out.extend(self._stamp(c) for c in pending if _content(c) is None)
+        self.chunks += len(out)
+        return out
+
+    def _release(self, keep: int) -> list[Any]:
+        """Release held tokens beyond the last ``keep``."""
+        out: list[Any] = []
+        while len(self._held) > keep:
+            chunks, text = self._held.pop(0)
+            out.extend(chunks)
+            self._record(text)
+        return out
+
+    def _token(self, text: str) -> list[Any]:
+        if self._resolver is not None:
+            released = self._resolver.feed(text)
+            if released is None:
+                return []
+            self._resolver = None
+            text = released
+        pending, self._pending = self._pending, []
+        if not text:
+            return []
+        if (len(pending) == 1 and _content(pending[0]) == text) or "".join(
+            [_content(c) or "" for c in pending]
+        ) == text:
+            out = [self._stamp(c) for c in pending]
+        else:
+            out = [self._stamp(c) for c in pending if _content(c) is None]
+            template = next((c for c in reversed(pending) if _content(c) is not None), None)
+            out.append(self._synth(text, template))
+        if self.hold:
+            self._held.append((out, text))
+            out = self._release(self.hold)
+        else:
+            self._record(text)
+        self.chunks += len(out)
+        return out
+
+    def _record(self, text: str) -> None:
+        self._sent.append(text)
+
+    def _stamp(self, chunk: Any) -> Any:
+        """Give ``chunk`` the stream's identity (the first released chunk's)."""
+        ident = self._ident
+        if ident is None:
+            self._ident = (chunk.id, chunk.model, chunk.created)
+            self._template = chunk
+            return chunk
+        if chunk.id != ident[0] or chunk.model != ident[1] or chunk.created != ident[2]:
+            chunk.id, chunk.model, chunk.created = ident
+        return chunk
+
+    def _synth(self, text: str, template: Any) -> Any:
+        """A content chunk carrying ``text``, shaped like ``template`` (or the first chunk)."""
+        from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+
+        base = template if template is not None else self._template
+        chunk = ModelResponseStream(choices=[StreamingChoices(index=0, delta=Delta(content=text))])
+        if base is not None:
+            chunk.id, chunk.model, chunk.created = base.id, base.model, base.created
+        return self._stamp(chunk)

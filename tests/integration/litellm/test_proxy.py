@@ -1,0 +1,184 @@
+"""The real LiteLLM proxy with ``L0Handler`` as its callback, driven by the plain openai SDK.
+
+One proxy process per module (it takes tens of seconds to import); its upstream is a chaos
+server (group ``chat``: deployments ``a`` and ``b``). Each test sets the faults of the next
+upstream requests and checks what the proxy's client received: the full answer, byte for
+byte, no error, no text twice, one stream identity and one final chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from l0.chaos import DEFAULT_ANSWER, ChaosServer, split_tokens
+from l0.testing.litellm_proxy import LiteLLMProxy
+
+# The proxy's start-up is not part of any test's 30 s budget (it is one module fixture).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(30, func_only=True)]
+
+HANDLER = """
+from l0 import Retry, Timeout
+from l0.guardrails.patterns import CustomPatternRule
+from l0.integrations.litellm import L0Handler
+
+handler = L0Handler(
+    retry=Retry(attempts=3, max_retries=6, backoff="fixed", base_delay=0.05, max_delay=0.2),
+    timeout=Timeout(initial_token=5.0, inter_token=0.5),
+    guardrails=[CustomPatternRule(["FORBIDDEN"])],
+)
+"""
+
+TOKENS = split_tokens(DEFAULT_ANSWER)
+CUT = len("".join(TOKENS[:12]))
+POISONED = DEFAULT_ANSWER[:CUT] + " FORBIDDEN" + DEFAULT_ANSWER[CUT:]
+
+
+class Answers:
+    """The chaos server's answer: poisoned for the next ``poison`` requests."""
+
+    def __init__(self) -> None:
+        self.poison = 0
+
+    def __call__(self, request: Any) -> str:
+        if self.poison > 0:
+            self.poison -= 1
+            return POISONED
+        return DEFAULT_ANSWER
+
+
+ANSWERS = Answers()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[ChaosServer]:
+    with ChaosServer(answer=ANSWERS) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream: ChaosServer) -> Iterator[LiteLLMProxy]:
+    def deployment(name: str) -> dict[str, Any]:
+        return {
+            "model_name": "chat",
+            "litellm_params": {
+                "model": f"openai/{name}",
+                "api_base": upstream.openai_base_url,
+                "api_key": "test",
+            },
+        }
+
+    with LiteLLMProxy(
+        [deployment("a"), deployment("b")],
+        callbacks="l0_cb.handler",
+        callbacks_module=HANDLER,
+        # l0 owns retries once the stream is open; no cooldown carried from one test to the next.
+        router_settings={"num_retries": 0, "disable_cooldowns": True},
+    ) as p:
+        yield p
+
+
+@pytest.fixture
+def server(upstream: ChaosServer, proxy: LiteLLMProxy) -> ChaosServer:
+    """The upstream, its log cleared, every answer clean unless a test says otherwise."""
+    upstream.reset()
+    ANSWERS.poison = 0
+    return upstream
+
+
+def client(proxy: LiteLLMProxy) -> openai.OpenAI:
+    return openai.OpenAI(base_url=proxy.base_url, api_key=proxy.master_key, max_retries=0)
+
+
+def read(proxy: LiteLLMProxy) -> tuple[str, list[Any]]:
+    chunks = list(
+        client(proxy).chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "rivers?"}], stream=True
+        )
+    )
+    text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+    return text, chunks
+
+
+def assert_one_stream(chunks: list[Any]) -> None:
+    """One id/model/created across the stream; exactly one finish reason, at the end."""
+    assert len({(c.id, c.model, c.created) for c in chunks}) == 1
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert [f for f in finishes if f is not None] == ["stop"]
+    assert next(f for f in reversed(finishes)) == "stop"
+
+
+def test_healthy_stream_passes_through(server: ChaosServer, proxy: LiteLLMProxy) -> None:
+    text, chunks = read(proxy)
+    assert text == DEFAULT_ANSWER
+    assert_one_stream(chunks)
+    content = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    assert content == TOKENS  # chunk for chunk, as the upstream sent them
+    assert [r.outcome for r in server.requests] == ["complete"]
+
+
+@pytest.mark.parametrize(
+    ("plan", "outcomes"),
+    [
+        ("drop_after_tokens=30", ["dropped", "complete"]),
+        ("stall_after_tokens=10", ["stalled", "complete"]),
+        ("malformed_after_tokens=10", ["malformed", "complete"]),
+        ("inband_error=10,error_type=overloaded_error", ["inband_error", "complete"]),
+        ("drop_after_tokens=8; status=429,retry_after=0.3", ["dropped", "status", "complete"]),
+        ("drop_after_tokens=8; status=529", ["dropped", "status", "complete"]),
+        ("drop_after_tokens=5; drop_after_tokens=20", ["dropped", "dropped", "complete"]),
+    ],
+)
+def test_faults_are_invisible_to_the_client(
+    server: ChaosServer, proxy: LiteLLMProxy, plan: str, outcomes: list[str]
+) -> None:
+    server.set_plan(plan)
+    started = time.monotonic()
+    text, chunks = read(proxy)
+    assert text == DEFAULT_ANSWER
+    assert_one_stream(chunks)
+    assert [r.outcome for r in server.requests] == outcomes
+    resumed = server.requests[-1]
+    assert resumed.continuation.matched  # continued from the text the client had
+    assert resumed.messages[-1]["role"] == "assistant"
+    if "retry_after" in plan:
+        assert time.monotonic() - started >= 0.3
+
+
+def test_guardrail_violation_is_retried_without_sending_the_rejected_text(
+    server: ChaosServer, proxy: LiteLLMProxy
+) -> None:
+    ANSWERS.poison = 1
+    text, chunks = read(proxy)
+    assert "FORBIDDEN" not in text
+    assert text == DEFAULT_ANSWER
+    assert_one_stream(chunks)
+    first, second = server.requests
+    assert first.outcome in ("client_gone", "complete")  # l0 cut it, or it had ended
+    assert second.continuation.matched  # continued from the clean text already sent
+
+
+def test_client_disconnect_closes_the_upstream_at_once(
+    server: ChaosServer, proxy: LiteLLMProxy
+) -> None:
+    server.set_plan("ok,slow=0.01")
+    stream = client(proxy).chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": "rivers?"}], stream=True
+    )
+    for i, _ in enumerate(stream):
+        if i == 5:
+            break
+    stream.close()
+    closed = time.monotonic()
+    while server.requests[-1].outcome == "pending" and time.monotonic() - closed < 5:
+        time.sleep(0.002)
+    elapsed = time.monotonic() - closed
+    assert server.requests[-1].outcome == "client_gone"
+    assert len(server.requests[-1].tokens) < len(TOKENS)
+    assert elapsed < 0.25, f"upstream closed {elapsed * 1000:.0f} ms after the client left"
