@@ -8,7 +8,7 @@ Layout (the data flow, left to right)::
     guardrails/     rules over the text, incrementally      drift.py: drift detection
     output/         structured output (Pydantic / JSON Schema), JSON repair helpers
     orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
-    observability/  events, OTel, Sentry
+    observability/  events, OTel, Sentry            redaction.py: credentials masked by value
     breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
                     budget) in process or shared by every worker through Redis
     integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
@@ -60,6 +60,7 @@ from l0.orchestration.pipeline import (
     pipe,
 )
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
+from l0.redaction import redact, register_secret
 from l0.runtime.options import RunOptions
 from l0.runtime.stream import Stream
 from l0.runtime.timers import calculate_backoff
@@ -198,6 +199,8 @@ __all__ = [
     "parse_or_repair",
     "pipe",
     "race",
+    "redact",
+    "register_secret",
     "repair_json",
     "run",
     "run_sync",

@@ -21,7 +21,8 @@ Fixed orders::
     abort     … ABORT_REQUESTED ERROR SESSION_END
 
 ``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
-the next attempt cannot continue from it. ``RESUME_START`` only when it does continue.
+the next attempt cannot continue from it. ``RESUME_START`` only when it does continue; then
+``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "AttemptStartData",
     "CheckpointSavedData",
     "CompleteData",
+    "ContinuationAmbiguousData",
     "DriftCheckResultData",
     "EmptyData",
     "ErrorData",
@@ -110,7 +112,13 @@ class EventName(str, Enum):
     RESET = "RESET"
     """data: ``discard`` (chars the consumer must drop)."""
     RESUME_START = "RESUME_START"
-    """data: ``checkpoint_length``, ``token_count``."""
+    """data: ``checkpoint_length`` (chars delivered), ``held_back`` (chars of it not sent
+    back, which the resumed stream should restate), ``token_count``."""
+    CONTINUATION_AMBIGUOUS = "CONTINUATION_AMBIGUOUS"
+    """A resumed stream could not be aligned with the delivered text by evidence alone; the
+    documented policy decided (:mod:`l0.runtime.continuation`, docs/continuation.md). data:
+    ``reason`` (``several`` readings fit / the model ``diverged`` from the held-back text),
+    ``removed`` (chars dropped from the resumed stream), ``candidates``, ``held_back``."""
     ABORT_REQUESTED = "ABORT_REQUESTED"
     """The caller aborted; data: ``token_count``."""
     COMPLETE = "COMPLETE"
@@ -265,7 +273,17 @@ class ResumeStartData(TypedDict):
     """``RESUME_START``."""
 
     checkpoint_length: int
+    held_back: int
     token_count: int
+
+
+class ContinuationAmbiguousData(TypedDict):
+    """``CONTINUATION_AMBIGUOUS``."""
+
+    reason: str
+    removed: int
+    candidates: tuple[int, ...]
+    held_back: int
 
 
 class AbortRequestedData(TypedDict):
@@ -342,6 +360,7 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.FALLBACK_START: FallbackStartData,
     _N.RESET: ResetData,
     _N.RESUME_START: ResumeStartData,
+    _N.CONTINUATION_AMBIGUOUS: ContinuationAmbiguousData,
     _N.ABORT_REQUESTED: AbortRequestedData,
     _N.COMPLETE: CompleteData,
     _N.SESSION_END: SessionEndData,

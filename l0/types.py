@@ -344,10 +344,19 @@ class CheckIntervals:
 class Continuation:
     """How a retry continues from the text already delivered.
 
+    l0 sends back the delivered text minus a short tail it *holds back* (the shortest tail
+    found nowhere else near the cut) and aligns the resumed stream against it, so restated
+    text is removed exactly, on periodic text (tables, lists, code) too; see
+    :mod:`l0.runtime.continuation` and docs/continuation.md.
+
     Attributes:
-        min_overlap: Shortest restated span (chars) removed from a resumed stream (default 2).
-        max_overlap: Longest restated span (chars) looked for (default 500). A resumed stream
-            that restarts the whole answer is recognised at any length.
+        min_overlap: Kept for compatibility and validated, but no longer used: the overlap
+            is decided by alignment, at any length (default 2).
+        max_overlap: Longest restatement (chars) of the prefix a provider may make (default
+            500). A resumed stream that restarts the whole answer is recognised at any length.
+        max_held_back: Longest tail (chars) l0 holds back (default 500). When the text is
+            periodic for longer than that, the next attempt restarts the answer instead
+            (the checkpoint sent is empty) and l0 removes what it repeats.
         prompt: Optional text appended as a user message after the assistant prefix by
             :meth:`Attempt.continuation_messages` (for providers that do not continue a
             trailing assistant message by themselves).
@@ -356,8 +365,13 @@ class Continuation:
     min_overlap: int = 2
     max_overlap: int = 500
     prompt: str | None = None
+    max_held_back: int = 500
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_held_back, bool) or not isinstance(self.max_held_back, int):
+            raise TypeError("Continuation.max_held_back must be an int")
+        if self.max_held_back < 1:
+            raise ValueError(f"Continuation.max_held_back must be >= 1, got {self.max_held_back}")
         if isinstance(self.min_overlap, bool) or not isinstance(self.min_overlap, int):
             raise TypeError("Continuation.min_overlap must be an int")
         if isinstance(self.max_overlap, bool) or not isinstance(self.max_overlap, int):
@@ -380,8 +394,12 @@ class Attempt:
         number: 1 for the first attempt of the run, counting every retry and fallback.
         retry_count: Retries already made on the current source.
         fallback_index: 0 for the primary source, ``n`` for ``fallbacks[n - 1]``.
-        checkpoint: The text kept so far, which this attempt should continue
-            (empty unless continuation is on and text was delivered).
+        checkpoint: The text this attempt should continue from (empty unless continuation
+            is on and text was delivered): the delivered text minus :attr:`held_back`.
+        held_back: The end of the delivered text that l0 did not send back; the provider
+            is expected to write it again, and l0 aligns the resumed stream against it so
+            nothing is doubled or lost. Empty checkpoint with a non-empty ``held_back``: the
+            text was too repetitive to cut safely, so the attempt restarts the answer.
         is_retry: True when this source was already tried in this run.
         is_fallback: True when this is a fallback source.
         continuation: The continuation settings, when continuation is on.
@@ -394,6 +412,7 @@ class Attempt:
     is_retry: bool = False
     is_fallback: bool = False
     continuation: Continuation | None = None
+    held_back: str = ""
 
     @property
     def is_continuation(self) -> bool:

@@ -58,6 +58,10 @@ class Fault:
             ``fin`` (orderly close before the body is complete).
         error_type: The provider error type of a ``status`` or ``inband_error`` fault (default
             by status and protocol, e.g. ``overloaded_error``).
+        echo_key: Echo the request's credentials (``Authorization``, ``x-api-key`` and any
+            header named like a key, token, secret or auth) back, as a careless provider
+            does: in the error message (``body``), in an ``x-echoed-credential`` response
+            header (``header``) or ``both``. Tests that l0 never passes a key on.
     """
 
     kind: FaultKind = "ok"
@@ -71,6 +75,7 @@ class Fault:
     stall_for: float | None = None
     close: Literal["rst", "fin"] = "rst"
     error_type: str | None = None
+    echo_key: Literal["body", "header", "both"] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in _KIND_NAMES:
@@ -87,6 +92,10 @@ class Fault:
             _check_seconds(name, getattr(self, name))
         if self.keepalive == 0:
             raise ValueError("Fault.keepalive must be > 0 seconds")
+        if self.echo_key not in (None, "body", "header", "both"):
+            raise ValueError(
+                f"Fault.echo_key must be 'body', 'header' or 'both', got {self.echo_key!r}"
+            )
         if self.close not in ("rst", "fin"):
             raise ValueError(f"Fault.close must be 'rst' or 'fin', got {self.close!r}")
         if self.kind == "status" and (
@@ -139,12 +148,13 @@ MODIFIERS: tuple[str, ...] = (
     "stall_for",
     "close",
     "error_type",
+    "echo_key",
 )
 """Plan keys that adjust the fault being built."""
 
 _DEFAULTS = {f.name: f.default for f in fields(Fault)}
 _INT_FIELDS = frozenset({"after_tokens", "after_bytes", "status"})
-_STR_FIELDS = frozenset({"close", "error_type"})
+_STR_FIELDS = frozenset({"close", "error_type", "echo_key"})
 
 _KIND_TO_KEY: dict[str, Callable[[Fault], str]] = {
     "ok": lambda f: "ok",

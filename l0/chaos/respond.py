@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from l0.chaos.http import ClientGoneError, ResponseWriter
 from l0.chaos.plan import Fault
 from l0.chaos.wire import Wire
 
-__all__ = ["ChaosRequest", "play"]
+__all__ = ["ChaosRequest", "credentials", "play", "redact"]
 
 _REDACTED = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
 
@@ -21,6 +22,15 @@ _REDACTED = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
 def redact(headers: dict[str, str]) -> dict[str, str]:
     """``headers`` with credentials replaced (the log never holds a key)."""
     return {k: ("<redacted>" if k in _REDACTED else v) for k, v in headers.items()}
+
+
+_CREDENTIAL = re.compile(r"auth|key|token|secret", re.IGNORECASE)
+_SCHEME = re.compile(r"^(?:Bearer|Basic)\s+", re.IGNORECASE)
+
+
+def credentials(headers: dict[str, str]) -> list[str]:
+    """The credential values of ``headers`` (``Bearer`` stripped), for the ``echo_key`` fault."""
+    return [_SCHEME.sub("", v) for k, v in headers.items() if _CREDENTIAL.search(k) and v.strip()]
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ import orjson
 from l0.chaos.answer import DEFAULT_ANSWER, find_continuation, prompt_words, split_tokens
 from l0.chaos.http import ClientGoneError, HttpError, Request, ResponseWriter, read_request
 from l0.chaos.plan import Fault, PlanLike, parse_fault, parse_plan
-from l0.chaos.respond import ChaosRequest, play, redact
+from l0.chaos.respond import ChaosRequest, credentials, play, redact
 from l0.chaos.threaded import ServerThread
 from l0.chaos.wire import ANTHROPIC, CREATED, OPENAI_CHAT, OPENAI_RESPONSES, make_wire
 
@@ -290,7 +290,7 @@ class ChaosServer:
         )
         self.requests.append(record)
         try:
-            await self._answer(record, out)
+            await self._answer(record, out, request.headers)
         except ClientGoneError:
             if record.outcome == "pending":
                 record.outcome = "client_gone"
@@ -300,13 +300,21 @@ class ChaosServer:
                 self.on_request(record)
         return True
 
-    async def _answer(self, record: ChaosRequest, out: ResponseWriter) -> None:
+    async def _answer(
+        self, record: ChaosRequest, out: ResponseWriter, raw_headers: dict[str, str]
+    ) -> None:
         body, fault = record.body, record.fault
         answer = self.answer if isinstance(self.answer, str) else self.answer(record)
         record.continuation = find_continuation(body, answer, restate=self.restate)
         model = str(body.get("model") or "chaos-1")
         wire = make_wire(record.api or OPENAI_CHAT, record.index, model, prompt_words(body), body)
         headers = {"x-request-id": wire.request_id, "request-id": wire.request_id}
+        if fault.echo_key is not None:
+            echoed = credentials(raw_headers)
+            if fault.echo_key in ("body", "both"):
+                wire.echo = f" (credentials received: {', '.join(echoed)})"
+            if fault.echo_key in ("header", "both") and echoed:
+                headers["x-echoed-credential"] = echoed[0]
         if fault.retry_after is not None:
             headers["retry-after"] = _seconds(fault.retry_after)
         if fault.delay:

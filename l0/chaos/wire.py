@@ -66,6 +66,9 @@ class Wire:
         self.input_tokens = input_tokens
         self.include_usage = include_usage
         self.sent: list[str] = []
+        self.echo = ""
+        """Appended to every error message (the ``echo_key`` fault: a provider that echoes
+        the request's credentials back)."""
 
     @property
     def request_id(self) -> str:
@@ -99,7 +102,7 @@ class Wire:
     def error_body(self, status: int, error_type: str | None) -> dict[str, Any]:
         """The JSON body of an HTTP error response."""
         kind = error_type or error_type_for(status)
-        message = f"chaos: injected {status} {kind}"
+        message = f"chaos: injected {status} {kind}{self.echo}"
         return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
 
     def complete(self, text: str) -> dict[str, Any]:
@@ -164,7 +167,7 @@ class OpenAIChatWire(Wire):
 
     def inband_error(self, error_type: str | None) -> bytes:
         kind = error_type or "server_error"
-        message = f"chaos: injected in-stream {kind}"
+        message = f"chaos: injected in-stream {kind}{self.echo}"
         return _sse({"error": {"message": message, "type": kind, "param": None, "code": kind}})
 
     def complete(self, text: str) -> dict[str, Any]:
@@ -273,7 +276,7 @@ class ResponsesWire(Wire):
     def inband_error(self, error_type: str | None) -> bytes:
         kind = error_type or "server_error"
         return self._event(
-            "error", code=kind, message=f"chaos: injected in-stream {kind}", param=None
+            "error", code=kind, message=f"chaos: injected in-stream {kind}{self.echo}", param=None
         )
 
     def complete(self, text: str) -> dict[str, Any]:
@@ -349,7 +352,7 @@ class AnthropicWire(Wire):
         kind = error_type or error_type_for(status)
         return {
             "type": "error",
-            "error": {"type": kind, "message": f"chaos: injected {status} {kind}"},
+            "error": {"type": kind, "message": f"chaos: injected {status} {kind}{self.echo}"},
             "request_id": self.request_id,
         }
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any, ClassVar
 
+from l0.redaction import redact_text
+
 __all__ = [
     "AbortedError",
     "AuthenticationError",
@@ -123,6 +125,8 @@ class L0Error(Exception):
         request_id: str | None = None,
         checkpoint: str = "",
     ) -> None:
+        # Provider messages may echo a credential back: l0 never passes one on.
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code

@@ -17,6 +17,7 @@ OpenTelemetry API is used; global providers are read, never set.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from l0.observability._common import (
     context_system,
     usage_of,
 )
+from l0.redaction import redact_text
 from l0.types import ObservabilityEvent
 
 __all__ = ["OpenTelemetryHandler"]
@@ -138,6 +140,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "DRIFT_CHECK_RESULT": self._drift,
             "TOOL_REQUESTED": self._tool,
             "RESUME_START": self._resume,
+            "CONTINUATION_AMBIGUOUS": self._ambiguous,
             "ERROR": self._error,
             "RETRY_ATTEMPT": self._retry,
             "RETRY_GIVE_UP": self._give_up,
@@ -186,9 +189,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             err = raised if isinstance(raised, BaseException) else run.last_error
             error_type = type(err).__name__ if err is not None else "error"
             span.set_attributes({**run.error_attrs, "error.type": error_type})
-            if err is not None:
-                span.record_exception(err)
-            span.set_status(Status(StatusCode.ERROR, _describe(err)))
+            _record_error(span, err)
             metric_attrs["error.type"] = error_type
         elif outcome is Outcome.COMPLETED:
             span.set_status(Status(StatusCode.OK))
@@ -227,8 +228,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             return
         run.attempt = None
         if error is not None:
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, _describe(error)))
+            _record_error(span, error)
         span.end()
 
     def _target(self, run: _Run) -> Span:
@@ -280,7 +280,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "l0.guardrail.final": bool(event.data.get("final")),
         }
         if self.record_content and getattr(v, "message", None):
-            attrs["l0.guardrail.message"] = str(v.message)  # type: ignore[union-attr]
+            attrs["l0.guardrail.message"] = redact_text(str(v.message))  # type: ignore[union-attr]
         self._target(run).add_event("l0.guardrail_violation", attrs)
 
     def _drift(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -302,7 +302,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "gen_ai.tool.call.id": str(d.get("id")),
         }
         if self.record_content and d.get("arguments") is not None:
-            attrs["gen_ai.tool.call.arguments"] = str(d["arguments"])
+            attrs["gen_ai.tool.call.arguments"] = redact_text(str(d["arguments"]))
         self._target(run).add_event("l0.tool_requested", attrs)
 
     def _resume(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -311,7 +311,19 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "l0.resume",
             {
                 "l0.resume.checkpoint_length": int(d.get("checkpoint_length") or 0),
+                "l0.resume.held_back": int(d.get("held_back") or 0),
                 "l0.resume.token_count": int(d.get("token_count") or 0),
+            },
+        )
+
+    def _ambiguous(self, run: _Run, event: ObservabilityEvent) -> None:
+        d = event.data
+        self._target(run).add_event(
+            "l0.continuation.ambiguous",
+            {
+                "l0.continuation.reason": str(d.get("reason")),
+                "l0.continuation.removed": int(d.get("removed") or 0),
+                "l0.continuation.held_back": int(d.get("held_back") or 0),
             },
         )
 
@@ -392,4 +404,19 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
 
 
 def _describe(err: BaseException | None) -> str:
-    return f"{type(err).__name__}: {err}" if err is not None else "l0 run failed"
+    return redact_text(f"{type(err).__name__}: {err}") if err is not None else "l0 run failed"
+
+
+def _record_error(span: Span, err: BaseException | None) -> None:
+    """The exception event and ERROR status, credentials masked (the traceback's chain
+    includes the SDK's own error, whose message may echo a key)."""
+    if err is not None:
+        trace_text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+        span.record_exception(
+            err,
+            attributes={
+                "exception.message": redact_text(str(err)),
+                "exception.stacktrace": redact_text(trace_text),
+            },
+        )
+    span.set_status(Status(StatusCode.ERROR, _describe(err)))

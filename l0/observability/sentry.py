@@ -38,6 +38,7 @@ from l0.observability._common import (
     context_system,
     usage_of,
 )
+from l0.redaction import redact
 from l0.types import ObservabilityEvent
 
 __all__ = ["SentryHandler"]
@@ -59,7 +60,16 @@ _CRUMBS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "NETWORK_ERROR": ("l0 network error", "warning", ("kind",)),
     "ERROR": ("l0 attempt failed", "warning", ("code", "category", "action", "reason")),
     "RESET": ("l0 reset delivered text", "info", ("discard",)),
-    "RESUME_START": ("l0 resumed from checkpoint", "info", ("checkpoint_length", "token_count")),
+    "RESUME_START": (
+        "l0 resumed from checkpoint",
+        "info",
+        ("checkpoint_length", "held_back", "token_count"),
+    ),
+    "CONTINUATION_AMBIGUOUS": (
+        "l0 continuation ambiguous",
+        "warning",
+        ("reason", "removed", "candidates", "held_back"),
+    ),
     "ABORT_REQUESTED": ("l0 run aborted", "info", ("token_count",)),
     "DRIFT_CHECK_RESULT": ("l0 drift detected", "warning", ("types", "confidence", "final")),
 }
@@ -151,7 +161,7 @@ class SentryHandler(RunDispatcher[_Run]):
 
     def _add_breadcrumb(self, message: str, level: str, data: dict[str, Any]) -> None:
         scope = self._scope if self._scope is not None else sentry_sdk.get_isolation_scope()
-        scope.add_breadcrumb(category="l0", message=message, level=level, data=data)
+        scope.add_breadcrumb(category="l0", message=message, level=level, data=redact(data))
 
     def _start_span(self, event: ObservabilityEvent) -> Span | None:
         if not has_tracing_enabled(sentry_sdk.get_client().options):
@@ -266,4 +276,5 @@ class SentryHandler(RunDispatcher[_Run]):
         # Build the event without frame variables: SDK frames hold prompts and headers.
         options = {**sentry_sdk.get_client().options, "include_local_variables": False}
         payload, hint = event_from_exception(exc_info_from_error(err), client_options=options)
-        scope.capture_event(payload, hint=hint, tags=tags, contexts=contexts)
+        # The exception chain holds the SDK's own error, whose message may echo a key.
+        scope.capture_event(redact(payload), hint=hint, tags=redact(tags), contexts=contexts)

@@ -17,6 +17,7 @@ from l0.guardrails.hooks import DriftHook, GuardrailHook, Severity, Violation, V
 from l0.types import CheckIntervals, Event, EventType
 
 if TYPE_CHECKING:
+    from l0.runtime.continuation import OverlapResolver
     from l0.runtime.run import Run
 
 __all__ = ["Checks"]
@@ -97,17 +98,31 @@ class Checks:
                 await run.emitter.emit(
                     EventName.FIRST_TOKEN, ttft=(ts - started) if started is not None else None
                 )
-        if run.resolver is not None:
-            released = run.resolver.feed(text)
+        resolver = run.resolver
+        if resolver is not None:
+            released = resolver.feed(text)
             if released is None:
                 self._schedule()
                 return None
             run.resolver = None
+            await self._report_alignment(resolver)
             text = released
         if text:
             await self._accept(text)
         self._schedule()
         return text or None
+
+    async def _report_alignment(self, resolver: OverlapResolver) -> None:
+        """``CONTINUATION_AMBIGUOUS`` when the evidence did not force the alignment."""
+        amb = resolver.ambiguity
+        if amb is not None and self.run.emitter.active:
+            await self.run.emitter.emit(
+                EventName.CONTINUATION_AMBIGUOUS,
+                reason=amb.reason,
+                removed=amb.removed,
+                candidates=amb.candidates,
+                held_back=amb.held_back,
+            )
 
     async def _accept(self, text: str) -> None:
         """Run the due checks on the content plus ``text``; keep ``text`` if they pass."""
@@ -148,8 +163,10 @@ class Checks:
         run = self.run
         if run.resolver is None:
             return []
-        text = run.resolver.flush()
+        resolver = run.resolver
+        text = resolver.flush()
         run.resolver = None
+        await self._report_alignment(resolver)
         self._schedule()
         if not text:
             return []

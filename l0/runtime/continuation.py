@@ -1,91 +1,225 @@
-"""Remove what a resumed stream restates of the checkpoint.
+"""Continue an answer from the delivered text without losing or doubling a character.
 
-A provider asked to continue an answer often repeats its last words, or (when it ignores the
-prefix) restarts the whole answer. :class:`OverlapResolver` buffers the start of the resumed
-stream only until the overlap is decided, then releases the rest:
+When a stream breaks after text was delivered, the next attempt is asked to continue it. The
+resumed stream ``R`` is the rest of the answer started somewhere at or before the end of what
+it was sent: a provider that continues an assistant prefix exactly (Anthropic) starts right
+after it; chat models often restate a few words first; some restart the whole answer. Text
+alone cannot always tell a restatement from new text: in ``"| 1 | ok |\\n| 2 | ok "`` a resumed
+``"| ok |\\n| 3 …"`` may restate ``"| ok "`` or may be the exact continuation. Two steps make
+the decision by evidence instead of by the longest match:
 
-- *suffix overlap*: the longest ``k`` in ``[min_overlap, max_overlap]`` such that the
-  checkpoint ends with the first ``k`` resumed characters;
-- *full restart*: the resumed stream begins with the entire checkpoint (any length);
-- *restated whitespace*: the checkpoint's trailing whitespace, which the continuation prefix
-  leaves out (Anthropic rejects a final assistant turn ending in whitespace), repeated at the
-  start of the resumed stream.
+1. **Shape the request** (:func:`resume_prefix_length`). l0 sends back the delivered text
+   ``D`` minus a short tail ``H`` it *holds back*: the shortest tail that occurs nowhere else
+   near the cut (nor at the very start of ``D``), and after which the prefix does not end in
+   whitespace (Anthropic rejects a trailing-whitespace assistant turn). The model, continuing
+   the prefix ``P = D[:-len(H)]``, writes ``H`` again.
+2. **Align** (:class:`OverlapResolver`). Every reading of ``R`` is a start ``s`` in ``D``:
+   ``s = len(P) - r`` for a restatement of ``r`` characters (``0 <= r <= max_overlap``), or
+   ``s = 0`` for a full restart. A reading is *confirmed* when ``R`` begins with ``D[s:]``.
+   Because ``H`` is unique in that window, at most one reading is confirmed, so exactly
+   ``len(D) - s`` characters are removed — periodic text (tables, lists, code, repeated
+   words) included.
 
-Buffering stops as soon as no longer overlap is possible, so a resumed stream that simply
-continues is held back by at most a few characters. Ambiguity is inherent: when the text
-around the cut is periodic ("abab|ab…") the longest overlap wins.
+When the text is periodic for longer than ``max_held_back`` characters, no short tail is
+unique: the prefix is then empty (the next attempt restarts the answer) and the only reading
+is the full restart. Ambiguity remains only when the model does not write the held-back text
+again (it *diverged*), or when the resolver is given a prefix not chosen this way. The policy
+then, reported by :attr:`OverlapResolver.ambiguity` (the loop emits
+``CONTINUATION_AMBIGUOUS``):
+
+- several readings confirmed: remove the fewest characters (assume the least restatement,
+  which is what an exact-continuation provider does) — a restatement may then be doubled,
+  but nothing the model wrote is dropped;
+- no reading confirmed: remove the longest run of ``R`` that agrees with ``D`` under a
+  reading whose restated part agrees in full, and deliver the rest; the delivered text is
+  never taken back.
+
+Buffering stops as soon as a single reading is left, so a resumed stream that simply
+continues is held back only by the length of ``H`` plus what it restates.
 """
 
 from __future__ import annotations
 
-__all__ = ["OverlapResolver", "find_overlap"]
+from dataclasses import dataclass
+
+__all__ = ["Ambiguity", "OverlapResolver", "resume_prefix_length"]
 
 
-def find_overlap(
-    checkpoint: str, resumed: str, min_overlap: int = 2, max_overlap: int = 500
+def _unique_tail(delivered: str, p: int, window: int) -> bool:
+    """True when ``delivered[p:]`` (non-empty) starts at no position ``q < p`` with
+    ``q >= p - window`` (a restatement reading) or ``q <= window`` (a full-restart reading)."""
+    tail = delivered[p:]
+    m = len(tail)
+    if m == 0:
+        return False
+    if delivered.find(tail, max(0, p - window), p - 1 + m) != -1:
+        return False
+    return delivered.find(tail, 0, min(window, p - 1) + m) == -1
+
+
+def resume_prefix_length(
+    delivered: str, *, max_overlap: int = 500, max_held_back: int = 500
 ) -> int:
-    """Number of leading characters of ``resumed`` that restate the end of ``checkpoint``.
+    """Length of the prefix of ``delivered`` to send back when continuing.
 
-    A full restart (``resumed`` starts with the whole ``checkpoint``) counts at any length;
-    otherwise the longest suffix/prefix match within ``[min_overlap, max_overlap]``; else 0.
+    The rest (the held-back tail) is the shortest one that makes every restatement of up to
+    ``max_overlap`` characters, and a full restart, recognisable (see the module docstring);
+    the prefix never ends in whitespace. When no tail of at most ``max_held_back`` characters
+    is unique (the text is periodic for longer than that), the answer is 0: the next attempt
+    restarts the answer, and the resolver aligns it with the whole delivered text.
+
+    Args:
+        delivered: The text delivered so far.
+        max_overlap: The longest restatement a provider may make (chars).
+        max_held_back: The longest tail l0 holds back before it falls back to a restart.
     """
-    if checkpoint and resumed.startswith(checkpoint):
-        return len(checkpoint)
-    upper = min(len(checkpoint), len(resumed), max_overlap)
-    for k in range(upper, min_overlap - 1, -1):
-        if checkpoint.endswith(resumed[:k]):
-            return k
-    # The prefix is sent without its trailing whitespace (see Attempt.continuation_messages),
-    # so a model that resumes with that whitespace is restating it, however short.
-    trailing = checkpoint[len(checkpoint.rstrip()) :]
-    k = 0
-    while k < len(trailing) and k < len(resumed) and resumed[k] == trailing[k]:
-        k += 1
-    return k
+    base = len(delivered.rstrip())
+    n = len(delivered)
+    for p in range(base, max(1, n - max_held_back) - 1, -1):
+        if not delivered[p - 1].isspace() and _unique_tail(delivered, p, max_overlap):
+            return p
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguity:
+    """How a resumed stream could not be aligned with certainty (see the module docstring).
+
+    Attributes:
+        reason: ``"several"`` (more than one reading fits) or ``"diverged"`` (none fits: the
+            model did not write the held-back text again).
+        removed: Characters removed from the start of the resumed stream.
+        candidates: For ``"several"``, the removal of every fitting reading (ascending); for
+            ``"diverged"``, the longest agreement found.
+        held_back: Characters of the delivered text that were not sent back.
+    """
+
+    reason: str
+    removed: int
+    candidates: tuple[int, ...]
+    held_back: int
 
 
 class OverlapResolver:
-    """Incremental overlap removal for one resumed attempt.
+    """Incremental alignment of one resumed attempt with the delivered text.
 
-    Feed the resumed text piece by piece; :meth:`feed` returns ``None`` while the overlap is
-    undecided and the text to deliver once it is (possibly empty). :meth:`flush` decides with
-    whatever arrived when the stream ends early.
+    Feed the resumed text piece by piece; :meth:`feed` returns ``None`` while the alignment
+    is undecided and the text to deliver once it is (possibly empty), then every later piece
+    unchanged. :meth:`flush` decides with whatever arrived when the stream ends early.
+
+    Args:
+        delivered: The text delivered before the break.
+        prefix_length: How much of it was sent back (:func:`resume_prefix_length`); the
+            default, ``len(delivered.rstrip())``, holds back only trailing whitespace.
+        max_overlap: The longest restatement looked for (chars). A full restart is
+            recognised at any length.
     """
 
-    __slots__ = ("_buf", "_checkpoint", "_max", "_min", "_tail", "overlap")
+    __slots__ = (
+        "_agree",
+        "_alive",
+        "_buf",
+        "_confirmed",
+        "_d",
+        "_len",
+        "_p",
+        "ambiguity",
+        "overlap",
+    )
 
-    def __init__(self, checkpoint: str, *, min_overlap: int = 2, max_overlap: int = 500) -> None:
-        self._checkpoint = checkpoint
-        self._tail = checkpoint[-max_overlap:]
-        self._min = min_overlap
-        self._max = max_overlap
-        self._buf = ""
+    def __init__(
+        self, delivered: str, prefix_length: int | None = None, *, max_overlap: int = 500
+    ) -> None:
+        d = delivered
+        p = len(d.rstrip()) if prefix_length is None else prefix_length
+        if not 0 <= p <= len(d):
+            raise ValueError(f"prefix_length must be in [0, {len(d)}], got {p}")
+        self._d = d
+        self._p = p
+        starts = {0, *range(max(0, p - max_overlap), p + 1)}
+        self._alive = sorted(s for s in starts if s < len(d))  # still a prefix of D[s:]
+        self._confirmed = [s for s in starts if s == len(d)]  # R begins with D[s:]
+        self._agree: dict[int, int] = {}  # dead reading -> chars of R that agreed
+        self._buf: list[str] = []
+        self._len = 0
         self.overlap: int | None = None
-        """Characters removed, once decided."""
+        """Characters removed from the resumed stream, once decided."""
+        self.ambiguity: Ambiguity | None = None
+        """Set when the decision was not forced by the evidence (see the module docstring)."""
 
-    def _undecided(self) -> bool:
-        buf = self._buf
-        if len(buf) < len(self._checkpoint) and self._checkpoint.startswith(buf):
-            return True  # may still be a full restart
-        if len(buf) >= self._max:
-            return False
-        # A longer suffix overlap needs ``buf`` inside the tail, not ending at its end.
-        return self._tail.find(buf, 0, len(self._tail) - 1) != -1
+    @property
+    def prefix(self) -> str:
+        """The part of the delivered text sent back to the provider."""
+        return self._d[: self._p]
+
+    @property
+    def held_back(self) -> str:
+        """The rest of the delivered text, which the resumed stream is expected to restate."""
+        return self._d[self._p :]
+
+    def _advance(self, piece: str) -> None:
+        d, n, at = self._d, len(self._d), self._len
+        alive: list[int] = []
+        for s in self._alive:
+            need = n - s - at
+            if d.startswith(piece[:need], s + at):
+                if len(piece) >= need:
+                    self._confirmed.append(s)
+                else:
+                    alive.append(s)
+                continue
+            k = 0
+            limit = min(need, len(piece))
+            while k < limit and piece[k] == d[s + at + k]:
+                k += 1
+            self._agree[s] = at + k
+        self._alive = alive
+        self._buf.append(piece)
+        self._len = at + len(piece)
 
     def feed(self, text: str) -> str | None:
         """Add resumed text; the text to deliver once decided, else ``None``."""
         if self.overlap is not None:
             return text
-        self._buf += text
-        if self._undecided():
+        if text:
+            self._advance(text)
+        if self._alive:
             return None
-        return self.flush()
+        return self._decide()
 
     def flush(self) -> str:
-        """Decide now and return the buffered text minus the overlap."""
+        """Decide now and return the buffered text minus what restates delivered text."""
         if self.overlap is not None:
             return ""
-        buf = self._buf
-        self.overlap = find_overlap(self._checkpoint, buf, self._min, self._max)
-        self._buf = ""
-        return buf[self.overlap :]
+        return self._decide()
+
+    def _decide(self) -> str:
+        n, buf = len(self._d), "".join(self._buf)
+        removals = sorted({n - s for s in self._confirmed})
+        if self._alive and not removals:
+            # The stream ended inside a restatement: everything it sent is already delivered.
+            removals = [len(buf)]
+        elif self._alive:
+            removals = sorted({*removals, len(buf)})
+        held = n - self._p
+        if len(removals) == 1:
+            removed = removals[0]
+        elif removals:
+            removed = removals[0]
+            self.ambiguity = Ambiguity("several", removed, tuple(removals), held)
+        else:
+            removed = self._diverged()
+            self.ambiguity = Ambiguity("diverged", removed, (removed,), held)
+        self.overlap = removed
+        self._buf = []
+        self._alive = []
+        return buf[removed:]
+
+    def _diverged(self) -> int:
+        """The longest agreement under a reading whose restated part agreed in full."""
+        p = self._p
+        best = 0
+        for s, agreed in self._agree.items():
+            if agreed >= p - s and agreed > best:
+                best = agreed
+        return best

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from l0.events import EventName
+from l0.redaction import redact_text
 from l0.types import ObservabilityEvent
 
 __all__ = ["Emitter", "EventHandler"]
@@ -51,6 +52,9 @@ class Emitter:
         """Dispatch one event to every handler (awaiting async ones), in registration order."""
         if not self.active:
             return
+        for key, value in data.items():
+            if value.__class__ is str:  # e.g. a reason quoting a provider message
+                data[key] = redact_text(value)
         event = ObservabilityEvent(
             name=name.value,
             ts=self._now(),

@@ -23,7 +23,8 @@ from l0.errors import (
     to_l0_error,
 )
 from l0.events import EventName
-from l0.runtime.continuation import OverlapResolver
+from l0.redaction import collect_credentials
+from l0.runtime.continuation import OverlapResolver, resume_prefix_length
 from l0.runtime.retry import Action, Counters, Decision, decide, throttled
 from l0.types import Event, EventType, Status
 
@@ -40,6 +41,9 @@ def classify_failure(run: Run, exc: BaseException) -> tuple[L0Error | None, Base
         return mine, mine
     if isinstance(exc, anyio.get_cancelled_exc_class()) or not isinstance(exc, Exception):
         raise exc  # outside cancellation, KeyboardInterrupt, GeneratorExit: not ours
+    # Learn the credentials of the failed request before any message is built from it.
+    collect_credentials(exc)
+    collect_credentials(exc.__cause__)
     # Before any stream exists (the factory's own request failed: a 429, a 401) no adapter
     # was detected yet: the text adapter asks every provider adapter to map it by type.
     adapter = run.adapter or run.opts.adapter or TEXT_ADAPTER
@@ -181,9 +185,10 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
         state.checkpoint = delivered
         state.resumed = True
         state.resume_point = len(delivered)
-        run.resolver = OverlapResolver(
-            delivered, min_overlap=cont.min_overlap, max_overlap=cont.max_overlap
+        prefix = resume_prefix_length(
+            delivered, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
         )
+        run.resolver = OverlapResolver(delivered, prefix, max_overlap=cont.max_overlap)
         return []
     state.checkpoint = ""
     state.clear_content()

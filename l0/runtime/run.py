@@ -24,6 +24,7 @@ from l0.errors import (
     ZeroOutputError,
 )
 from l0.events import EventName
+from l0.redaction import collect_credentials
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
 from l0.runtime.events import Emitter
@@ -260,7 +261,8 @@ class Run:
             number=self.attempts,
             retry_count=self.counters.total,
             fallback_index=self.source_index,
-            checkpoint=self.state.checkpoint,
+            checkpoint=self.resolver.prefix if self.resolver is not None else "",
+            held_back=self.resolver.held_back if self.resolver is not None else "",
             is_retry=self.counters.total > 0,
             is_fallback=self.source_index > 0,
             continuation=self.opts.continuation,
@@ -278,10 +280,11 @@ class Run:
                 is_fallback=attempt.is_fallback,
                 is_continuation=attempt.is_continuation,
             )
-        if attempt.is_continuation and self.emitter.active:
+        if self.resolver is not None and self.emitter.active:
             await self.emitter.emit(
                 EventName.RESUME_START,
-                checkpoint_length=len(attempt.checkpoint),
+                checkpoint_length=len(self.state.checkpoint),
+                held_back=len(attempt.held_back),
                 token_count=self.state.token_count,
             )
         return attempt
@@ -301,6 +304,7 @@ class Run:
         # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
         if getattr(type(obj), "__await__", None) is not None:
             obj = await self.wd.guard(_resolve(obj))
+        collect_credentials(obj)  # the key behind the stream is masked wherever l0 writes
         adapter = self.opts.adapter or detect_adapter(obj)
         self.adapter = adapter
         src = adapter.open(obj, keep_raw=self.opts.keep_raw)

@@ -8,7 +8,6 @@ for the chosen format.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from l0.errors import (
     TruncatedStreamError,
 )
 from l0.observability.events import EventName
+from l0.redaction import redact_text
 from l0.types import Event, EventType, ObservabilityEvent, Result, ToolCall, Usage
 
 __all__ = ["CONTENT_KINDS", "NoticeRelay", "http_status", "safe_error", "to_wire"]
@@ -34,12 +34,6 @@ CONTENT_KINDS = frozenset({"token", "tool_call", "done"})
 
 WireEvent = tuple[str, dict[str, Any]]
 Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-# Credentials that an upstream error message might echo back; never sent to a client.
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-]+|(?:api[_-]?key|token)=[^\s&]+)",
-    re.IGNORECASE,
-)
 
 
 def usage_dict(usage: Usage | None) -> dict[str, Any] | None:
@@ -95,7 +89,7 @@ def safe_error(exc: BaseException) -> dict[str, Any]:
             "retryable": False,
         }
     info = exc.to_dict()
-    info["message"] = _SECRET.sub("[redacted]", _message(exc))
+    info["message"] = redact_text(_message(exc))
     return info
 
 

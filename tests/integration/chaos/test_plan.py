@@ -6,7 +6,7 @@ import pytest
 
 from l0.chaos import DEFAULT_ANSWER, Fault, parse_fault, parse_plan, split_tokens
 from l0.chaos.answer import find_continuation
-from l0.runtime.continuation import find_overlap
+from l0.runtime.continuation import OverlapResolver, resume_prefix_length
 
 
 def test_kinds_start_faults_and_modifiers_bind_to_the_current_one() -> None:
@@ -87,18 +87,20 @@ def test_tokens_join_back_exactly() -> None:
 
 
 @pytest.mark.parametrize("restate", [0, 1, 6])
-def test_default_answer_overlap_is_never_ambiguous(restate: int) -> None:
-    """At every token boundary, l0's overlap removal finds exactly the restated span."""
+def test_default_answer_continuation_is_exact_at_every_token(restate: int) -> None:
+    """At every token boundary, the server's resumed text aligns to exactly the answer."""
     tokens = split_tokens(DEFAULT_ANSWER)
     for i in range(1, len(tokens)):
-        prefix = "".join(tokens[:i])
+        delivered = "".join(tokens[:i])
+        prefix = delivered[: resume_prefix_length(delivered)]
         body = {
             "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": prefix}]
         }
         start = find_continuation(body, DEFAULT_ANSWER, restate=restate).start
-        resumed = DEFAULT_ANSWER[start:]
-        expected = restate if restate >= 2 else 0  # l0's min_overlap is 2
-        assert find_overlap(prefix, resumed) == expected, prefix
+        resolver = OverlapResolver(delivered, len(prefix))
+        rest = (resolver.feed(DEFAULT_ANSWER[start:]) or "") + resolver.flush()
+        assert delivered + rest == DEFAULT_ANSWER, delivered
+        assert resolver.ambiguity is None
 
 
 def test_continuation_forms() -> None:

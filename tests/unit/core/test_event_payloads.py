@@ -60,6 +60,9 @@ async def _retry_reset_and_fallback(on_event: Callable[[l0.ObservabilityEvent], 
 async def _continuation(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
     source = ScriptedSource(["Hello", " wor", drop()], ["Hello world", "!"])
     await l0.run(source, continuation=True, retry=NO_WAIT, on_event=on_event, clock=FakeClock())
+    # A resumed stream that does not write the held-back text again: CONTINUATION_AMBIGUOUS.
+    source = ScriptedSource(["The answer is 4", drop()], [" 5."])
+    await l0.run(source, continuation=True, retry=NO_WAIT, on_event=on_event, clock=FakeClock())
 
 
 async def _timeout_and_give_up(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:

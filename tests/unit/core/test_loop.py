@@ -202,7 +202,7 @@ async def test_continuation_carries_over_to_a_fallback() -> None:
 
     events, s = await collect(primary, fallbacks=[backup], continuation=True)
     assert s.result.text == "The start and the end"
-    assert seen[0].is_fallback and seen[0].checkpoint == "The start "
+    assert seen[0].is_fallback and seen[0].checkpoint + seen[0].held_back == "The start "
     assert not any(e.type is l0.EventType.RESET for e in events)
 
 

@@ -193,8 +193,9 @@ async def test_continued_attempt_keeps_scanner_state_across_a_network_drop() -> 
             for piece in ['{"items": [', '{"id": 1}, ', '{"id": ']:
                 yield piece
             raise ConnectionResetError("peer reset")
-        assert attempt.checkpoint == '{"items": [{"id": 1}, {"id": '
-        for piece in ['2}, {"id": 3}', "]}"]:
+        assert attempt.checkpoint + attempt.held_back == '{"items": [{"id": 1}, {"id": '
+        # The provider continues the prefix it was sent: it writes the held-back tail again.
+        for piece in [attempt.held_back + '2}, {"id": 3}', "]}"]:
             yield piece
 
     seen: list[str] = []
