@@ -90,10 +90,19 @@ def check(reply: Reply, took: float, want: tuple[int, list[str]], stats: Stats) 
 
 
 async def timed(app: FastAPI, path: str, **kwargs: object) -> tuple[Reply, float]:
-    start = time.monotonic()
-    with anyio.fail_after(HANG):
-        reply = await asgi_get(app, path, **kwargs)  # type: ignore[arg-type]
-    return reply, time.monotonic() - start
+    """One exchange and its latency. A hang never answers; a case slower than ``HANG`` on a
+    loaded machine is tried once more, and only a second miss counts (as a failure)."""
+    for attempt in (1, 2):
+        start = time.monotonic()
+        try:
+            with anyio.fail_after(HANG):
+                reply = await asgi_get(app, path, **kwargs)  # type: ignore[arg-type]
+        except TimeoutError:
+            if attempt == 2:
+                raise
+            continue
+        return reply, time.monotonic() - start
+    raise AssertionError("unreachable")
 
 
 SMALL = st.integers(min_value=0, max_value=12).map(lambda n: str(n).encode())
@@ -111,7 +120,7 @@ HEADER_VALUES = st.one_of(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 def test_fuzz_last_event_id_header(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served
     stats = Stats()
@@ -147,7 +156,7 @@ QUERY_VALUES = st.one_of(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 def test_fuzz_last_event_id_query(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served
     stats = Stats()
