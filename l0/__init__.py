@@ -59,6 +59,7 @@ from l0.orchestration.pipeline import (
     create_pipeline,
     pipe,
 )
+from l0.orchestration.tokens import estimate_tokens
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
 from l0.redaction import redact, register_secret
 from l0.runtime.options import RunOptions
@@ -192,6 +193,7 @@ __all__ = [
     "consensus",
     "create_pipeline",
     "create_window",
+    "estimate_tokens",
     "extract_json",
     "is_network_error",
     "is_retryable",

@@ -294,16 +294,24 @@ class Timeout:
         inter_token: Longest silence between two chunks once the stream is flowing (default 30 s).
         total: One deadline over the whole run, across every retry, backoff and fallback
             (default ``None``: no overall limit).
+        after_end: Once the provider sent its end marker (finish reason, ``message_stop``,
+            ``response.completed``), how long trailing chunks (a usage chunk) may still
+            arrive before l0 closes the stream and returns the result (default 1 s, never
+            more than ``inter_token``; ``0``: close at once). Whatever happens then (silence,
+            a reset, an error) never fails or retries a finished answer.
     """
 
     initial_token: float | None = 60.0
     inter_token: float | None = 30.0
     total: float | None = None
+    after_end: float = 1.0
 
     def __post_init__(self) -> None:
         _check_seconds("Timeout.initial_token", self.initial_token)
         _check_seconds("Timeout.inter_token", self.inter_token)
         _check_seconds("Timeout.total", self.total)
+        if self.after_end != 0:
+            _check_seconds("Timeout.after_end", self.after_end, allow_none=False)
 
     @property
     def enabled(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from l0.adapters._common import RefusalError, ToolCallAssembler, usage_of
+from l0.adapters._common import RefusalError, ToolCallAssembler, reason_or_none, usage_of
 from l0.adapters.base import AdapterStream, Decoded
 from l0.errors import InvalidStreamError
 from l0.types import Event, EventType
@@ -59,49 +59,65 @@ class ChatChunkStream(AdapterStream):
         cls = self.chunk_class
         if cls is not None and chunk.__class__ is not cls:
             return self.decode_other(chunk)
-        choices = chunk.choices
+        choices = getattr(chunk, "choices", None)
         if not choices:
+            # Usage-only chunks, and Azure's first chunk (prompt-filter results, no choices).
             self._read_usage(chunk)
             return None
         choice = choices[0]
         if choice.index != 0:
-            choice = next((c for c in choices if c.index == 0), None)
+            choice = _primary(choices)
             if choice is None:
                 return None
         delta = choice.delta
+        if delta is None:
+            return self._slow(chunk, choice, None, None)
         content = delta.content
-        if choice.finish_reason is None and delta.tool_calls is None and self.plain(delta):
+        # ``not finish_reason``: some servers send "" instead of null on every chunk.
+        if not choice.finish_reason and delta.tool_calls is None and self.plain(delta):
             return Event(_TOKEN, content) if content else None
         return self._slow(chunk, choice, delta, content)
 
-    def _slow(self, chunk: Any, choice: Any, delta: Any, content: str | None) -> Decoded:
+    def _slow(self, chunk: Any, choice: Any, delta: Any, content: object) -> Decoded:
         out: list[Event] = []
-        thinking = self.reasoning(delta)
-        if thinking:
-            out.append(Event(_PROGRESS, None, {"reasoning": thinking}))
-        if content:
-            out.append(Event(_TOKEN, content))
-        refusal = getattr(delta, "refusal", None)
-        if refusal:
-            self._refusal.append(refusal)
-        tool_deltas = delta.tool_calls
-        if tool_deltas:
-            add = self._tools.add
-            for tc in tool_deltas:
-                fn = tc.function
-                add(
-                    tc.index,
-                    tc.id,
-                    fn.name if fn is not None else None,
-                    fn.arguments if fn is not None else None,
-                )
-        finish = choice.finish_reason
+        if delta is not None:
+            thinking = self.reasoning(delta)
+            if thinking:
+                out.append(Event(_PROGRESS, None, {"reasoning": thinking}))
+            if content:
+                if not isinstance(content, str):
+                    raise InvalidStreamError(
+                        f"chat delta content must be a string, got {type(content).__name__}"
+                    )
+                out.append(Event(_TOKEN, content))
+            refusal = getattr(delta, "refusal", None)
+            if refusal:
+                self._refusal.append(str(refusal))
+            tool_deltas = getattr(delta, "tool_calls", None)
+            if tool_deltas:
+                self._add_tools(tool_deltas)
+        finish = reason_or_none(getattr(choice, "finish_reason", None))
         if finish is not None:
-            self._finish(str(finish), out)
+            self._finish(finish, out)
             self._read_usage(chunk)
         if not out:
             return None
         return out[0] if len(out) == 1 else out
+
+    def _add_tools(self, tool_deltas: Any) -> None:
+        if not isinstance(tool_deltas, (list, tuple)):
+            raise InvalidStreamError(
+                f"delta.tool_calls must be a list, got {type(tool_deltas).__name__}"
+            )
+        add = self._tools.add
+        for tc in tool_deltas:
+            fn = _field(tc, "function")
+            add(
+                _field(tc, "index"),
+                _field(tc, "id"),
+                _field(fn, "name"),
+                _field(fn, "arguments"),
+            )
 
     def _finish(self, reason: str, out: list[Event]) -> None:
         self.finish_reason = reason
@@ -128,3 +144,21 @@ class ChatChunkStream(AdapterStream):
         """Tool calls still open when the chunks ran out (a cut stream) are dropped: their
         arguments may be incomplete, and the missing finish reason already fails the attempt."""
         return []
+
+
+def _primary(choices: Any) -> Any:
+    """The choice with index 0 (a missing or ``""`` index counts as 0), or ``None``."""
+    for choice in choices:
+        index = getattr(choice, "index", None)
+        if index == 0 or index is None or index == "":
+            return choice
+    return None
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]`` (a server's extra fields arrive as plain dicts)."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)

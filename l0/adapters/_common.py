@@ -1,22 +1,25 @@
-"""Pieces every provider adapter shares: tool-call assembly, sync-stream bridging, lazy
-stream managers, usage building and the refusal error.
+"""Pieces every provider adapter shares: tool-call assembly, sync-stream bridging (a worker
+thread per attempt), lazy stream managers, usage building and the refusal error.
 
 Nothing here imports a provider SDK.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import anyio.to_thread
-import orjson
-
 from l0.adapters.base import AdapterStream
+from l0.adapters.threaded import ThreadedIterator
+from l0.adapters.tool_calls import (
+    ToolCallAssembler,
+    index_or_none,
+    parse_arguments,
+    reason_or_none,
+    text_or_none,
+)
 from l0.errors import (
     AuthenticationError,
     BadRequestError,
@@ -27,7 +30,7 @@ from l0.errors import (
     RefusalError,
     ServerError,
 )
-from l0.types import ToolCall, Usage
+from l0.types import Usage
 
 __all__ = [
     "EnteredStream",
@@ -35,11 +38,15 @@ __all__ = [
     "SDKAdapter",
     "StreamKinds",
     "ThreadedChunks",
+    "ThreadedIterator",
     "ToolCallAssembler",
     "attach",
     "inband_error",
+    "index_or_none",
     "loaded",
     "parse_arguments",
+    "reason_or_none",
+    "text_or_none",
     "usage_of",
 ]
 
@@ -52,131 +59,9 @@ def loaded(name: str) -> ModuleType | None:
     return sys.modules.get(name)
 
 
-def parse_arguments(raw: str) -> Any:
-    """Parse streamed tool arguments: ``{}`` for empty text, ``None`` for invalid JSON."""
-    if not raw.strip():
-        return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
-class ToolCallAssembler:
-    """Collects streamed tool-call fragments by key (a delta index or a content block).
-
-    Calls are numbered in the order they complete (:attr:`ToolCall.index`).
-    """
-
-    __slots__ = ("_open", "completed")
-
-    def __init__(self) -> None:
-        self._open: dict[int, list[Any]] = {}  # key -> [id, name, [argument parts]]
-        self.completed = 0
-
-    def __bool__(self) -> bool:
-        return bool(self._open)
-
-    def __contains__(self, key: int) -> bool:
-        return key in self._open
-
-    def add(self, key: int, call_id: str | None, name: str | None, arguments: str | None) -> None:
-        """Add one fragment; the first fragment of a key opens the call."""
-        call = self._open.get(key)
-        if call is None:
-            self._open[key] = [call_id or "", name or "", [arguments] if arguments else []]
-            return
-        if call_id:
-            call[0] = call_id
-        if name and not call[1]:
-            call[1] = name
-        if arguments:
-            call[2].append(arguments)
-
-    def finish(self, key: int, arguments: str | None = None) -> ToolCall | None:
-        """Complete the call at ``key`` (``arguments``: authoritative full text, if known)."""
-        call = self._open.pop(key, None)
-        if call is None:
-            return None
-        raw = arguments if arguments is not None else "".join(call[2])
-        index = self.completed
-        self.completed += 1
-        return ToolCall(
-            id=call[0], name=call[1], arguments=parse_arguments(raw), raw_arguments=raw, index=index
-        )
-
-    def finish_all(self) -> list[ToolCall]:
-        """Complete every open call, in key order."""
-        out = []
-        for key in sorted(self._open):
-            call = self.finish(key)
-            if call is not None:
-                out.append(call)
-        return out
-
-
-class ThreadedChunks:
-    """An async iterator over a blocking stream: each ``next`` runs in a worker thread, so
-    the event loop never blocks (the one implementation: the LiteLLM adapter's sync streams
-    and LangChain's sync ``stream()`` both use it).
-
-    A cancelled read (a stall timeout) abandons its thread, which ends on its own when the
-    provider's socket times out. Closing runs on a worker thread too.
-
-    Args:
-        obj: The sync stream or iterator (or a sync context manager when ``enter`` is True).
-        enter: Enter ``obj`` (in the worker thread) before iterating what it returns.
-    """
-
-    __slots__ = ("_closed", "_enter", "_entered", "_it", "_obj")
-
-    def __init__(self, obj: Any, *, enter: bool = False) -> None:
-        self._obj = obj
-        self._enter = enter
-        self._entered: Any = None
-        self._it: Iterator[Any] | None = None
-        self._closed = False
-
-    def __aiter__(self) -> ThreadedChunks:
-        return self
-
-    def _start(self) -> Iterator[Any]:
-        if self._enter:
-            self._entered = self._obj.__enter__()
-            return iter(self._entered)
-        return iter(self._obj)
-
-    def _next(self) -> Any:
-        it = self._it
-        if it is None:
-            it = self._it = self._start()
-        return next(it, _END)
-
-    async def __anext__(self) -> Any:
-        if self._closed:
-            raise StopAsyncIteration
-        item = await anyio.to_thread.run_sync(self._next, abandon_on_cancel=True)
-        if item is _END:
-            raise StopAsyncIteration
-        return item
-
-    def _close(self) -> None:
-        if self._enter:
-            if self._entered is not None:
-                self._obj.__exit__(None, None, None)
-            return
-        close = getattr(self._obj, "close", None)
-        if close is not None:
-            close()
-
-    async def aclose(self) -> None:
-        """Close the stream (releases its HTTP connection)."""
-        if self._closed:
-            return
-        self._closed = True
-        # ValueError: a generator still running in an abandoned thread (it ends on its own).
-        with contextlib.suppress(ValueError):
-            await anyio.to_thread.run_sync(self._close, abandon_on_cancel=True)
+ThreadedChunks = ThreadedIterator
+"""The one sync-stream bridge (SDK sync streams, LiteLLM's sync wrapper, LangChain's sync
+``stream()``): :class:`l0.adapters.threaded.ThreadedIterator`."""
 
 
 class EnteredStream:
@@ -311,9 +196,9 @@ class StreamKinds:
         if isinstance(obj, self.async_managers):
             return EnteredStream(obj)
         if isinstance(obj, self.sync_managers):
-            return ThreadedChunks(obj, enter=True)
+            return ThreadedIterator(obj, enter=True)
         if isinstance(obj, self.sync_streams):
-            return ThreadedChunks(obj)
+            return ThreadedIterator(obj)
         return obj
 
 

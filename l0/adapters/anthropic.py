@@ -32,6 +32,7 @@ from l0.adapters._common import (
     attach,
     inband_error,
     loaded,
+    reason_or_none,
     usage_of,
 )
 from l0.adapters.base import AdapterStream, Decoded
@@ -90,7 +91,9 @@ class AnthropicStream(AdapterStream):
         if kind in _TOOL_BLOCKS:
             initial = getattr(block, "input", None)
             raw = orjson.dumps(initial).decode() if initial else None
-            self._tools.add(event.index, block.id, block.name, raw)
+            self._tools.add(
+                event.index, getattr(block, "id", None), getattr(block, "name", None), raw
+            )
             return None
         if kind == "text" and block.text:
             return Event(_TOKEN, block.text)
@@ -108,9 +111,9 @@ class AnthropicStream(AdapterStream):
         return Event(_TOOL_CALL, None, call)
 
     def _message_delta(self, event: Any) -> Decoded:
-        reason = getattr(event.delta, "stop_reason", None)
+        reason = reason_or_none(getattr(event.delta, "stop_reason", None))
         if reason is not None:
-            self.finish_reason = str(reason)
+            self.finish_reason = reason
         usage = getattr(event, "usage", None)
         if usage is not None:
             input_tokens = getattr(usage, "input_tokens", None)

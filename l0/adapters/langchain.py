@@ -13,9 +13,10 @@ was never imported cannot exist).
 
 Decoding: ``str`` content and text blocks become ``TOKEN`` events; thinking/reasoning blocks
 and ``additional_kwargs["reasoning_content"]`` become ``PROGRESS`` events (liveness, not
-answer text); ``tool_call_chunks`` are assembled by ``index`` into one ``TOOL_CALL`` per call
-when the response ends; ``usage_metadata`` is summed into :class:`l0.Usage`; the
-``finish_reason``/``stop_reason`` of ``response_metadata`` marks a normal end. Any other chunk
+answer text); ``tool_call_chunks`` are assembled by the shared rules of
+:mod:`l0.adapters.tool_calls` into one ``TOOL_CALL`` per call when the response ends;
+``usage_metadata`` is summed into :class:`l0.Usage`; the ``finish_reason``/``stop_reason`` of
+``response_metadata`` (``""`` counts as absent) marks a normal end. Any other chunk
 (a dict or a parsed object from an output parser) passes through as a ``DATA`` event.
 """
 
@@ -25,10 +26,9 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import orjson
-
 from l0.adapters.base import AdapterStream, Decoded
 from l0.adapters.registry import register_adapter
+from l0.adapters.tool_calls import ToolCallAssembler, reason_or_none
 from l0.errors import InvalidStreamError, L0Error
 from l0.types import Event, EventType, ToolCall, Usage
 
@@ -57,17 +57,6 @@ def _message_types() -> tuple[type, ...]:
     return found
 
 
-class _PartialCall:
-    """A tool call being assembled from ``tool_call_chunks`` of one index."""
-
-    __slots__ = ("args", "id", "name")
-
-    def __init__(self) -> None:
-        self.id = ""
-        self.name = ""
-        self.args: list[str] = []
-
-
 class LangChainStream(AdapterStream):
     """Decodes LangChain message chunks (see the module docstring).
 
@@ -85,7 +74,7 @@ class LangChainStream(AdapterStream):
         self.model_name: str | None = None
         self.model_provider: str | None = None
         self.saw_message = False
-        self._calls: dict[int, _PartialCall] = {}
+        self._tools = ToolCallAssembler()
         self._usage: dict[str, Any] | None = None
         self._message_types = _message_types()
 
@@ -146,20 +135,18 @@ class LangChainStream(AdapterStream):
             elif kind not in _TOOL_BLOCKS:
                 events.append(Event(_PROGRESS, None, dict(block)))
 
-    def _add_call_chunks(self, chunks: list[Mapping[str, Any]]) -> None:
+    def _add_call_chunks(self, chunks: Any) -> None:
+        if not isinstance(chunks, (list, tuple)):
+            raise InvalidStreamError(
+                f"tool_call_chunks must be a list, got {type(chunks).__name__}"
+            )
+        add = self._tools.add
         for tc in chunks:
-            index = tc.get("index")
-            key = index if isinstance(index, int) else len(self._calls)
-            call = self._calls.get(key)
-            if call is None:
-                call = self._calls[key] = _PartialCall()
-            if tc.get("id"):
-                call.id = str(tc["id"])
-            if tc.get("name"):
-                call.name = str(tc["name"])
-            args = tc.get("args")
-            if args:
-                call.args.append(str(args))
+            if not isinstance(tc, Mapping):
+                raise InvalidStreamError(
+                    f"a tool_call_chunk must be a mapping, got {type(tc).__name__}"
+                )
+            add(tc.get("index"), tc.get("id"), tc.get("name"), tc.get("args"))
 
     def _add_usage(self, usage: Mapping[str, Any]) -> None:
         total = self._usage
@@ -188,31 +175,22 @@ class LangChainStream(AdapterStream):
         name = meta.get("model_name") or meta.get("model")
         if isinstance(name, str):
             self.model_name = name
-        reason = meta.get("finish_reason") or meta.get("stop_reason")
-        if isinstance(reason, str) and reason:
+        reason = reason_or_none(meta.get("finish_reason")) or reason_or_none(
+            meta.get("stop_reason")
+        )
+        if reason is not None:
             self.finish_reason = reason
             self.ended = True
-            events.extend(self._flush_calls())
+            events.extend(self._release(self._tools.finish_all()))
 
-    def _flush_calls(self) -> list[Event]:
-        out: list[Event] = []
-        for index in sorted(self._calls):
-            call = self._calls[index]
-            raw = "".join(call.args)
-            try:
-                arguments: Any = orjson.loads(raw) if raw else {}
-            except orjson.JSONDecodeError:
-                arguments = None
-            done = ToolCall(
-                id=call.id, name=call.name, arguments=arguments, raw_arguments=raw, index=index
-            )
-            self.tool_calls.append(done)
-            out.append(Event(EventType.TOOL_CALL, None, done))
-        self._calls.clear()
-        return out
+    def _release(self, calls: list[ToolCall]) -> list[Event]:
+        self.tool_calls.extend(calls)
+        return [Event(EventType.TOOL_CALL, None, call) for call in calls]
 
     def end(self) -> list[Event]:
-        return self._flush_calls()
+        """A response that ended without a finish reason releases only the tool calls whose
+        arguments are whole JSON (a cut call is never emitted half-written)."""
+        return self._release(self._tools.salvage())
 
 
 class LangChainAdapter:

@@ -19,7 +19,7 @@ import inspect
 from typing import Any
 
 from l0.adapters._chat import ChatChunkStream
-from l0.adapters._common import ThreadedChunks, attach, loaded
+from l0.adapters._common import ThreadedIterator, attach, loaded
 from l0.adapters.base import AdapterStream
 from l0.adapters.registry import register_adapter
 from l0.errors import (
@@ -88,7 +88,7 @@ class LiteLLMAdapter:
 
     def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
         """Read ``obj``; a sync wrapper is read in a worker thread."""
-        chunks: Any = ThreadedChunks(obj) if _is_sync(obj) else obj
+        chunks: Any = ThreadedIterator(obj) if _is_sync(obj) else obj
         return LiteLLMStream(chunks, source=obj, keep_raw=keep_raw)
 
     def map_error(self, exc: BaseException) -> L0Error | None:

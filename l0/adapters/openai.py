@@ -28,6 +28,7 @@ from l0.adapters._common import (
     attach,
     inband_error,
     loaded,
+    reason_or_none,
     usage_of,
 )
 from l0.adapters.base import Decoded
@@ -75,7 +76,12 @@ class OpenAIStream(ChatChunkStream):
     def _item_added(self, event: Any) -> Decoded:
         item = event.item
         if getattr(item, "type", None) == "function_call":
-            self._tools.add(event.output_index, item.call_id, item.name, item.arguments)
+            self._tools.add(
+                event.output_index,
+                getattr(item, "call_id", None),
+                getattr(item, "name", None),
+                getattr(item, "arguments", None),
+            )
         return None
 
     def _arguments_delta(self, event: Any) -> Decoded:
@@ -87,8 +93,16 @@ class OpenAIStream(ChatChunkStream):
         if getattr(item, "type", None) != "function_call":
             return None
         if event.output_index not in self._tools:
-            self._tools.add(event.output_index, item.call_id, item.name, None)
-        call = self._tools.finish(event.output_index, item.arguments)
+            self._tools.add(
+                event.output_index,
+                getattr(item, "call_id", None),
+                getattr(item, "name", None),
+                None,
+            )
+        arguments = getattr(item, "arguments", None)
+        call = self._tools.finish(
+            event.output_index, arguments if isinstance(arguments, str) and arguments else None
+        )
         if call is None:
             return None
         self.tool_calls.append(call)
@@ -97,7 +111,7 @@ class OpenAIStream(ChatChunkStream):
     def _response_done(self, event: Any) -> Decoded:
         response = event.response
         details = getattr(response, "incomplete_details", None)
-        reason = getattr(details, "reason", None) if details is not None else None
+        reason = reason_or_none(getattr(details, "reason", None))
         usage = getattr(response, "usage", None)
         if usage is not None:
             self.usage = usage_of(
@@ -108,7 +122,8 @@ class OpenAIStream(ChatChunkStream):
                 output_tokens_details=getattr(usage, "output_tokens_details", None),
             )
         out: list[Event] = []
-        self._finish(str(reason or response.status or "completed"), out)
+        status = reason_or_none(getattr(response, "status", None))
+        self._finish(reason or status or "completed", out)
         if not out:
             return None
         return out[0] if len(out) == 1 else out

@@ -11,9 +11,11 @@ first that accepts it. The registry hands the text adapter its list of peers
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from l0.adapters.base import Adapter, AdapterStream, Decoded
+from l0.adapters.threaded import ThreadedIterator
+from l0.adapters.tool_calls import reason_or_none
 from l0.errors import InvalidStreamError, L0Error
 from l0.types import Event, EventType, ToolCall, Usage
 
@@ -28,8 +30,13 @@ def use_registry(adapters: Callable[[], Sequence[Adapter]]) -> None:
     _peers = adapters
 
 
+_IN_MEMORY: tuple[type, ...] = (list, tuple, type(iter([])), type(iter(())))
+"""Sync sources read inline: plain in-memory sequences (and iterators over them) never block.
+Every other sync iterable is read in a worker thread (:mod:`l0.adapters.threaded`)."""
+
+
 class _SyncChunks:
-    """An async iterator over a sync iterable (read inline: for in-memory sources)."""
+    """An async iterator over an in-memory sequence (read inline: it cannot block)."""
 
     __slots__ = ("_it",)
 
@@ -61,8 +68,12 @@ class TextStream(AdapterStream):
     _delegate: AdapterStream | None = None
 
     def decode(self, chunk: Any) -> Decoded:
-        if self._delegate is not None:
-            return self._delegate.decode(chunk)
+        delegate = self._delegate
+        if delegate is not None:
+            decoded = delegate.decode(chunk)
+            if delegate.ended:  # the loop watches this stream's end marker
+                self.ended = True
+            return decoded
         if isinstance(chunk, str):
             return Event(EventType.TOKEN, chunk) if chunk else None
         if isinstance(chunk, Event):
@@ -73,7 +84,7 @@ class TextStream(AdapterStream):
                 self.tool_calls.append(chunk.data)
             return chunk
         self._delegate = _chunk_decoder(chunk, self)
-        return self._delegate.decode(chunk)
+        return self.decode(chunk)
 
     def end(self) -> list[Event]:
         delegate = self._delegate
@@ -91,8 +102,8 @@ class TextStream(AdapterStream):
     def _complete(self, data: Any) -> None:
         self.ended = True
         if isinstance(data, dict):
-            reason = data.get("finish_reason")
-            self.finish_reason = str(reason) if reason is not None else self.finish_reason
+            reason = reason_or_none(data.get("finish_reason"))
+            self.finish_reason = reason if reason is not None else self.finish_reason
             usage = data.get("usage")
             if isinstance(usage, Usage):
                 self.usage = usage
@@ -125,8 +136,10 @@ class TextAdapter:
     def open(self, obj: object, *, keep_raw: bool = False) -> AdapterStream:
         if hasattr(obj, "__aiter__"):
             chunks: AsyncIterator[Any] = obj.__aiter__()
+        elif isinstance(obj, _IN_MEMORY):
+            chunks = _SyncChunks(cast(Iterable[Any], obj))
         elif hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes)):
-            chunks = _SyncChunks(obj)
+            chunks = ThreadedIterator(obj)  # may block: read in a worker thread
         else:
             raise InvalidStreamError(f"cannot stream from {type(obj).__name__}")
         return TextStream(chunks, source=obj, keep_raw=keep_raw)

@@ -12,6 +12,7 @@ import orjson
 from l0.chaos.answer import Continuation
 from l0.chaos.http import ClientGoneError, ResponseWriter
 from l0.chaos.plan import Fault
+from l0.chaos.tools import ToolFragment
 from l0.chaos.wire import Wire
 
 __all__ = ["ChaosRequest", "credentials", "play", "redact"]
@@ -51,7 +52,10 @@ class ChaosRequest:
         tokens: Content tokens actually written, in order (grows while streaming).
         outcome: ``pending``, ``complete``, ``status``, ``dropped``, ``stalled``,
             ``malformed``, ``truncated``, ``inband_error``, ``empty`` or ``client_gone``
-            (the client left first).
+            (the client left first). A profile that keeps the body open after the end
+            marker (or resets it there) still records ``complete``.
+        profile: The provider quirk profile the response was written with.
+        tool_fragments: Tool-call fragments written (for a request offering ``tools``).
     """
 
     index: int
@@ -65,6 +69,8 @@ class ChaosRequest:
     continuation: Continuation = field(default_factory=Continuation)
     tokens: list[str] = field(default_factory=list)
     outcome: str = "pending"
+    profile: str = "openai"
+    tool_fragments: list[ToolFragment] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -137,7 +143,7 @@ class _Player:
             return True
         return False
 
-    async def play(self, tokens: list[str], headers: dict[str, str]) -> None:
+    async def play(self, tokens: list[Any], headers: dict[str, str]) -> None:
         fault, out, wire = self.fault, self.out, self.wire
         if fault.kind in ("drop", "stall") and fault.after_bytes is not None:
             out.at_bytes(fault.after_bytes, self.cut if fault.kind == "drop" else self.stall)
@@ -152,15 +158,27 @@ class _Player:
                 return await out.end()
             if fault.slow:
                 await anyio.sleep(fault.slow)
-            await out.send(wire.token(token))
-            self.record.tokens.append(token)
+            if isinstance(token, ToolFragment):
+                await out.send(wire.tool(token))
+                self.record.tool_fragments.append(token)
+            else:
+                await out.send(wire.token(token))
+                self.record.tokens.append(token)
         if at == len(tokens) and await self.act():
             return await out.end()
         for frame in wire.ending():
             await out.send(frame)
-        await out.end()
         if self.record.outcome in ("pending", "stalled"):
             self.record.outcome = "empty" if fault.kind == "empty" else "complete"
+        after = wire.after_end()
+        if after == "linger":  # the end marker was sent; the body stays open
+            if await out.wait_gone(None):
+                raise ClientGoneError()
+        elif after == "reset":
+            # Closed mid-body after the end marker. (A TCP reset here could make the client's
+            # kernel drop the unread finish chunk: no client could tell that from a cut.)
+            await out.cut("fin")
+        await out.end()
         return None
 
 
@@ -169,7 +187,7 @@ async def play(
     wire: Wire,
     fault: Fault,
     record: ChaosRequest,
-    tokens: list[str],
+    tokens: list[Any],
     headers: dict[str, str],
 ) -> None:
     """Write the response for ``record`` (raises :class:`ClientGoneError` on a cut)."""

@@ -8,8 +8,10 @@ Routes (a ``/v1`` prefix is optional, so both SDK base-URL styles work):
 - ``POST /v1/messages``: Anthropic Messages API;
 - ``GET /v1/models`` and ``GET /``: small JSON answers (health checks).
 
-Each POST takes the next fault of the plan (or the ``x-l0-chaos`` header's fault) and is
-logged in :attr:`ChaosServer.requests`.
+Each POST takes the next fault of the plan (or the ``x-l0-chaos`` header's fault) and a
+provider quirk profile (:mod:`l0.chaos.profiles`: the ``x-l0-chaos-profile`` header, a model
+name ending in ``@<profile>``, or the server's ``profile=``), and is logged in
+:attr:`ChaosServer.requests`. A request that offers ``tools`` is answered with tool calls.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import contextlib
 import ipaddress
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -28,8 +30,10 @@ import orjson
 from l0.chaos.answer import DEFAULT_ANSWER, find_continuation, prompt_words, split_tokens
 from l0.chaos.http import ClientGoneError, HttpError, Request, ResponseWriter, read_request
 from l0.chaos.plan import Fault, PlanLike, parse_fault, parse_plan
+from l0.chaos.profiles import PROFILE_HEADER, PROFILES, Profile, get_profile
 from l0.chaos.respond import ChaosRequest, credentials, play, redact
 from l0.chaos.threaded import ServerThread
+from l0.chaos.tools import DEFAULT_TOOL_CALLS, ToolCallSpec, fragments, wants_tools
 from l0.chaos.wire import ANTHROPIC, CREATED, OPENAI_CHAT, OPENAI_RESPONSES, make_wire
 
 __all__ = ["HEADER", "ChaosServer"]
@@ -86,9 +90,16 @@ class ChaosServer:
         host: A loopback address to bind (default ``127.0.0.1``).
         port: The port (default 0: a free one; read :attr:`port`).
         on_request: Called with each :class:`ChaosRequest` once its response ended.
+        profile: The provider quirk profile of requests that name none (default
+            ``openai``: no quirks; see :mod:`l0.chaos.profiles`).
+        tool_calls: ``(name, arguments)`` of the calls a request offering ``tools`` gets
+            (default: two ``search`` calls); empty: such requests get the text answer.
+        tool_pieces: Fragments each call's arguments are cut into (profiles that send
+            whole calls ignore it).
 
     Raises:
-        ValueError: For a bad plan, a non-loopback host or a bad option value.
+        ValueError: For a bad plan, a non-loopback host, an unknown profile or a bad option
+            value.
     """
 
     def __init__(
@@ -101,6 +112,9 @@ class ChaosServer:
         host: str = "127.0.0.1",
         port: int = 0,
         on_request: Callable[[ChaosRequest], None] | None = None,
+        profile: str | Profile = "openai",
+        tool_calls: Sequence[ToolCallSpec] = DEFAULT_TOOL_CALLS,
+        tool_pieces: int = 3,
     ) -> None:
         if not (isinstance(answer, str) or callable(answer)):
             raise TypeError("answer must be a str or a callable taking a ChaosRequest")
@@ -116,6 +130,11 @@ class ChaosServer:
         self.host = host
         self.port = port
         self.on_request = on_request
+        self.profile = get_profile(profile)
+        self.tool_calls = tuple(tool_calls)
+        if isinstance(tool_pieces, bool) or not isinstance(tool_pieces, int) or tool_pieces < 1:
+            raise ValueError(f"tool_pieces must be an int >= 1, got {tool_pieces!r}")
+        self.tool_pieces = tool_pieces
         self.requests: list[ChaosRequest] = []
         self._server: asyncio.Server | None = None
         self._conns: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
@@ -272,6 +291,7 @@ class ChaosServer:
             body = orjson.loads(request.body) if request.body else None
             override = request.headers.get(HEADER)
             fault = parse_fault(override) if override is not None else None
+            profile = self._profile_of(request.headers, body)
         except (orjson.JSONDecodeError, ValueError) as exc:
             await _send_json(out, 400, {"error": {"message": f"chaos: bad request: {exc}"}})
             return True
@@ -287,6 +307,7 @@ class ChaosServer:
             body=body,
             fault=fault if fault is not None else self.next_fault(),
             stream=body.get("stream") is True,
+            profile=profile.name,
         )
         self.requests.append(record)
         try:
@@ -300,6 +321,19 @@ class ChaosServer:
                 self.on_request(record)
         return True
 
+    def _profile_of(self, headers: dict[str, str], body: Any) -> Profile:
+        """The request's profile: its header, else a ``model@profile`` name, else the
+        server's (raises ValueError for an unknown name)."""
+        named = headers.get(PROFILE_HEADER)
+        if named is not None:
+            return get_profile(named)
+        model = body.get("model") if isinstance(body, dict) else None
+        if isinstance(model, str) and "@" in model:
+            suffix = model.rsplit("@", 1)[1].strip().lower()
+            if suffix in PROFILES:
+                return PROFILES[suffix]
+        return self.profile
+
     async def _answer(
         self, record: ChaosRequest, out: ResponseWriter, raw_headers: dict[str, str]
     ) -> None:
@@ -307,7 +341,10 @@ class ChaosServer:
         answer = self.answer if isinstance(self.answer, str) else self.answer(record)
         record.continuation = find_continuation(body, answer, restate=self.restate)
         model = str(body.get("model") or "chaos-1")
-        wire = make_wire(record.api or OPENAI_CHAT, record.index, model, prompt_words(body), body)
+        profile = PROFILES.get(record.profile, self.profile)
+        wire = make_wire(
+            record.api or OPENAI_CHAT, record.index, model, prompt_words(body), body, profile
+        )
         headers = {"x-request-id": wire.request_id, "request-id": wire.request_id}
         if fault.echo_key is not None:
             echoed = credentials(raw_headers)
@@ -326,7 +363,15 @@ class ChaosServer:
                 out, fault.status, wire.error_body(fault.status, fault.error_type), headers
             )
             return
-        tokens = split_tokens(answer[record.continuation.start :])
+        tokens: list[Any] = split_tokens(answer[record.continuation.start :])
+        if (
+            record.stream
+            and self.tool_calls
+            and wants_tools(body)
+            and record.api != OPENAI_RESPONSES
+        ):
+            pieces = 1 if profile.whole_tool_calls else self.tool_pieces
+            tokens = list(fragments(self.tool_calls, pieces=pieces))
         await play(out, wire, fault, record, tokens, headers)
 
 

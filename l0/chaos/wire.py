@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+from l0.chaos.profiles import PROFILES, Profile
+from l0.chaos.tools import ToolFragment
+
 __all__ = ["ANTHROPIC", "OPENAI_CHAT", "OPENAI_RESPONSES", "Wire", "error_type_for", "make_wire"]
 
 OPENAI_CHAT = "openai.chat"
@@ -21,6 +24,10 @@ ANTHROPIC = "anthropic.messages"
 
 CREATED = 1_700_000_000
 """A fixed timestamp, so responses are the same byte for byte on every run."""
+
+_SAFE = {"filtered": False, "severity": "safe"}
+_FILTERS = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
+"""Azure's content-filter verdicts (all clear)."""
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -53,22 +60,40 @@ class Wire:
         model: The model name echoed back.
         input_tokens: The prompt size reported in usage.
         include_usage: OpenAI chat: send the usage chunk (``stream_options.include_usage``).
+        profile: The provider quirks to speak with (:mod:`l0.chaos.profiles`).
     """
 
     api = ""
     media = "text/event-stream"
 
     def __init__(
-        self, index: int, model: str, input_tokens: int, *, include_usage: bool = False
+        self,
+        index: int,
+        model: str,
+        input_tokens: int,
+        *,
+        include_usage: bool = False,
+        profile: Profile = PROFILES["openai"],
     ) -> None:
         self.index = index
         self.model = model
         self.input_tokens = input_tokens
         self.include_usage = include_usage
+        self.profile = profile
         self.sent: list[str] = []
+        self.tools_sent = False
         self.echo = ""
         """Appended to every error message (the ``echo_key`` fault: a provider that echoes
         the request's credentials back)."""
+
+    def after_end(self) -> str:
+        """What follows the ending frames: ``close``, ``linger`` (the body stays open) or
+        ``reset``."""
+        return "close"
+
+    def tool(self, fragment: ToolFragment) -> bytes:
+        """The frame(s) of one tool-call fragment (a wire without tool calls sends none)."""
+        return b""
 
     @property
     def request_id(self) -> str:
@@ -125,27 +150,59 @@ class OpenAIChatWire(Wire):
     api = OPENAI_CHAT
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        profile = self.profile
+        choice: dict[str, Any] = {
+            "index": 0,
+            "delta": delta,
+            "logprobs": None,
+            "finish_reason": "" if finish is None and profile.empty_finish else finish,
+        }
+        if profile.content_filters:
+            choice["content_filter_results"] = _FILTERS
         chunk: dict[str, Any] = {
             "id": f"chatcmpl-chaos-{self.index}",
             "object": "chat.completion.chunk",
             "created": CREATED,
             "model": self.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [choice],
         }
         if self.include_usage:
             chunk["usage"] = None
         return _sse(chunk)
 
     def preamble(self) -> list[bytes]:
-        return [self._chunk({"role": "assistant", "content": "", "refusal": None})]
+        frames = [self._chunk({"role": "assistant", "content": "", "refusal": None})]
+        if self.profile.content_filters:  # Azure: prompt-filter results before anything
+            filters = [{"prompt_index": 0, "content_filter_results": _FILTERS}]
+            head = {"id": "", "object": "", "created": 0, "model": "", "choices": []}
+            frames.insert(0, _sse({**head, "prompt_filter_results": filters}))
+        return frames
 
     def token(self, text: str) -> bytes:
         self.sent.append(text)
         return self._chunk({"content": text})
 
+    def tool(self, fragment: ToolFragment) -> bytes:
+        self.tools_sent = True
+        profile = self.profile
+        call: dict[str, Any] = {}
+        if profile.tool_index == "present":
+            call["index"] = fragment.call
+        elif profile.tool_index == "zero":
+            call["index"] = 0
+        function: dict[str, Any] = {"arguments": fragment.arguments}
+        if fragment.first:
+            call.update(id=fragment.id, type="function")
+            function["name"] = fragment.name
+        elif profile.blank_sentinels:
+            call.update(id="", type="function")
+            function["name"] = ""
+        call["function"] = function
+        return self._chunk({"tool_calls": [call]})
+
     def ending(self) -> list[bytes]:
-        frames = [self._chunk({}, "stop")]
+        frames = [self._chunk({}, "tool_calls" if self.tools_sent else "stop")]
         if self.include_usage:
             frames.append(
                 _sse(
@@ -159,8 +216,12 @@ class OpenAIChatWire(Wire):
                     }
                 )
             )
-        frames.append(b"data: [DONE]\n\n")
+        if self.after_end() == "close":
+            frames.append(b"data: [DONE]\n\n")
         return frames
+
+    def after_end(self) -> str:
+        return self.profile.chat_after_end(self.index)
 
     def malformed(self) -> bytes:
         return b'data: {"id": "chatcmpl-chaos", "choices": [{"delta": {"content": "\n\n'
@@ -190,9 +251,15 @@ class ResponsesWire(Wire):
     api = OPENAI_RESPONSES
 
     def __init__(
-        self, index: int, model: str, input_tokens: int, *, include_usage: bool = False
+        self,
+        index: int,
+        model: str,
+        input_tokens: int,
+        *,
+        include_usage: bool = False,
+        profile: Profile = PROFILES["openai"],
     ) -> None:
-        super().__init__(index, model, input_tokens, include_usage=include_usage)
+        super().__init__(index, model, input_tokens, include_usage=include_usage, profile=profile)
         self.seq = 0
         self.item_id = f"msg_chaos_{index}"
 
@@ -287,6 +354,7 @@ class AnthropicWire(Wire):
     """``POST /v1/messages`` (Anthropic Messages API)."""
 
     api = ANTHROPIC
+    open_block = 0
 
     def _usage(self) -> dict[str, int]:
         return {"input_tokens": self.input_tokens, "output_tokens": len(self.sent)}
@@ -321,10 +389,41 @@ class AnthropicWire(Wire):
             {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
         )
 
+    def tool(self, fragment: ToolFragment) -> bytes:
+        """A ``tool_use`` block per call (index 1, 2, …: block 0 is the text block), its
+        arguments as ``input_json_delta`` fragments."""
+        self.tools_sent = True
+        frames = b""
+        block = fragment.call + 1
+        if fragment.first:
+            frames += self._block_stop(block - 1)
+            start = {
+                "type": "content_block_start",
+                "index": block,
+                "content_block": {
+                    "type": "tool_use",
+                    "id": fragment.id,
+                    "name": fragment.name,
+                    "input": {},
+                },
+            }
+            frames += _sse(start, "content_block_start")
+        delta = {"type": "input_json_delta", "partial_json": fragment.arguments}
+        frames += _sse(
+            {"type": "content_block_delta", "index": block, "delta": delta},
+            "content_block_delta",
+        )
+        self.open_block = block
+        return frames
+
+    def _block_stop(self, index: int) -> bytes:
+        return _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+
     def ending(self) -> list[bytes]:
-        delta = {"stop_reason": "end_turn", "stop_sequence": None}
+        stop = "tool_use" if self.tools_sent else "end_turn"
+        delta = {"stop_reason": stop, "stop_sequence": None}
         return [
-            _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            self._block_stop(self.open_block),
             _sse(
                 {
                     "type": "message_delta",
@@ -335,6 +434,9 @@ class AnthropicWire(Wire):
             ),
             _sse({"type": "message_stop"}, "message_stop"),
         ]
+
+    def after_end(self) -> str:
+        return "linger" if self.profile.anthropic_linger else "close"
 
     def keepalive(self) -> bytes:
         return _sse({"type": "ping"}, "ping")
@@ -367,8 +469,15 @@ _WIRES: dict[str, type[Wire]] = {
 }
 
 
-def make_wire(api: str, index: int, model: str, input_tokens: int, body: dict[str, Any]) -> Wire:
-    """The :class:`Wire` for ``api`` (one of the module's API names)."""
+def make_wire(
+    api: str,
+    index: int,
+    model: str,
+    input_tokens: int,
+    body: dict[str, Any],
+    profile: Profile = PROFILES["openai"],
+) -> Wire:
+    """The :class:`Wire` for ``api`` (one of the module's API names) under ``profile``."""
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return _WIRES[api](index, model, input_tokens, include_usage=include_usage)
+    return _WIRES[api](index, model, input_tokens, include_usage=include_usage, profile=profile)

@@ -2,7 +2,7 @@
 
 ::
 
-    window = l0.create_window(document, size=4000, overlap=400, strategy="paragraph")
+    window = l0.create_window(document, size=1000, overlap=100)  # tokens, paragraph-first
     results = await window.process(
         lambda chunk: lambda: client.chat.completions.create(..., chunk.text, stream=True),
         concurrency=4,
@@ -10,13 +10,18 @@
     )
     summary = merge_results(results)  # from l0.orchestration.window import merge_results
 
-Sizes are in characters for every strategy (no token estimate to drift from the model's
-tokenizer). Every chunk is an exact slice of the document: ``document[c.start:c.end] ==
+The default strategy, ``"token"``, sizes windows in tokens as ``tokenizer=`` counts them
+(``"estimate"``: 4 characters a token; ``"tiktoken:cl100k_base"``; any ``str -> int`` counter
+or object with ``encode``; see :mod:`l0.orchestration.tokens`) and cuts at paragraph, then
+sentence, then word boundaries. ``"char"``, ``"paragraph"`` and ``"sentence"`` size in
+characters. Every chunk is an exact slice of the document: ``document[c.start:c.end] ==
 c.text``, separators included, nothing trimmed.
 """
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,15 +30,30 @@ from typing import TYPE_CHECKING, Any, Literal
 from typing_extensions import Unpack
 
 from l0.orchestration.parallel import parallel
+from l0.orchestration.tokens import TokenCounter, resolve_tokenizer, token_spans
 from l0.types import Result
 
 if TYPE_CHECKING:
     from l0.runtime.options import RunOptions
 
-__all__ = ["Chunk", "ChunkResult", "DocumentWindow", "create_window", "merge_results"]
+__all__ = [
+    "WINDOW_PRESETS",
+    "Chunk",
+    "ChunkResult",
+    "DocumentWindow",
+    "WindowStats",
+    "create_window",
+    "merge_results",
+]
 
-WindowStrategy = Literal["char", "paragraph", "sentence"]
-_STRATEGIES = ("char", "paragraph", "sentence")
+WindowStrategy = Literal["token", "char", "paragraph", "sentence"]
+_STRATEGIES = ("token", "char", "paragraph", "sentence")
+WINDOW_PRESETS: dict[str, dict[str, int]] = {
+    "small": {"size": 1000, "overlap": 100},
+    "medium": {"size": 2000, "overlap": 200},
+    "large": {"size": 4000, "overlap": 400},
+}
+"""Token sizes of the ``preset=`` names of :func:`create_window` (strategy ``"token"``)."""
 _SEPARATORS = {
     "paragraph": re.compile(r"\n[ \t]*\n\s*"),
     # After ., ! or ? and whitespace, or at a blank line.
@@ -52,6 +72,7 @@ class Chunk:
         start: Offset of its first character in the document.
         end: Offset just past its last character.
         total: How many chunks the document has.
+        tokens: Its token count, by the window's tokenizer.
     """
 
     index: int
@@ -59,6 +80,7 @@ class Chunk:
     start: int
     end: int
     total: int
+    tokens: int = 0
 
     @property
     def is_first(self) -> bool:
@@ -149,6 +171,29 @@ def _check_int(option: str, value: int, minimum: int) -> None:
         raise ValueError(f"create_window: {option} must be >= {minimum}, got {value}")
 
 
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """What :meth:`DocumentWindow.stats` reports.
+
+    Attributes:
+        chunks: How many chunks.
+        characters: The document's length.
+        tokens: The document's token count (by the window's tokenizer).
+        chunk_tokens: The chunks' token counts summed (overlaps count twice).
+        max_tokens: The largest chunk's token count.
+        average_tokens: The chunks' mean token count.
+        overlap_characters: Characters shared by neighbouring chunks, summed.
+    """
+
+    chunks: int
+    characters: int
+    tokens: int
+    chunk_tokens: int
+    max_tokens: int
+    average_tokens: float
+    overlap_characters: int
+
+
 class DocumentWindow:
     """The chunks of a document, with a cursor for step-by-step navigation.
 
@@ -156,10 +201,30 @@ class DocumentWindow:
     :meth:`prev`, :meth:`jump` and :meth:`reset` move the cursor.
     """
 
-    def __init__(self, document: str, spans: Sequence[Span]) -> None:
+    def __init__(
+        self, document: str, spans: Sequence[Span], count: TokenCounter | None = None
+    ) -> None:
         self.document = document
-        self.chunks = [Chunk(i, document[s:e], s, e, len(spans)) for i, (s, e) in enumerate(spans)]
+        self.count = count or resolve_tokenizer("estimate")
+        self.chunks = [
+            Chunk(i, document[s:e], s, e, len(spans), self.count(document[s:e]))
+            for i, (s, e) in enumerate(spans)
+        ]
         self.position = 0
+
+    def stats(self) -> WindowStats:
+        """Sizes and overlaps of the chunks (see :class:`WindowStats`)."""
+        tokens = [c.tokens for c in self.chunks]
+        shared = sum(max(a.end - b.start, 0) for a, b in itertools.pairwise(self.chunks))
+        return WindowStats(
+            chunks=len(self.chunks),
+            characters=len(self.document),
+            tokens=self.count(self.document),
+            chunk_tokens=sum(tokens),
+            max_tokens=max(tokens, default=0),
+            average_tokens=sum(tokens) / len(tokens) if tokens else 0.0,
+            overlap_characters=shared,
+        )
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -260,47 +325,74 @@ class DocumentWindow:
         ]
 
 
+def _unknown(option: str, value: object, valid: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(value), valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"create_window: {option} must be one of {valid}, got {value!r}{hint}"
+
+
 def create_window(
     document: str,
     *,
-    size: int = 2000,
-    overlap: int = 200,
-    strategy: WindowStrategy = "char",
+    size: int | None = None,
+    overlap: int | None = None,
+    strategy: WindowStrategy = "token",
+    tokenizer: Any = "estimate",
+    preset: str | None = None,
 ) -> DocumentWindow:
-    """Cut ``document`` into chunks of at most ``size`` characters.
+    """Cut ``document`` into overlapping chunks, each an exact slice of it.
 
     Strategies:
+        ``"token"`` (default): windows of at most ``size`` tokens (``tokenizer=``), cut after
+        a paragraph break, else a sentence end, else a space (a word over ``size`` is cut by
+        characters); each window repeats the previous one's trailing whole pieces worth at
+        most ``overlap`` tokens. Default size 2000, overlap 200.
         ``"char"``: windows of ``size`` characters, each ending after a whitespace in its
         second half when there is one; consecutive windows share ``overlap`` characters.
         ``"paragraph"`` / ``"sentence"``: whole paragraphs (split at blank lines) or
-        sentences (split after ``.``, ``!``, ``?`` and whitespace) packed up to ``size``;
-        each chunk repeats the previous one's trailing whole units that fit in ``overlap``.
-        A unit longer than ``size`` is cut like ``"char"`` (without overlap).
+        sentences (split after ``.``, ``!``, ``?`` and whitespace) packed up to ``size``
+        characters; each chunk repeats the previous one's trailing whole units that fit in
+        ``overlap``. A unit longer than ``size`` is cut like ``"char"`` (without overlap).
 
     Args:
         document: The text (must contain a non-whitespace character).
-        size: Maximum chunk length in characters (>= 1).
-        overlap: Characters shared between neighbouring chunks (>= 0, < ``size``).
-        strategy: ``"char"``, ``"paragraph"`` or ``"sentence"``.
+        size: Maximum chunk size, in tokens (``"token"``) or characters (>= 1).
+        overlap: Size shared between neighbouring chunks (>= 0, < ``size``).
+        strategy: ``"token"``, ``"char"``, ``"paragraph"`` or ``"sentence"``.
+        tokenizer: ``"estimate"``, ``"tiktoken:<encoding or model>"``, a ``str -> int``
+            counter or an object with ``encode`` (see :mod:`l0.orchestration.tokens`); it also
+            fills :attr:`Chunk.tokens` for the other strategies.
+        preset: ``"small"``, ``"medium"`` or ``"large"`` (:data:`WINDOW_PRESETS`, tokens);
+            ``size``/``overlap`` given explicitly win.
 
     Raises:
-        TypeError, ValueError: Empty document, bad size, overlap or strategy.
+        TypeError, ValueError: Empty document, bad size, overlap, strategy or preset.
+        l0.orchestration.tokens.TokenizerUnavailableError: The tokenizer cannot be loaded
+            offline (the message says how to provide it).
     """
     if not isinstance(document, str):
         raise TypeError(f"create_window: document must be a str, got {type(document).__name__}")
     if not document.strip():
         raise ValueError("create_window: document is empty")
+    if strategy not in _STRATEGIES:
+        raise ValueError(_unknown("strategy", strategy, _STRATEGIES))
+    if preset is not None and preset not in WINDOW_PRESETS:
+        raise ValueError(_unknown("preset", preset, tuple(WINDOW_PRESETS)))
+    defaults = WINDOW_PRESETS[preset or "medium"]
+    size = defaults["size"] if size is None else size
+    overlap = defaults["overlap"] if overlap is None else overlap
     _check_int("size", size, 1)
     _check_int("overlap", overlap, 0)
     if overlap >= size:
         raise ValueError(f"create_window: overlap ({overlap}) must be < size ({size})")
-    if strategy not in _STRATEGIES:
-        raise ValueError(f"create_window: strategy must be one of {_STRATEGIES}, got {strategy!r}")
-    if strategy == "char":
+    count = resolve_tokenizer(tokenizer)
+    if strategy == "token":
+        spans = token_spans(document, size, overlap, count)
+    elif strategy == "char":
         spans = _char_spans(document, 0, len(document), size, overlap)
     else:
         spans = _pack(_units(document, _SEPARATORS[strategy], size), size, overlap)
-    return DocumentWindow(document, spans)
+    return DocumentWindow(document, spans, count)
 
 
 def merge_results(results: Sequence[ChunkResult], separator: str = "\n\n") -> str:

@@ -12,7 +12,7 @@ import difflib
 import inspect
 import random
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from l0.errors import ErrorCategory, InvalidStreamError
 from l0.guardrails.hooks import DriftHook, GuardrailHook
 from l0.runtime.callbacks import build_handlers
 from l0.runtime.events import EventHandler
+from l0.runtime.signature import takes_attempt
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
 
@@ -164,7 +165,7 @@ class Source:
             callable(source) and not _is_stream_like(source)
         ):
             self._fn = source
-            self._takes_attempt = _takes_one_argument(source, label)
+            self._takes_attempt = takes_attempt(source, label)
         elif _is_stream_like(source) or inspect.isawaitable(source):
             # A ready stream: readable once. Iterables that make a fresh iterator on each
             # iter() (lists, tuples) can be re-read on retry; iterators cannot.
@@ -194,34 +195,6 @@ def _is_stream_like(obj: object) -> bool:
     return hasattr(obj, "__aiter__") or (
         hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, Mapping))
     )
-
-
-def _takes_one_argument(fn: Callable[..., Any], label: str) -> bool:
-    code = getattr(fn, "__code__", None)
-    if isinstance(fn, types.FunctionType) and code is not None:
-        # Fast path for plain functions and lambdas (no inspect.signature per run).
-        required = code.co_argcount - len(fn.__defaults__ or ())
-        if required > 1:
-            raise TypeError(
-                f"{label} must take no argument or one l0.Attempt; it requires {required}"
-            )
-        return required == 1 or (code.co_argcount >= 1) or bool(code.co_flags & 0x04)
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return False
-    params = [
-        p
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if len(params) > 1:
-        raise TypeError(
-            f"{label} must take no argument or one l0.Attempt; it requires {len(params)}"
-        )
-    if params:
-        return True
-    return any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from l0.events import EventName
 from l0.redaction import collect_credentials
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
+from l0.runtime.end_of_stream import read_after_end
 from l0.runtime.events import Emitter
 from l0.runtime.options import Options
 from l0.runtime.recovery import on_failure
@@ -155,6 +156,8 @@ class Run:
                             state.token_count = n
                             for ev in await self._decoded(decode(chunk)):
                                 yield ev
+                            if src.ended:
+                                break  # the end marker: the attempt is complete
                             # Provider chunks: the consumer may have resumed us from
                             # another task; the watchdog must cut that one.
                             wd.rebind()
@@ -163,6 +166,8 @@ class Run:
                         if wd.interrupt is not None:
                             raise wd.interrupt
                     state.token_count = n
+                    if src.ended:
+                        await read_after_end(src, wd, self.opts.timeout)
                     for ev in await self._finish_attempt(src):
                         yield ev
                     break

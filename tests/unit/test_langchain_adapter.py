@@ -117,9 +117,10 @@ def test_tool_call_chunks_assembled_by_index_released_at_finish() -> None:
     )
     assert isinstance(done, list)
     calls = [e.data for e in done]
+    # One numbering rule for every adapter: ToolCall.index is the release order.
     assert [(c.index, c.id, c.name, c.arguments, c.raw_arguments) for c in calls] == [
-        (1, "c1", "a", {"x": 1}, '{"x": 1}'),
-        (2, "c2", "b", {"y": 2}, '{"y": 2}'),
+        (0, "c1", "a", {"x": 1}, '{"x": 1}'),
+        (1, "c2", "b", {"y": 2}, '{"y": 2}'),
     ]
     assert stream.tool_calls == calls
     assert (stream.finish_reason, stream.ended, stream.expects_end) == ("tool_calls", True, True)
@@ -130,16 +131,21 @@ def _events_no_end(stream: LangChainStream, chunks: list[AIMessageChunk]) -> lis
     return [d for c in chunks if (d := stream.decode(c)) is not None]
 
 
-def test_invalid_tool_arguments_kept_raw_at_end_of_stream() -> None:
+def test_a_cut_tool_call_is_never_released_half_written() -> None:
     stream = _open()
     stream.decode(
         AIMessageChunk(
-            content="", tool_call_chunks=[{"name": "f", "args": '{"a": ', "id": "c", "index": 0}]
+            content="",
+            tool_call_chunks=[
+                {"name": "f", "args": '{"a": ', "id": "c", "index": 0},
+                {"name": "g", "args": '{"b": 1}', "id": "d", "index": 1},
+            ],
         )
     )
+    # No finish reason: only the call whose arguments are whole JSON is released.
     (event,) = stream.end()
     assert event.type is EventType.TOOL_CALL
-    assert (event.data.arguments, event.data.raw_arguments) == (None, '{"a": ')
+    assert (event.data.id, event.data.arguments) == ("d", {"b": 1})
 
 
 def test_usage_is_summed_and_finish_reason_read() -> None:

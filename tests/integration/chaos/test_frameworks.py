@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
+import openai
 import pytest
 from langchain_anthropic import ChatAnthropic
 from langchain_openai import ChatOpenAI
@@ -64,10 +65,19 @@ async def test_litellm_anthropic_route() -> None:
 
 @needs_adapter("langchain")
 async def test_langchain_chat_models() -> None:
-    async with ChaosServer("drop_after_tokens=6", restate=5) as server:
+    # Our own HTTP client: langchain_openai caches its default one per base URL, and closing
+    # that would break a later test whose server gets the same port.
+    async with (
+        ChaosServer("drop_after_tokens=6", restate=5) as server,
+        openai.DefaultAsyncHttpxClient() as http,
+    ):
         models = [
             ChatOpenAI(
-                model="chaos", base_url=server.openai_base_url, api_key="test", max_retries=0
+                model="chaos",
+                base_url=server.openai_base_url,
+                api_key="test",
+                max_retries=0,
+                http_async_client=http,
             ),
             ChatAnthropic(
                 model_name="claude-chaos",
@@ -86,5 +96,4 @@ async def test_langchain_chat_models() -> None:
                 clock=FakeClock(),
             )
             assert result.text == DEFAULT_ANSWER
-        await models[0].root_async_client.close()
         await models[1]._async_client.close()

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 import l0
-from l0.adapters._common import ThreadedChunks, ToolCallAssembler, parse_arguments
+from l0.adapters._common import ThreadedIterator, ToolCallAssembler, parse_arguments
 from l0.errors import InvalidStreamError
 from l0.types import ToolCall
 
@@ -62,7 +62,7 @@ class _Blocking:
 
 async def test_threaded_chunks_do_not_block_the_loop_and_close() -> None:
     sync = _Blocking()
-    chunks = ThreadedChunks(sync)
+    chunks = ThreadedIterator(sync)
     assert await chunks.__anext__() == "one"
     with anyio.move_on_after(0.05):  # the next read blocks in a thread; the loop stays free
         await chunks.__anext__()

@@ -23,7 +23,7 @@ def exact(window: Any, document: str) -> None:
 
 def test_char_windows_are_exact_slices_bounded_by_size_with_overlap() -> None:
     doc = " ".join(f"word{i}" for i in range(200))
-    window = create_window(doc, size=100, overlap=20)
+    window = create_window(doc, size=100, overlap=20, strategy="char")
     exact(window, doc)
     assert all(len(c.text) <= 100 for c in window)
     assert window[0].start == 0 and window[-1].end == len(doc)
@@ -84,7 +84,10 @@ def test_navigation() -> None:
         ("text", {"size": 0}, ValueError, "size must be >= 1"),
         ("text", {"size": 10, "overlap": 10}, ValueError, "overlap"),
         ("text", {"overlap": -1}, ValueError, "overlap must be >= 0"),
-        ("text", {"strategy": "token"}, ValueError, "strategy"),
+        ("text", {"strategy": "tokens"}, ValueError, "did you mean 'token'"),
+        ("text", {"preset": "mediun"}, ValueError, "did you mean 'medium'"),
+        ("text", {"tokenizer": "tiktok"}, TypeError, "tiktoken:<encoding or model>"),
+        ("text", {"tokenizer": 3}, TypeError, "got int"),
     ],
 )
 def test_bad_input(
