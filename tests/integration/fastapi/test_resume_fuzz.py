@@ -120,7 +120,7 @@ HEADER_VALUES = st.one_of(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_fuzz_last_event_id_header(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served
     stats = Stats()
@@ -156,7 +156,7 @@ QUERY_VALUES = st.one_of(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_fuzz_last_event_id_query(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served
     stats = Stats()
