@@ -2,13 +2,15 @@
 
     python benchmarks/bench_litellm_proxy.py [--tokens 1000] [--rounds 15]
 
-Starts two real proxies (``litellm --config``) over one chaos server: one with
-``L0Handler`` as its callback, one without any callback (the floor, same process, same run).
+Starts three real proxies (``litellm --config``) over one chaos server: one with
+``L0Handler`` as its callback, one without any callback (the floor), and one whose callback
+only passes the chunks through its ``async_post_call_streaming_iterator_hook`` (what any
+per-chunk hook costs in the proxy, which leaves its fast path once one is configured).
 A plain openai SDK client reads the same healthy answer of ``--tokens`` tokens through each,
 alternating, and the script prints
 
 * overhead on a healthy stream: median client time with the handler minus without, in ms
-  per 1,000 tokens (and the ratio);
+  per 1,000 tokens (and the ratio), against the floor and against the pass-through hook;
 * recovery after a drop (the upstream cut after half the tokens): the longest gap between two
   chunks the client received (the drop, l0's backoff, the re-issue through the router and
   the first new chunk), and that gap minus the configured backoff.
@@ -17,6 +19,7 @@ alternating, and the script prints
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -33,12 +36,32 @@ from l0.integrations.litellm import L0Handler
 
 handler = L0Handler(retry=Retry(backoff="fixed", base_delay={BACKOFF}))
 """
+PASS_THROUGH = """
+from litellm.integrations.custom_logger import CustomLogger
+
+
+class PassThrough(CustomLogger):
+    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict, response, request_data):
+        async for chunk in response:
+            yield chunk
+
+
+handler = PassThrough()
+"""
 MESSAGES = [{"role": "user", "content": "words"}]
 
 
 def model_list(server: ChaosServer) -> list[dict[str, Any]]:
     params = {"model": "openai/bench", "api_base": server.openai_base_url, "api_key": "test"}
     return [{"model_name": "chat", "litellm_params": params}]
+
+
+def cpu_seconds(proxy: LiteLLMProxy) -> float:
+    """CPU time (user + system) the proxy process has used so far (Linux ``/proc``)."""
+    assert proxy.process is not None
+    with open(f"/proc/{proxy.process.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read(proxy: LiteLLMProxy) -> tuple[float, float, str]:
@@ -72,25 +95,53 @@ def main() -> None:
             router_settings=settings,
         )
         plain = LiteLLMProxy(model_list(server), router_settings=settings)
-        for p in (guarded, plain):
+        passing = LiteLLMProxy(
+            model_list(server),
+            callbacks="l0_cb.handler",
+            callbacks_module=PASS_THROUGH,
+            router_settings=settings,
+        )
+        proxies = {"l0": guarded, "plain": plain, "pass": passing}
+        for p in proxies.values():
             p.start()
         try:
-            for p in (guarded, plain):
+            for p in proxies.values():
                 p.wait()
                 read(p)  # warm-up: first-request imports and connections
-            timings: dict[str, list[float]] = {"l0": [], "plain": []}
+            timings: dict[str, list[float]] = {name: [] for name in proxies}
+            cpu = dict.fromkeys(proxies, 0.0)
             for _ in range(args.rounds):
-                for name, p in (("l0", guarded), ("plain", plain)):
+                for name, p in proxies.items():
+                    before = cpu_seconds(p)
                     total, _gap, text = read(p)
+                    cpu[name] += cpu_seconds(p) - before
                     assert text == answer, f"{name}: wrong text"
                     timings[name].append(total)
-            with_l0 = statistics.median(timings["l0"])
-            floor = statistics.median(timings["plain"])
-            per_k = (with_l0 - floor) * 1000 / args.tokens * 1000
-            print(f"healthy stream, {args.tokens} tokens, median of {args.rounds}:")
-            print(f"  proxy without callback: {floor * 1000:8.1f} ms")
-            print(f"  proxy with L0Handler:   {with_l0 * 1000:8.1f} ms ({with_l0 / floor:.2f}x)")
-            print(f"  overhead: {per_k:.1f} ms per 1,000 tokens")
+            med = {name: statistics.median(t) for name, t in timings.items()}
+            # CPU time is what the proxy itself spends, whatever else runs on the machine.
+            tokens = args.rounds * args.tokens / 1000
+            print(f"proxy CPU per 1,000 tokens ({args.rounds} answers each):")
+            for name in proxies:
+                print(f"  {name:6} {cpu[name] * 1000 / tokens:8.1f} ms")
+            print(
+                f"  L0Handler CPU vs plain: +{(cpu['l0'] - cpu['plain']) * 1000 / tokens:.1f} ms,"
+            )
+            print(
+                f"               vs pass-through hook: +{(cpu['l0'] - cpu['pass']) * 1000 / tokens:.1f} ms"
+            )
+            print(
+                f"healthy stream, {args.tokens} tokens, client wall time, median of {args.rounds}:"
+            )
+            for name, label in (
+                ("plain", "proxy without callback"),
+                ("pass", "pass-through iterator hook"),
+                ("l0", "proxy with L0Handler"),
+            ):
+                ratio = med[name] / med["plain"]
+                print(f"  {label:27} {med[name] * 1000:8.1f} ms ({ratio:.2f}x)")
+            for base in ("plain", "pass"):
+                per_k = (med["l0"] - med[base]) * 1000 / args.tokens * 1000
+                print(f"  L0Handler overhead vs {base}: {per_k:.1f} ms per 1,000 tokens")
 
             gaps = []
             for _ in range(max(3, args.rounds // 3)):
@@ -105,7 +156,7 @@ def main() -> None:
                 f"  minus the {BACKOFF * 1000:.0f} ms backoff: {(recovery - BACKOFF) * 1000:.1f} ms"
             )
         finally:
-            for p in (guarded, plain):
+            for p in proxies.values():
                 p.stop()
 
 

@@ -1,18 +1,21 @@
 """l0: reliable, observable LLM token streams.
 
-Layout (the data flow, left to right)::
+Layout, in layers: each imports only its own layer and those below it (enforced by
+tests/unit/test_layers.py; docs/architecture.md)::
 
-    adapters/       provider stream -> l0 Event  (openai, anthropic, litellm, langchain, text)
-    core.py         run / stream / run_sync / stream_sync: the attempt loop
-    runtime/        classify -> retry decision -> backoff; watchdog, continuation, events, state
-    guardrails/     rules over the text, incrementally      drift.py: drift detection
-    output/         structured output (Pydantic / JSON Schema), JSON repair helpers
-    orchestration/  parallel, race, consensus, pipelines, windows: orchestration over many runs
-    observability/  events, OTel, Sentry            redaction.py: credentials masked by value
-    breaker.py, budget.py, redis_stores.py: cross-request protection (circuit breaker, retry
-                    budget) in process or shared by every worker through Redis
-    integrations/   langchain (L0Runnable), litellm (l0_handler), fastapi (l0_stream)
-    testing/        fault streams, fake clock, adapter conformance suite; chaos/: fault server
+    surface        integrations/ (langchain, litellm, fastapi)   observability/ (OTel, Sentry)
+                   testing/, chaos/ (fault server), cli.py        -- subscribe to the core
+    orchestration  orchestration/ (parallel, race, consensus, pipelines, windows)
+                   output/ (structured output, JSON repair helpers)
+    facade         core.py: run / stream / run_sync / stream_sync
+    runtime        runtime/run.py: the run record and the attempt loop; options, checks,
+                   recovery, retry (pure decisions), watchdog, continuation, events, sync;
+                   breaker.py, budget.py, redis_stores.py: cross-request protection
+    components     adapters/ (provider stream -> l0 Event), guardrails/ (rules),
+                   drift.py, utils/
+    vocabulary     types.py, events.py (event names + payloads), errors/ (the tree and its
+                   classifier), guardrails/hooks.py (Severity, Violation, hook protocols),
+                   redaction.py (credentials masked by value)
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -49,7 +52,7 @@ from l0.errors import (
     is_network_error,
     is_retryable,
 )
-from l0.orchestration.consensus import ConsensusResult, consensus
+from l0.orchestration.consensus import ConsensusResult, consensus, quick_consensus
 from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.orchestration.pipeline import (
     Pipeline,
@@ -200,6 +203,7 @@ __all__ = [
     "parallel",
     "parse_or_repair",
     "pipe",
+    "quick_consensus",
     "race",
     "redact",
     "register_secret",

@@ -36,18 +36,33 @@ from l0.errors.classify import error_from_status
 __all__ = ["LITELLM_ADAPTER", "LiteLLMAdapter", "LiteLLMStream", "map_litellm_error"]
 
 
+def _field(delta: Any, name: str) -> Any:
+    """``getattr(delta, name, None)`` without its cost on a LiteLLM ``Delta``.
+
+    A ``Delta`` deletes the optional fields it was not given, so a plain ``getattr`` with a
+    default goes through pydantic's ``__getattr__`` and a raised ``AttributeError`` on every
+    chunk; the value lives in ``__dict__`` (declared fields) or the pydantic extras.
+    """
+    attrs = getattr(delta, "__dict__", None)
+    if attrs is None:
+        return getattr(delta, name, None)
+    value = attrs.get(name)
+    if value is None:
+        extra = getattr(delta, "__pydantic_extra__", None)
+        if extra:
+            value = extra.get(name)
+    return value
+
+
 class LiteLLMStream(ChatChunkStream):
     """Decodes LiteLLM ``ModelResponseStream`` chunks."""
 
     def plain(self, delta: Any) -> bool:
         # LiteLLM deltas keep their fields as pydantic extras; read the two that matter.
-        return (
-            getattr(delta, "reasoning_content", None) is None
-            and getattr(delta, "refusal", None) is None
-        )
+        return _field(delta, "reasoning_content") is None and _field(delta, "refusal") is None
 
     def reasoning(self, delta: Any) -> str | None:
-        text = getattr(delta, "reasoning_content", None)
+        text = _field(delta, "reasoning_content")
         return text if isinstance(text, str) else None
 
 

@@ -7,9 +7,15 @@ import threading
 
 from l0.adapters.base import Adapter
 from l0.adapters.text import TEXT_ADAPTER, use_registry
-from l0.errors import ErrorCode, InvalidStreamError
+from l0.errors import ErrorCode, InvalidStreamError, L0Error
 
-__all__ = ["detect_adapter", "get_adapter", "register_adapter", "registered_adapters"]
+__all__ = [
+    "detect_adapter",
+    "get_adapter",
+    "map_provider_error",
+    "register_adapter",
+    "registered_adapters",
+]
 
 # Built-in provider adapters, loaded on first lookup. Their modules import no SDK: detection
 # checks ``sys.modules``, since an object of an SDK that was never imported cannot exist.
@@ -75,6 +81,18 @@ def registered_adapters() -> list[Adapter]:
 
 
 use_registry(_ordered)
+
+
+def map_provider_error(exc: BaseException) -> L0Error | None:
+    """Ask every provider adapter to map ``exc`` (each maps only its own SDK's types); for an
+    error met before any adapter was detected (the factory's own request failed).
+    ``None`` when none does (the generic classifier decides then)."""
+    for adapter in _ordered():
+        if adapter is not TEXT_ADAPTER:
+            mapped = adapter.map_error(exc)
+            if mapped is not None:
+                return mapped
+    return None
 
 
 def get_adapter(name: str) -> Adapter:

@@ -2,7 +2,7 @@
 
 First-token bookkeeping, overlap removal on a resumed attempt, ``CHECKPOINT_SAVED`` events,
 streaming guardrail and drift checks, and the final checks at the end of a stream. The loop
-takes this path only when the token count reaches ``Run._next_check``, which this module
+takes this path only when the token count reaches ``Run.next_check``, which this module
 keeps at the nearest pending check (or 0 while every token needs it).
 """
 
@@ -74,14 +74,14 @@ class Checks:
     def _schedule(self) -> None:
         run = self.run
         if self._first_pending or run.resolver is not None:
-            run._next_check = 0
+            run.next_check = 0
             return
         nxt = self._next_ckpt if run.emitter.active else _NEVER
         if self.guardrails is not None:
             nxt = min(nxt, self._next_guard)
         if self.drift is not None:
             nxt = min(nxt, self._next_drift)
-        run._next_check = nxt
+        run.next_check = nxt
 
     async def on_token(self, text: str, ts: float) -> str | None:
         """Handle one token on the slow path; the text to deliver (``None``: nothing yet)."""
@@ -93,7 +93,7 @@ class Checks:
             if state.first_token_at is None:
                 state.first_token_at = ts
             run.wd.first_token()
-            started = run.wd._attempt_start
+            started = run.wd.attempt_started_at
             if run.emitter.active:
                 await run.emitter.emit(
                     EventName.FIRST_TOKEN, ttft=(ts - started) if started is not None else None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from l0.adapters.text import TEXT_ADAPTER
+from l0.adapters.registry import map_provider_error
 from l0.errors import (
     AbortedError,
     ErrorCategory,
@@ -45,9 +45,9 @@ def classify_failure(run: Run, exc: BaseException) -> tuple[L0Error | None, Base
     collect_credentials(exc)
     collect_credentials(exc.__cause__)
     # Before any stream exists (the factory's own request failed: a 429, a 401) no adapter
-    # was detected yet: the text adapter asks every provider adapter to map it by type.
-    adapter = run.adapter or run.opts.adapter or TEXT_ADAPTER
-    mapped = adapter.map_error(exc)
+    # was detected yet: the registry asks every provider adapter to map it by type.
+    adapter = run.adapter or run.opts.adapter
+    mapped = adapter.map_error(exc) if adapter is not None else map_provider_error(exc)
     if mapped is None:
         mapped = to_l0_error(exc)
     return mapped, (mapped if mapped is not None else exc)
@@ -154,9 +154,8 @@ async def _prepare_next(run: Run, err: L0Error | None, decision: Decision) -> li
             )
     else:
         run.machine.to(Status.FALLING_BACK)
-        run.source_index += 1
+        state.fallback_index += 1
         run.counters = Counters()
-        state.fallback_index = run.source_index
         if run.emitter.active:
             await run.emitter.emit(
                 EventName.FALLBACK_START,

@@ -57,7 +57,30 @@ class _NoFastPath:
 
 
 class Run:
-    """One run: the attempt loop and its bookkeeping."""
+    """One run: the run record and the attempt loop that owns it.
+
+    The record is every fact about the run, kept once; the slow path
+    (:class:`~l0.runtime.checks.Checks`), recovery (:mod:`l0.runtime.recovery`) and the
+    result (:mod:`l0.runtime.results`) read and update it through these public attributes.
+
+    Attributes:
+        opts: The validated options (read-only).
+        state: The public :class:`~l0.types.State`: content, checkpoint, token count, the
+            retry counts over the whole run, the current source (``fallback_index``).
+        counters: Retries made on the *current* source (reset by a fallback): what
+            :func:`~l0.runtime.retry.decide` budgets against.
+        attempts: Attempts started so far (the current attempt's number).
+        errors: Every error met so far, in order.
+        telemetry: The :class:`~l0.types.Telemetry`, filled in at the end.
+        machine: The run's status (enforced transitions).
+        adapter, adapter_stream: The current attempt's adapter and its open stream.
+        resolver: The overlap resolver while a continued attempt restates the checkpoint.
+        next_check: The token count at which the loop next takes the slow path (0: every
+            token), kept by :class:`~l0.runtime.checks.Checks`.
+        breaker_key: The key whose circuit breaker let the current attempt through.
+        result, final_error: How the run ended.
+        emitter, wd, checks, clock, now: The run's collaborators.
+    """
 
     def __init__(self, opts: Options) -> None:
         self.opts = opts
@@ -72,7 +95,6 @@ class Run:
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
         self.errors: list[BaseException] = []
         self.counters = Counters()
-        self.source_index = 0
         self.attempts = 0
         self.resolver: OverlapResolver | None = None
         self.adapter_stream: AdapterStream | None = None
@@ -81,7 +103,13 @@ class Run:
         self.breaker_key: str | None = None  # the key whose breaker let this attempt through
         self.final_error: BaseException | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
-        self._next_check = 1
+        self.next_check = 1
+
+    @property
+    def source_index(self) -> int:
+        """The current source: 0 for ``source``, then ``i + 1`` for ``fallbacks[i]``
+        (``state.fallback_index``, kept once)."""
+        return self.state.fallback_index
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -112,7 +140,7 @@ class Run:
                     # see str chunks itself swaps in a class no chunk can have.
                     plain: Any = str if src.text_fast_path else _NoFastPath
                     event_cls: Any = Event if src.text_fast_path else _NoFastPath
-                    next_check = self._next_check
+                    next_check = self.next_check
                     n = state.token_count
                     ts = 0.0
                     async for chunk in wd.scoped(src.chunks):
@@ -137,7 +165,7 @@ class Run:
                             # Slow path: first token, overlap removal, due checks.
                             state.token_count = n
                             text = await self.checks.on_token(chunk, ts or now())
-                            next_check = self._next_check
+                            next_check = self.next_check
                             if text:
                                 yield Event(_TOKEN, text, None, None, ts)
                         elif (
@@ -162,7 +190,7 @@ class Run:
                             # another task; the watchdog must cut that one.
                             wd.rebind()
                             n = state.token_count
-                            next_check = self._next_check
+                            next_check = self.next_check
                         if wd.interrupt is not None:
                             raise wd.interrupt
                     state.token_count = n
@@ -212,7 +240,7 @@ class Run:
                 ev.ts = ev.ts or ts
                 self.state.last_token_at = ts
                 self.state.token_count += 1
-                if self.state.token_count < self._next_check:
+                if self.state.token_count < self.next_check:
                     self.state._parts.append(text)
                     out.append(ev)
                 else:

@@ -99,6 +99,11 @@ class Watchdog:
         self._clock = clock
         self._unsubscribe: Callable[[], None] | None = None
 
+    @property
+    def attempt_started_at(self) -> float | None:
+        """When the current attempt asked the provider for a stream (``None`` between)."""
+        return self._attempt_start
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start_session(self) -> None:

@@ -85,6 +85,29 @@ def _reissue(
     return source
 
 
+class _Replay:
+    """The proxy's stream with its first chunk put back (closing closes the original)."""
+
+    def __init__(self, head: Any, rest: Any, original: Any) -> None:
+        self._head: list[Any] = [head]
+        self._rest = rest
+        self._original = original
+
+    def __aiter__(self) -> _Replay:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._head:
+            return self._head.pop()
+        return await self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        for target in (self._rest, self._original):
+            close = getattr(target, "aclose", None)
+            if close is not None:
+                await close()
+
+
 async def reliable_stream(
     response: Any,
     request_data: dict[str, Any],
@@ -103,6 +126,21 @@ async def reliable_stream(
     Yields:
         The client's chunks.
     """
+    from litellm.types.utils import ModelResponseStream
+
+    # Only chat-completion streams are l0's: other routes (``/v1/messages`` raw SSE, text
+    # completions) pass through untouched. The router has read the first chunk already.
+    chunks = response.__aiter__()
+    try:
+        head = await chunks.__anext__()
+    except StopAsyncIteration:
+        return
+    if not isinstance(head, ModelResponseStream):
+        yield head
+        async for chunk in chunks:
+            yield chunk
+        return
+    response = _Replay(head, chunks, response)
     opts = dict(options)
     # A streaming rule may report a match only when the next text arrives: with guardrails
     # each token waits for the next one's check, so no text they reject reaches the client.

@@ -42,6 +42,23 @@ def openai_kwargs(server: object, model: str = "openai/chaos") -> dict[str, obje
     }
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the proxy of ``test_proxy.py`` now, so it boots while earlier tests run."""
+    if any(
+        item.path.name == "test_proxy.py" and item.path.parent.name == "litellm"
+        for item in session.items
+    ):
+        from . import proxy_setup
+
+        proxy_setup.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from . import proxy_setup
+
+    proxy_setup.stop()  # when test_proxy.py did not run to its end
+
+
 @pytest.fixture(scope="session", autouse=True)
 def warm_litellm() -> None:
     """Pay LiteLLM's lazy imports once (offline mock call), not inside the first timed test."""

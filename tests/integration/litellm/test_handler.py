@@ -120,6 +120,20 @@ async def test_proxy_hook_raises_the_l0_error_when_every_attempt_fails() -> None
             await hook_text(handler, {**openai_kwargs(server), "max_retries": 0})
 
 
+async def test_proxy_hook_leaves_other_routes_untouched() -> None:
+    """``/v1/messages`` streams reach the hook as raw SSE bytes: not l0's to decode."""
+    frames = [b"event: message_start\ndata: {}\n\n", b"event: message_stop\ndata: {}\n\n"]
+
+    async def raw() -> Any:
+        for frame in frames:
+            yield frame
+
+    hook = L0Handler().async_post_call_streaming_iterator_hook(
+        user_api_key_dict=None, response=raw(), request_data={"model": "claude"}
+    )
+    assert [chunk async for chunk in hook] == frames
+
+
 def test_handler_rejects_bad_options() -> None:
     with pytest.raises(TypeError, match="on_event"):
         L0Handler(on_event=3)  # type: ignore[arg-type]

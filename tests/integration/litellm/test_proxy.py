@@ -15,71 +15,27 @@ from typing import Any
 import openai
 import pytest
 
-from l0.chaos import DEFAULT_ANSWER, ChaosServer, split_tokens
+from l0.chaos import DEFAULT_ANSWER, ChaosServer
 from l0.testing.litellm_proxy import LiteLLMProxy
+
+from . import proxy_setup
+from .proxy_setup import ANSWERS, TOKENS
 
 # The proxy's start-up is not part of any test's 30 s budget (it is one module fixture).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(30, func_only=True)]
 
-HANDLER = """
-from l0 import Retry, Timeout
-from l0.guardrails.patterns import CustomPatternRule
-from l0.integrations.litellm import L0Handler
 
-handler = L0Handler(
-    retry=Retry(attempts=3, max_retries=6, backoff="fixed", base_delay=0.05, max_delay=0.2),
-    timeout=Timeout(initial_token=5.0, inter_token=0.5),
-    guardrails=[CustomPatternRule(["FORBIDDEN"])],
-)
-"""
-
-TOKENS = split_tokens(DEFAULT_ANSWER)
-CUT = len("".join(TOKENS[:12]))
-POISONED = DEFAULT_ANSWER[:CUT] + " FORBIDDEN" + DEFAULT_ANSWER[CUT:]
-
-
-class Answers:
-    """The chaos server's answer: poisoned for the next ``poison`` requests."""
-
-    def __init__(self) -> None:
-        self.poison = 0
-
-    def __call__(self, request: Any) -> str:
-        if self.poison > 0:
-            self.poison -= 1
-            return POISONED
-        return DEFAULT_ANSWER
-
-
-ANSWERS = Answers()
+@pytest.fixture(scope="module")
+def proxy() -> Iterator[LiteLLMProxy]:
+    _upstream, p = proxy_setup.start()  # usually started at collection (conftest)
+    p.wait()
+    yield p
+    proxy_setup.stop()
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[ChaosServer]:
-    with ChaosServer(answer=ANSWERS) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(upstream: ChaosServer) -> Iterator[LiteLLMProxy]:
-    def deployment(name: str) -> dict[str, Any]:
-        return {
-            "model_name": "chat",
-            "litellm_params": {
-                "model": f"openai/{name}",
-                "api_base": upstream.openai_base_url,
-                "api_key": "test",
-            },
-        }
-
-    with LiteLLMProxy(
-        [deployment("a"), deployment("b")],
-        callbacks="l0_cb.handler",
-        callbacks_module=HANDLER,
-        # l0 owns retries once the stream is open; no cooldown carried from one test to the next.
-        router_settings={"num_retries": 0, "disable_cooldowns": True},
-    ) as p:
-        yield p
+def upstream(proxy: LiteLLMProxy) -> ChaosServer:
+    return proxy_setup.start()[0]
 
 
 @pytest.fixture
