@@ -54,7 +54,7 @@ from l0.errors import (
     is_retryable,
 )
 from l0.hedging import Hedge
-from l0.orchestration.consensus import ConsensusResult, consensus
+from l0.orchestration.consensus import ConsensusResult, consensus, quick_consensus
 from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.orchestration.pipeline import (
     Pipeline,
@@ -206,6 +206,7 @@ __all__ = [
     "parallel",
     "parse_or_repair",
     "pipe",
+    "quick_consensus",
     "race",
     "redact",
     "register_secret",

@@ -85,6 +85,8 @@ def register_secret(value: str) -> None:
             f"register_secret: a secret must have at least {MIN_SECRET_LENGTH} characters "
             f"(got {len(value)}); shorter values would mask ordinary text"
         )
+    if value in MASK:
+        raise ValueError(f"register_secret: {value!r} is part of the mask {MASK!r}")
     _add(value)
 
 
@@ -123,7 +125,13 @@ def redact_text(text: str) -> str:
     """``text`` with every known credential masked (:func:`redact` for a ``str``, typed)."""
     matcher = _secret_matcher()
     if matcher is not None:
-        text = matcher.sub(MASK, text)
+        # Masking can join a mask and its neighbours into another secret ("]abc…"): repeat
+        # until nothing changes (each pass only shortens or keeps the unmasked text).
+        for _ in range(4):
+            masked = matcher.sub(MASK, text)
+            if masked == text:
+                break
+            text = masked
     return _SHAPES.sub(MASK, text)
 
 
@@ -156,7 +164,7 @@ def _offer(value: Any) -> None:
         value = value.decode("latin-1")
     if isinstance(value, str):
         value = _SCHEME.sub("", value.strip())
-        if len(value) >= MIN_SECRET_LENGTH:
+        if len(value) >= MIN_SECRET_LENGTH and value not in MASK:
             _add(value)
 
 
@@ -183,10 +191,17 @@ def _from_request(request: Any) -> None:
 def collect_credentials(obj: Any) -> None:
     """Remember the credentials an SDK object carries (see the module docstring).
 
-    Accepts a provider stream, an SDK client or an SDK exception; reads only plain
+    Accepts a provider stream, an SDK client, an SDK exception, or a mapping of call
+    arguments (LiteLLM's ``api_key``, ``headers``, ``extra_headers``); reads only plain
     attributes (``api_key``, ``_client``, ``request``, ``response.request``, their
     ``headers``), never calls the network, and ignores whatever it does not recognise.
     """
+    if isinstance(obj, Mapping):
+        for attr in ("api_key", "auth_token"):
+            _offer(obj.get(attr))
+        for attr in ("headers", "extra_headers", "default_headers"):
+            _from_headers(obj.get(attr))
+        return
     seen = 0
     while obj is not None and seen < 4:  # a stream -> its client / response, bounded
         seen += 1

@@ -13,11 +13,13 @@ was never imported cannot exist).
 
 Decoding: ``str`` content and text blocks become ``TOKEN`` events; thinking/reasoning blocks
 and ``additional_kwargs["reasoning_content"]`` become ``PROGRESS`` events (liveness, not
-answer text); ``tool_call_chunks`` are assembled by the shared rules of
-:mod:`l0.adapters.tool_calls` into one ``TOOL_CALL`` per call when the response ends;
-``usage_metadata`` is summed into :class:`l0.Usage`; the ``finish_reason``/``stop_reason`` of
-``response_metadata`` (``""`` counts as absent) marks a normal end. Any other chunk
-(a dict or a parsed object from an output parser) passes through as a ``DATA`` event.
+answer text); other ``additional_kwargs`` (e.g. ChatOpenAI's ``parsed`` structured output)
+are kept in :attr:`LangChainStream.extra`; ``tool_call_chunks`` are assembled by the shared
+rules of :mod:`l0.adapters.tool_calls` into one ``TOOL_CALL`` per call when the response
+ends; ``usage_metadata`` is summed into :class:`l0.Usage`; the ``finish_reason``/
+``stop_reason`` of ``response_metadata`` (``""`` counts as absent) marks a normal end. Any
+other chunk (a dict or a parsed object from an output parser) passes through as a ``DATA``
+event.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _REPORTS_FINISH = frozenset({"openai", "anthropic", "azure", "groq", "mistralai"
 _REASONING_BLOCKS = frozenset({"thinking", "reasoning", "redacted_thinking"})
 # Block kinds that restate tool_call_chunks (decoded from those instead).
 _TOOL_BLOCKS = frozenset({"tool_use", "input_json_delta", "tool_call_chunk", "tool_call"})
+# additional_kwargs decoded elsewhere (reasoning) or restating tool_call_chunks.
+_RAW_KWARGS = frozenset({"reasoning_content", "tool_calls", "function_call"})
 
 
 def _message_types() -> tuple[type, ...]:
@@ -64,6 +68,8 @@ class LangChainStream(AdapterStream):
         model_name: ``response_metadata["model_name"]``, once seen.
         model_provider: ``response_metadata["model_provider"]``, once seen.
         saw_message: True once a message chunk (not a bare ``str``) was decoded.
+        extra: ``additional_kwargs`` other than reasoning and raw tool-call deltas, merged
+            over the stream (strings concatenated, other values replaced).
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class LangChainStream(AdapterStream):
         self.model_name: str | None = None
         self.model_provider: str | None = None
         self.saw_message = False
+        self.extra: dict[str, Any] = {}
         self._tools = ToolCallAssembler()
         self._usage: dict[str, Any] | None = None
         self._message_types = _message_types()
@@ -102,6 +109,8 @@ class LangChainStream(AdapterStream):
             reasoning = extra.get("reasoning_content")
             if isinstance(reasoning, str) and reasoning:
                 events.append(Event(_PROGRESS, None, {"type": "reasoning", "text": reasoning}))
+            if len(extra) > (reasoning is not None):
+                self._add_extra(extra)
         calls = getattr(m, "tool_call_chunks", None)
         if calls:
             self._add_call_chunks(calls)
@@ -134,6 +143,14 @@ class LangChainStream(AdapterStream):
                 events.append(Event(_PROGRESS, None, {"type": "reasoning", "text": text}))
             elif kind not in _TOOL_BLOCKS:
                 events.append(Event(_PROGRESS, None, dict(block)))
+
+    def _add_extra(self, extra: Mapping[str, Any]) -> None:
+        kept = self.extra
+        for key, value in extra.items():
+            if key in _RAW_KWARGS:
+                continue
+            old = kept.get(key)
+            kept[key] = old + value if isinstance(old, str) and isinstance(value, str) else value
 
     def _add_call_chunks(self, chunks: Any) -> None:
         if not isinstance(chunks, (list, tuple)):

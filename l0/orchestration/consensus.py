@@ -4,62 +4,69 @@ Each source is a full :func:`l0.run` (or :func:`l0.structured` with ``model=``),
 retries, continuation, fallbacks and timeouts apply; all run concurrently in one anyio task
 group (cancelling :func:`consensus` cancels every run and closes their streams).
 
-Agreement is deliberately simple and predictable:
-
-* text: two outputs agree when :func:`similarity` is at least ``threshold``: 1.0 when the
-  normalised texts are equal (case-folded, whitespace collapsed, trimmed), otherwise the
-  Jaccard index of their sets of word tokens (``\\w+``);
-* structured (``model=``): two outputs agree when their validated objects are equal as
-  canonical JSON (keys sorted); there is no partial credit.
+Agreement (:mod:`l0.orchestration.agreement`, on ``rapidfuzz``): two outputs agree when their
+similarity is at least ``threshold``. Text: the normalised Indel similarity of the
+case-folded, whitespace-collapsed texts. Structured (``model=``): the validated objects are
+compared as JSON, field by field (short strings by Jaro-Winkler, numbers, booleans and null by
+equality), and :attr:`ConsensusResult.fields` gives the consensus of each field.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 from typing_extensions import Unpack
 
 from l0.core import run
-from l0.errors import RetriesExhaustedError
+from l0.errors import ContentError, RetriesExhaustedError
+from l0.orchestration.agreement import (
+    FieldConsensus,
+    field_consensus,
+    normalise,
+    quick_consensus,
+    similarity_matrix,
+    text_similarity,
+)
 from l0.orchestration.parallel import open_streams
 from l0.types import Result
 
 if TYPE_CHECKING:
     from l0.runtime.options import StructuredOptions
 
-__all__ = ["ConsensusOutput", "ConsensusResult", "consensus", "similarity"]
+__all__ = [
+    "CONSENSUS_PRESETS",
+    "ConsensusOutput",
+    "ConsensusResult",
+    "FieldConsensus",
+    "consensus",
+    "normalise",
+    "quick_consensus",
+    "similarity",
+]
 
 T = TypeVar("T")
-Strategy = Literal["majority", "unanimous", "best"]
-_STRATEGIES = ("majority", "unanimous", "best")
+Strategy = Literal["majority", "unanimous", "weighted", "best"]
+Resolve = Literal["vote", "merge", "best", "fail"]
+_STRATEGIES = ("majority", "unanimous", "weighted", "best")
+_RESOLVE = ("vote", "merge", "best", "fail")
 _STRUCTURED_ONLY = ("auto_correct", "strict")
-_WORD = re.compile(r"\w+")
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """Case-folded, whitespace-collapsed, trimmed ``text`` (what :func:`similarity` compares)."""
-    return _SPACE.sub(" ", text.casefold()).strip()
+CONSENSUS_PRESETS: dict[str, dict[str, Any]] = {
+    "strict": {"strategy": "unanimous", "threshold": 1.0, "resolve": "fail"},
+    "standard": {"strategy": "majority", "threshold": 0.8, "resolve": "vote"},
+    "lenient": {"strategy": "majority", "threshold": 0.6, "resolve": "merge"},
+    "best": {"strategy": "best", "threshold": 0.8, "resolve": "best"},
+}
+"""The ``preset=`` names of :func:`consensus`; arguments given explicitly win."""
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two outputs are, from 0.0 to 1.0.
-
-    1.0 when the :func:`normalise`-d texts are equal; otherwise the Jaccard index (shared /
-    all) of their sets of case-folded word tokens. Two texts without any word token (and not
-    equal) score 0.0.
-    """
-    na, nb = normalise(a), normalise(b)
-    if na == nb:
-        return 1.0
-    wa, wb = set(_WORD.findall(na)), set(_WORD.findall(nb))
-    union = wa | wb
-    return len(wa & wb) / len(union) if union else 0.0
+    """How alike two text outputs are, from 0.0 to 1.0 (see
+    :func:`l0.orchestration.agreement.text_similarity`)."""
+    return text_similarity(a, b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +98,28 @@ class ConsensusResult(Generic[T]):
     """The agreed answer and how strongly the sources agreed.
 
     Attributes:
-        text: The chosen output's text.
-        data: With ``model=``: the chosen validated object; otherwise ``None``.
+        text: The chosen output's text (with ``resolve="merge"`` on structured outputs: the
+            merged object as JSON).
+        data: With ``model=``: the chosen (or merged) validated object; otherwise ``None``.
         agreement: The (weighted) share of successful outputs that agree with the chosen
             one, from 0.0 to 1.0 (the chosen output counts itself).
-        agreed: Whether the strategy's requirement was met: ``majority``: agreement > 0.5;
-            ``unanimous``: every source succeeded and every pair of outputs agrees;
-            ``best``: always True.
+        agreed: Whether the strategy's requirement was met: ``majority`` / ``weighted``:
+            agreement > 0.5; ``unanimous``: every source succeeded and every pair of outputs
+            agrees; ``best``: always True.
         winner_index: Position of the chosen source.
         supporters: Positions of the sources that agree with the chosen one.
         outputs: Every source's :class:`ConsensusOutput`, in source order.
         strategy: The strategy used.
+        resolution: How the answer was picked (``vote``, ``merge``, ``best``).
+        similarity_matrix: Pairwise similarities of the successful outputs, in the order of
+            :attr:`compared` (1.0 on the diagonal).
+        compared: Positions of the successful outputs (the matrix's rows and columns).
+        agreements: ``(i, j, score)`` for every pair of sources that agree.
+        disagreements: ``(i, j, score)`` for every pair that does not.
+        confidence: How much to trust the answer, 0.0 to 1.0: the (weighted) mean similarity
+            of the successful outputs to the chosen one, times the share of sources that
+            succeeded.
+        fields: With ``model=`` and object outputs: the consensus of each top-level field.
     """
 
     text: str
@@ -112,6 +130,13 @@ class ConsensusResult(Generic[T]):
     supporters: tuple[int, ...]
     outputs: tuple[ConsensusOutput, ...]
     strategy: Strategy
+    resolution: Resolve = "vote"
+    similarity_matrix: tuple[tuple[float, ...], ...] = ()
+    compared: tuple[int, ...] = ()
+    agreements: tuple[tuple[int, int, float], ...] = ()
+    disagreements: tuple[tuple[int, int, float], ...] = ()
+    confidence: float = 0.0
+    fields: dict[str, FieldConsensus] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Exception]:
@@ -127,7 +152,7 @@ def _check(
     if len(sources) < 2:
         raise ValueError(f"consensus: needs at least 2 sources, got {len(sources)}")
     if strategy not in _STRATEGIES:
-        raise ValueError(f"consensus: strategy must be one of {_STRATEGIES}, got {strategy!r}")
+        raise ValueError(_unknown("strategy", strategy, _STRATEGIES))
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise TypeError(f"consensus: threshold must be a number, got {type(threshold).__name__}")
     if not 0.0 < threshold <= 1.0:
@@ -142,13 +167,39 @@ def _check(
     return list(sources)
 
 
+def _unknown(option: str, value: object, valid: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(value), valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"consensus: {option} must be one of {tuple(valid)}, got {value!r}{hint}"
+
+
+def _settings(
+    preset: str | None, strategy: str | None, threshold: float | None, resolve: str | None
+) -> tuple[Any, Any, Any]:
+    if preset is not None and preset not in CONSENSUS_PRESETS:
+        raise ValueError(_unknown("preset", preset, tuple(CONSENSUS_PRESETS)))
+    base = CONSENSUS_PRESETS[preset or "standard"]
+    resolve = base["resolve"] if resolve is None else resolve
+    if resolve not in _RESOLVE:
+        raise ValueError(_unknown("resolve", resolve, _RESOLVE))
+    return (
+        base["strategy"] if strategy is None else strategy,
+        base["threshold"] if threshold is None else threshold,
+        resolve,
+    )
+
+
 async def consensus(
     sources: Sequence[Any],
     *,
-    strategy: Strategy = "majority",
-    threshold: float = 0.8,
+    strategy: Strategy | None = None,
+    threshold: float | None = None,
+    resolve: Resolve | None = None,
     weights: Sequence[float] | None = None,
     model: Any = None,
+    preset: str | None = None,
     **run_options: Unpack[StructuredOptions],
 ) -> ConsensusResult[Any]:
     """Run every source concurrently and return the output they agree on.
@@ -160,12 +211,18 @@ async def consensus(
 
     Args:
         sources: At least two sources, as for :func:`l0.run`.
-        strategy: ``"majority"``, ``"unanimous"`` or ``"best"`` (see
-            :attr:`ConsensusResult.agreed`).
-        threshold: Minimum :func:`similarity` for two text outputs to agree, in (0, 1].
+        strategy: ``"majority"`` (default), ``"unanimous"``, ``"weighted"`` (majority by
+            ``weights``) or ``"best"`` (see :attr:`ConsensusResult.agreed`).
+        threshold: Minimum similarity for two outputs to agree, in (0, 1] (default 0.8).
+        resolve: ``"vote"`` (default: the chosen output), ``"merge"`` (structured: each field's
+            consensus value, validated again against ``model``; text: as ``vote``),
+            ``"best"`` (the output most similar to all others), ``"fail"`` (raise
+            :class:`l0.ContentError` when the strategy's requirement is not met).
         weights: One weight >= 0 per source (default: all 1.0).
-        model: Validate each output with :func:`l0.structured` against this model; outputs
-            agree when their objects are equal. ``auto_correct`` / ``strict`` go there too.
+        model: Validate each output with :func:`l0.structured` against this model.
+            ``auto_correct`` / ``strict`` go there too.
+        preset: ``"strict"``, ``"standard"``, ``"lenient"`` or ``"best"``
+            (:data:`CONSENSUS_PRESETS`); arguments given explicitly win.
         **run_options: Options of :func:`l0.run` for every source (``retry``,
             ``fallbacks``, ``timeout``, …).
 
@@ -173,9 +230,12 @@ async def consensus(
         A :class:`ConsensusResult`; check ``agreed`` before trusting ``text``.
 
     Raises:
-        TypeError, ValueError: Bad sources, strategy, threshold, weights or run options.
+        TypeError, ValueError: Bad sources, strategy, threshold, resolve, preset, weights or
+            run options.
         l0.RetriesExhaustedError: Every source failed (``errors`` holds each one's error).
+        l0.ContentError: ``resolve="fail"`` and the sources did not agree.
     """
+    strategy, threshold, resolve = _settings(preset, strategy, threshold, resolve)
     items = _check(sources, strategy, threshold, weights)
     options: dict[str, Any] = dict(run_options)
     structured_options = {k: options.pop(k) for k in _STRUCTURED_ONLY if k in options}
@@ -190,8 +250,14 @@ async def consensus(
             errors=[o.error for o in outputs if o.error],
         )
     w = list(weights) if weights is not None else [1.0] * len(items)
-    keys = [_key(o, model) for o in good]
-    return _decide(outputs, good, keys, w, strategy, threshold, structured=model is not None)
+    result = decide(outputs, w, strategy, threshold, resolve, model=model)
+    if resolve == "fail" and not result.agreed:
+        raise ContentError(
+            f"consensus: the sources did not agree ({strategy}, agreement "
+            f"{result.agreement:.2f}, threshold {threshold}); resolve='vote' returns the "
+            "best-supported answer instead"
+        )
+    return result
 
 
 async def _run_all(
@@ -218,61 +284,100 @@ async def _run_all(
     return outputs
 
 
-def _key(output: ConsensusOutput, model: Any) -> str:
-    """What is compared: the text, or the validated object as canonical JSON."""
+def _value(output: ConsensusOutput, model: Any) -> Any:
+    """What is compared: the text, or the validated object as JSON-like data."""
     if model is None:
         return output.text
     from pydantic_core import to_jsonable_python
 
-    return json.dumps(to_jsonable_python(output.data), sort_keys=True, separators=(",", ":"))
+    return to_jsonable_python(output.data)
 
 
-def _decide(
-    outputs: list[ConsensusOutput],
-    good: list[ConsensusOutput],
-    keys: list[str],
-    weights: list[float],
+def decide(
+    outputs: Sequence[ConsensusOutput],
+    weights: Sequence[float],
     strategy: Strategy,
     threshold: float,
+    resolve: Resolve = "vote",
     *,
-    structured: bool,
+    model: Any = None,
 ) -> ConsensusResult[Any]:
+    """The consensus of finished outputs (pure: no run; what :func:`consensus` returns).
+
+    Raises:
+        ValueError: No successful output.
+    """
+    good = [o for o in outputs if o.ok]
+    if not good:
+        raise ValueError("consensus: no successful output to decide on")
+    structured = model is not None
+    values = [_value(o, model) for o in good]
     n = len(good)
-    sim = [
-        [1.0 if i == j else _similar(keys[i], keys[j], structured) for j in range(n)]
-        for i in range(n)
-    ]
+    sim = similarity_matrix(values, structured=structured)
     agree = [[j for j in range(n) if sim[i][j] >= threshold] for i in range(n)]
     weight = [weights[o.index] for o in good]
 
     def support(i: int) -> float:
         return sum(weight[j] for j in agree[i])
 
-    if strategy == "best" and any(w != 1.0 for w in weights):
+    if strategy == "best" and any(x != 1.0 for x in weights):
         chosen = max(range(n), key=lambda i: (weight[i], support(i), -i))
+    elif resolve == "best":
+        chosen = max(range(n), key=lambda i: (sum(sim[i]), support(i), -i))
     else:
         chosen = max(range(n), key=lambda i: (support(i), sum(sim[i]), -i))
     total = sum(weight)
     agreement = support(chosen) / total if total else len(agree[chosen]) / n
     agreed = {
         "majority": agreement > 0.5,
-        "unanimous": len(good) == len(outputs) and all(len(row) == n for row in agree),
+        "weighted": agreement > 0.5,
+        "unanimous": n == len(outputs) and all(len(row) == n for row in agree),
         "best": True,
     }[strategy]
+    closeness = (
+        sum(weight[j] * sim[chosen][j] for j in range(n)) / total if total else sum(sim[chosen]) / n
+    )
     winner = good[chosen]
+    index = [o.index for o in good]
+    pairs = [(index[i], index[j], sim[i][j]) for i in range(n) for j in range(i + 1, n)]
+    fields = (
+        field_consensus(
+            [(o.index, v) for o, v in zip(good, values, strict=True) if isinstance(v, dict)],
+            dict(enumerate(weights)),
+        )
+        if structured and all(isinstance(v, dict) for v in values)
+        else {}
+    )
+    text, data = winner.text, winner.data
+    if resolve == "merge" and fields:
+        text, data = _merge(fields, model, text, data)
     return ConsensusResult(
-        text=winner.text,
-        data=winner.data,
+        text=text,
+        data=data,
         agreement=agreement,
         agreed=agreed,
         winner_index=winner.index,
         supporters=tuple(good[j].index for j in agree[chosen]),
         outputs=tuple(outputs),
         strategy=strategy,
+        resolution=resolve if resolve != "fail" else "vote",
+        similarity_matrix=tuple(tuple(row) for row in sim),
+        compared=tuple(index),
+        agreements=tuple(p for p in pairs if p[2] >= threshold),
+        disagreements=tuple(p for p in pairs if p[2] < threshold),
+        confidence=closeness * n / len(outputs),
+        fields=fields,
     )
 
 
-def _similar(a: str, b: str, structured: bool) -> float:
-    if structured:
-        return 1.0 if a == b else 0.0
-    return similarity(a, b)
+def _merge(fields: dict[str, FieldConsensus], model: Any, text: str, data: Any) -> tuple[str, Any]:
+    """Each field's consensus value, validated against ``model``; the vote when the merged
+    object does not validate."""
+    from pydantic import TypeAdapter, ValidationError
+
+    merged = {name: f.value for name, f in fields.items()}
+    adapter: TypeAdapter[Any] = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+    try:
+        return json.dumps(merged), adapter.validate_python(merged)
+    except ValidationError:
+        return text, data

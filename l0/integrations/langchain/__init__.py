@@ -1,6 +1,9 @@
-"""LangChain integration: :class:`L0Runnable` (``pip install 'l0[langchain]'``).
+"""LangChain integration: :class:`L0ChatModel` and :class:`L0Runnable`
+(``pip install 'l0[langchain]'``).
 
-Two modes (see ``docs/langchain.md``):
+:class:`L0ChatModel` is a ``BaseChatModel`` over chat models: use it wherever a chat model
+is expected (agents, ``bind_tools``, ``with_structured_output``). :class:`L0Runnable` wraps
+any runnable, in two modes (see ``docs/langchain.md``):
 
 - **model mode** ``L0Runnable(llm, fallbacks=[...])`` owns the model call: a failure after
   chunks were streamed is continued from the checkpoint, retried or sent to a fallback;
@@ -15,6 +18,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
         "l0.integrations.langchain needs langchain-core: pip install 'l0[langchain]'"
     ) from exc
 
+from l0.integrations.langchain.chat_model import L0ChatModel
 from l0.integrations.langchain.runnable import L0_EVENTS, L0Runnable
 
-__all__ = ["L0_EVENTS", "L0Runnable"]
+__all__ = ["L0_EVENTS", "L0ChatModel", "L0Runnable"]

@@ -94,7 +94,7 @@ class OutputBuilder:
 
     __slots__ = ("message_id",)
 
-    def __init__(self, message_id: str) -> None:
+    def __init__(self, message_id: str | None) -> None:
         self.message_id = message_id
 
     def item(self, ev: Event, stream: LangChainStream | None) -> Any:
@@ -120,19 +120,21 @@ class OutputBuilder:
         """The closing chunk of a message stream: tool calls, usage, finish reason."""
         if stream is None or not stream.saw_message:
             return None
+        # No top-level "model_provider": l0's chunks are in LangChain's provider-neutral
+        # layout (str content + tool_call_chunks), which a provider's content-block
+        # translator would misread (Anthropic's drops tool calls given str content).
         meta: dict[str, Any] = {
             "l0": {
                 "attempts": result.telemetry.attempts,
                 "retries": result.telemetry.retries,
                 "fallback_index": result.fallback_index,
+                "model_provider": stream.model_provider,
             }
         }
         if result.finish_reason is not None:
             meta["finish_reason"] = result.finish_reason
         if stream.model_name is not None:
             meta["model_name"] = stream.model_name
-        if stream.model_provider is not None:
-            meta["model_provider"] = stream.model_provider
         calls = [
             {
                 "type": "tool_call_chunk",
@@ -146,6 +148,7 @@ class OutputBuilder:
         return AIMessageChunk(
             content="",
             id=self.message_id,
+            additional_kwargs=dict(stream.extra),
             tool_call_chunks=calls,  # type: ignore[arg-type]
             usage_metadata=_usage_metadata(result.usage) if result.usage else None,
             response_metadata=meta,

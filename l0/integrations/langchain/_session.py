@@ -10,14 +10,19 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForChainRun, adispatch_custom_event
+from langchain_core.callbacks import adispatch_custom_event
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import patch_config
 
 from l0.adapters.base import AdapterStream
 from l0.adapters.langchain import LangChainAdapter, LangChainStream
 from l0.core import stream as l0_stream
 from l0.integrations.langchain._bridge import ThreadedChunks, isolated
+from l0.integrations.langchain._callbacks import (
+    attempt_child_config,
+    can_dispatch,
+    event_config,
+    quiet_attempt_config,
+)
 from l0.integrations.langchain._messages import (
     OutputBuilder,
     continued_input,
@@ -25,11 +30,26 @@ from l0.integrations.langchain._messages import (
     to_messages,
 )
 from l0.observability.events import EventName
+from l0.runtime.events import EventHandler
 from l0.runtime.stream import Stream
 from l0.types import Attempt, Continuation, EventType, ObservabilityEvent, Retry
 
 if TYPE_CHECKING:
-    from l0.integrations.langchain.runnable import L0Runnable
+    from typing import Protocol
+
+    class Owner(Protocol):
+        """What a :class:`Session` reads from the wrapper it runs (``L0Runnable``,
+        ``L0ChatModel``)."""
+
+        @property
+        def runnable(self) -> Runnable[Any, Any] | None: ...
+        @property
+        def on_event(self) -> EventHandler | None: ...
+        def runnables(self) -> list[Runnable[Any, Any]]: ...
+        def l0_options(self) -> dict[str, Any]: ...
+        def continuation_settings(self) -> Continuation | None: ...
+        def zero_output_check(self) -> bool: ...
+
 
 __all__ = ["L0_EVENTS", "RESET", "Session"]
 
@@ -71,21 +91,24 @@ class Session:
         value: The whole input (model mode) or ``None`` (guard mode).
         upstream: The upstream chunks (guard mode).
         config: The child config of the ``L0Runnable`` run.
-        run_manager: The ``L0Runnable`` run.
+        run_manager: The ``L0Runnable`` run (a chain run), or the ``L0ChatModel`` run.
         kwargs: Call kwargs, passed on to the inner runnables.
         sync: Drive the inner runnables' sync ``stream()`` on worker threads.
+        chat_run: The owner is itself a chat-model run (``L0ChatModel``): attempts report
+            to no callback (see :mod:`._callbacks`).
     """
 
     def __init__(
         self,
-        owner: L0Runnable,
+        owner: Owner,
         value: Any,
         *,
         upstream: AsyncIterator[Any] | Iterator[Any] | None = None,
         config: RunnableConfig,
-        run_manager: AsyncCallbackManagerForChainRun,
+        run_manager: Any,
         kwargs: Mapping[str, Any],
         sync: bool = False,
+        chat_run: bool = False,
     ) -> None:
         self.owner = owner
         self.value = value
@@ -94,8 +117,12 @@ class Session:
         self.run_manager = run_manager
         self.kwargs = dict(kwargs)
         self.sync = sync
+        self.chat_run = chat_run
+        self.events_config = event_config(run_manager) if chat_run else config
         self.adapter = _TrackingAdapter()
-        self.builder = OutputBuilder(f"lc_run--{run_manager.run_id}")
+        # Without a run manager, LangChain gives the chunks its own run id.
+        run_id = getattr(run_manager, "run_id", None)
+        self.builder = OutputBuilder(f"lc_run--{run_id}" if run_id is not None else None)
         self.continuation = owner.continuation_settings()
         self.messages = self._continuable_messages()
         self._pending: list[Any] = []
@@ -134,12 +161,10 @@ class Session:
     def _source(self, runnable: Runnable[Any, Any], index: int) -> Any:
         async def source(attempt: Attempt) -> Any:
             value = self._input_for(attempt)
-            tag = f"l0:attempt:{attempt.number}"
-            manager = self.run_manager.get_child(tag)
-            manager.add_metadata(
-                {"l0_attempt": attempt.number, "l0_fallback_index": index}, inherit=False
-            )
-            child = patch_config(self.config, callbacks=manager)
+            if self.chat_run:
+                child = quiet_attempt_config(self.config)
+            else:
+                child = attempt_child_config(self.config, self.run_manager, attempt.number, index)
             chunks: Any
             if self.sync:
                 chunks = ThreadedChunks(runnable.stream(value, child, **self.kwargs))
@@ -169,9 +194,9 @@ class Session:
 
     async def _on_event(self, event: ObservabilityEvent) -> None:
         name = L0_EVENTS.get(event.name)
-        if name is not None:
+        if name is not None and can_dispatch(self.events_config):
             data = {"attempt": event.attempt, "stream_id": event.stream_id, **event.data}
-            await adispatch_custom_event(name, data, config=self.config)
+            await adispatch_custom_event(name, data, config=self.events_config)
         user = self.owner.on_event
         if user is not None:
             result = user(event)

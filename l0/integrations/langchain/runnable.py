@@ -24,6 +24,7 @@ from typing_extensions import Self
 
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
+from l0.integrations.langchain._options import check_option_names
 from l0.integrations.langchain._session import L0_EVENTS, RESET, Session, continuation_of
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
@@ -78,7 +79,9 @@ class L0Runnable(RunnableSerializable[Any, Any]):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def __init__(self, runnable: Runnable[Any, Any] | None = None, /, **kwargs: Any) -> None:
-        """Wrap ``runnable`` (model mode) or nothing (guard mode); options are keywords."""
+        """Wrap ``runnable`` (model mode) or nothing (guard mode); options are keywords
+        (a misspelt one raises ``TypeError`` naming the closest valid option)."""
+        check_option_names("L0Runnable", kwargs, type(self).model_fields)
         if runnable is not None:
             kwargs["runnable"] = runnable
         super().__init__(**kwargs)

@@ -27,6 +27,7 @@ from l0.core import stream_sync as l0_stream_sync
 from l0.errors import L0Error
 from l0.integrations.litellm.options import L0_OPTIONS, check_names, reject_near_misses
 from l0.integrations.litellm.relay import ChunkRelay
+from l0.redaction import collect_credentials
 from l0.runtime.stream import Stream
 from l0.types import Attempt, Event, Result
 
@@ -179,6 +180,8 @@ def _plain_plan(kwargs: dict[str, Any], fallbacks: Sequence[FallbackSpec], owner
     # l0 is the one retry owner: the provider SDK underneath must not retry on its own.
     params.setdefault("max_retries", 0)
     all_params = [params, *(_fallback_params(f, params) for f in fallbacks)]
+    for p in all_params:
+        collect_credentials(p)  # keys passed as arguments are masked wherever l0 writes
     return _Plan(all_params, litellm.acompletion, l0_opts)
 
 

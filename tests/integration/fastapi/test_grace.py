@@ -31,7 +31,7 @@ from .helpers import Provider, events, parse_sse, serve
 pytestmark = pytest.mark.anyio
 
 L0S = Annotated[L0Stream, Depends(l0_stream)]
-GRACE = 0.5
+GRACE = 1.0
 
 
 def grace_app(provider: Provider, store: ResumeStore) -> FastAPI:
@@ -99,7 +99,7 @@ async def test_a_reconnect_within_the_grace_period_keeps_the_run_alive(
             last_a = parse_sse(a)[-1].id
             # stay well past the grace period counted from the first disconnect
             b, t1 = await read_until(
-                client, f"{other}/l0/streams/g1", last=last_a, until=t0 + 3 * GRACE
+                client, f"{other}/l0/streams/g1", last=last_a, until=t0 + 2.5 * GRACE
             )
             assert not provider.stopped.is_set(), "the run was cut off while a reader followed"
             # the last reader left: the run stops one grace period later, not before

@@ -46,7 +46,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[ResumeStore]:
     try:
         yield redis_store
     finally:
-        await redis_store.client.aclose()
+        await redis_store.aclose()
 
 
 def frames(*ids: int, final_at: int | None = None) -> list[StoredFrame]:
@@ -240,7 +240,7 @@ async def test_resume_across_workers_sharing_redis(redis_url: str) -> None:
         assert [e.data for e in events(resumed.text)] == [e.data for e in full[4:]]
     finally:
         for s in stores:
-            await s.client.aclose()
+            await s.aclose()
 
 
 class BrokenStore(MemoryResumeStore):

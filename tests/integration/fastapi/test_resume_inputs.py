@@ -218,16 +218,16 @@ async def test_store_failure_after_the_first_byte_is_an_in_band_error() -> None:
 
 
 async def test_redis_pool_exhausted_waits_then_503_never_500(redis_url: str) -> None:
-    """One pooled connection, held by a reader blocked in XREAD: a new stream waits for the
-    pool (pool_timeout) and answers 503 + Retry-After instead of MaxConnectionsError/500."""
+    """One pooled command connection, held by a slow command: a new stream waits for the pool
+    (pool_timeout) and answers 503 + Retry-After instead of MaxConnectionsError/500."""
     store = RedisResumeStore.from_url(
         redis_url, max_connections=1, pool_timeout=0.1, prefix="pool:"
     )
     try:
         app = resume_app(store)
-        await store.open("busy")
         async with anyio.create_task_group() as tg:
-            tg.start_soon(store.wait, "busy", 0, 1.0)  # holds the only connection ~1 s
+            # a slow command holds the only command connection for ~1 s
+            tg.start_soon(lambda: store.client.blpop(["pool:nothing"], timeout=1))
             await anyio.sleep(0.05)
             r = await asgi_get(app, "/chat", query=b"stream_id=s2", leave_after_first_body=False)
             assert r.status == 503

@@ -131,7 +131,8 @@ async def test_drop_after_chunks_falls_back_and_continues_on_the_fallback() -> N
     chunks = await _collect(runnable, "hi")
     assert "".join(c.content for c in chunks) == "Alpha beta gamma delta."
     assert len({c.id for c in chunks}) == 1
-    assert chunks[-1].response_metadata["model_provider"] == "anthropic"
+    assert chunks[-1].response_metadata["l0"]["model_provider"] == "anthropic"
+    assert "model_provider" not in chunks[-1].response_metadata
     assert chunks[-1].response_metadata["l0"]["fallback_index"] == 1
 
 

@@ -29,7 +29,7 @@ from l0.observability.monitoring import combine
 from l0.observability.sentry import SentryHandler
 from l0.redaction import MASK, forget_secrets, redact, register_secret
 from l0.testing import FakeClock
-from l0.testing.chaos import openai_client
+from l0.testing.chaos import anthropic_client, openai_client
 
 from .conftest import Otel
 from .test_sentry import DSN, MemoryTransport
@@ -55,6 +55,19 @@ KEYS = {
 # A mid-stream in-band error, a retryable 500, then a fatal 401: each echoes the keys.
 PLAN = "inband_error=2,echo_key=body; status=500,echo_key=both; status=401,echo_key=both"
 USER = [{"role": "user", "content": "Tell me about reliable streams."}]
+
+
+def anthropic_messages(client: Any) -> Any:
+    return lambda attempt: client.messages.create(
+        model="claude-chaos",
+        max_tokens=256,
+        messages=attempt.continuation_messages(USER),
+        stream=True,
+    )
+
+
+CLIENTS: dict[str, Any] = {"openai": openai_client, "anthropic": anthropic_client}
+SOURCES: dict[str, Any] = {"openai": openai_chat, "anthropic": anthropic_messages}
 RETRY = l0.Retry(attempts=5, max_retries=5, base_delay=0)
 
 
@@ -94,9 +107,13 @@ def _text_of(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("shape", sorted(KEYS))
+@pytest.mark.parametrize(
+    ("sdk", "shape"),
+    [("openai", shape) for shape in sorted(KEYS)]
+    + [("anthropic", "passphrase"), ("anthropic", "hex32")],
+)
 async def test_echoed_key_reaches_no_sink(
-    shape: str, otel: Otel, sentry: MemoryTransport, caplog: pytest.LogCaptureFixture
+    sdk: str, shape: str, otel: Otel, sentry: MemoryTransport, caplog: pytest.LogCaptureFixture
 ) -> None:
     secrets = secrets_for(KEYS[shape])
     seen: list[l0.ObservabilityEvent] = []
@@ -110,13 +127,13 @@ async def test_echoed_key_reaches_no_sink(
     caplog.set_level(logging.DEBUG)
     async with (
         ChaosServer(PLAN) as server,
-        openai_client(
+        CLIENTS[sdk](
             server, api_key=secrets[0], default_headers={"X-Custom-Token": secrets[1]}
         ) as client,
     ):
         with pytest.raises(l0.L0Error) as caught:
             await l0.run(
-                openai_chat(client),
+                SOURCES[sdk](client),
                 retry=RETRY,
                 clock=FakeClock(),
                 on_event=combine(seen.append, otel.handler, SentryHandler(), leaky_handler),

@@ -26,11 +26,16 @@ def fatal() -> Any:
     return ScriptedSource([fail(l0.AuthenticationError("bad key"))])
 
 
-def test_similarity_is_normalised_equality_then_word_jaccard() -> None:
+def test_similarity_is_the_indel_ratio_of_the_normalised_texts() -> None:
+    from rapidfuzz import fuzz
+
     assert similarity("Paris.", "  paris. ") == 1.0
-    assert similarity("The capital is Paris", "the capital is paris!") == 1.0  # same words
-    assert similarity("a b c d", "a b c e") == pytest.approx(3 / 5)
+    assert similarity("The capital is Paris", "the capital is paris!") == pytest.approx(
+        fuzz.ratio("the capital is paris", "the capital is paris!") / 100
+    )
+    assert similarity("a b c d", "a b c e") == pytest.approx(6 / 7)
     assert similarity("", "...") == 0.0
+    assert similarity("", "  ") == 1.0
 
 
 async def test_majority_picks_the_most_supported_output() -> None:
@@ -122,6 +127,9 @@ async def test_structured_outputs_agree_when_their_objects_are_equal() -> None:
         ({"sources": []}, ValueError, "at least 2 sources"),
         ({"sources": say("a")}, ValueError, "at least 2 sources"),
         ({"strategy": "vote"}, ValueError, "strategy"),
+        ({"strategy": "majorty"}, ValueError, "did you mean 'majority'"),
+        ({"resolve": "merj"}, ValueError, "did you mean 'merge'"),
+        ({"preset": "strikt"}, ValueError, "did you mean 'strict'"),
         ({"threshold": 0}, ValueError, "threshold"),
         ({"threshold": "high"}, TypeError, "threshold"),
         ({"weights": [1]}, ValueError, "weights has 1 entries"),
