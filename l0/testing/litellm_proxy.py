@@ -155,7 +155,11 @@ class LiteLLMProxy:
 
     def __enter__(self) -> LiteLLMProxy:
         self.start()
-        self.wait()
+        try:
+            self.wait()
+        except BaseException:
+            self.stop()  # __exit__ does not run when __enter__ raises: close log, end process
+            raise
         return self
 
     def __exit__(

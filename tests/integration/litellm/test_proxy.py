@@ -28,7 +28,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(30, func_only=True)]
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[LiteLLMProxy]:
     _upstream, p = proxy_setup.start()  # usually started at collection (conftest)
-    p.wait()
+    try:
+        p.wait()
+    except BaseException:
+        proxy_setup.stop()  # a proxy that failed to start must not leak its log file
+        raise
     yield p
     proxy_setup.stop()
 
