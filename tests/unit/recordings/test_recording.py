@@ -129,7 +129,9 @@ def test_metadata_only_keeps_lengths_not_text() -> None:
     anyio.run(lambda: _record(l0.Recorder(store, content=False)))
     text = "\n".join(store.recordings[store.keys()[0]])
     assert "Hello" not in text and "world!" not in text
-    items = [i for line in store.recordings[store.keys()[0]][1:-1] for i in json.loads(line)["items"]]
+    items = [
+        i for line in store.recordings[store.keys()[0]][1:-1] for i in json.loads(line)["items"]
+    ]
     assert 4 in items  # a 4-character token, by length
     assert json.loads(store.recordings[store.keys()[0]][-1])["result"]["text"] == 13
 
@@ -145,9 +147,7 @@ def test_no_secret_in_a_recording() -> None:
         )
 
     store = l0.MemoryStore()
-    anyio.run(
-        lambda: l0.run(failing(), retry=RETRY, record=store, context={"api_key": secret})
-    )
+    anyio.run(lambda: l0.run(failing(), retry=RETRY, record=store, context={"api_key": secret}))
     text = "\n".join(store.recordings[store.keys()[0]])
     assert secret not in text and "custom-secret-value-42" not in text
     assert "[redacted]" in text

@@ -16,9 +16,7 @@ from .faults import run_options, sources
 
 SKIPPED: list[int] = []
 COMPARED: list[int] = []
-SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RECORD_RETRY = l0.Retry(attempts=3, max_retries=5, backoff="fixed_jitter", base_delay=0.5)
 
 
