@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
     from l0.budget import RetryBudget
     from l0.hedging import Hedge
+    from l0.runtime.recording import Recorder
 
 __all__ = [
     "OPTION_NAMES",
@@ -82,6 +83,9 @@ class RunOptions(TypedDict, total=False):
         breaker_keys: The older name of ``keys``.
         hedge: An :class:`l0.Hedge`: when the first token is late, race a twin attempt (the
             same source or the next fallback); the first to deliver a token wins.
+        record: Record the run for :func:`l0.replay`: a store (:class:`l0.MemoryStore`,
+            :class:`l0.FileStore`, :class:`l0.RedisStore`), a path (a file store) or an
+            :class:`l0.Recorder` (key, metadata-only mode); off by default (docs/replay.md).
     """
 
     fallbacks: Sequence[Any]
@@ -112,6 +116,7 @@ class RunOptions(TypedDict, total=False):
     keys: Sequence[str | None] | None
     breaker_keys: Sequence[str | None] | None
     hedge: Hedge | None
+    record: Any
 
 
 class StructuredOptions(RunOptions, total=False):
@@ -225,6 +230,7 @@ class Options:
     """One key per source (``keys=``), for the breaker and the retry budget."""
     retry_budget: RetryBudget | None = None
     hedge: Hedge | None = None
+    record: Recorder | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -342,6 +348,16 @@ def _hedge(value: Any) -> Hedge | None:
     return value
 
 
+def _record(value: Any, hedge: Any) -> Recorder | None:
+    if value is None or value is False:
+        return None
+    if hedge is not None:
+        raise ValueError("record= cannot be combined with hedge= (a hedged run is not replayable)")
+    from l0.runtime.recording import coerce_recorder
+
+    return coerce_recorder(value)
+
+
 def build_options(
     source: Any,
     *,
@@ -366,6 +382,7 @@ def build_options(
     retry_budget: RetryBudget | None = None,
     keys: Sequence[str | None] | None = None,
     hedge: Hedge | None = None,
+    record: Any = None,
     on_retry: EventHandler | None = None,
     on_fallback: EventHandler | None = None,
     on_checkpoint: EventHandler | None = None,
@@ -430,4 +447,5 @@ def build_options(
         breaker_keys=checked_keys,
         retry_budget=budget,
         hedge=_hedge(hedge),
+        record=_record(record, hedge),
     )
