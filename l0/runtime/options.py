@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
     from l0.budget import RetryBudget
     from l0.hedging import Hedge
+    from l0.runtime.recording import Recorder
 
 __all__ = [
     "OPTION_NAMES",
@@ -89,6 +90,9 @@ class RunOptions(TypedDict, total=False):
             consumer never saw); ``"stream"``: text leaves at once and a content restart
             sends ``RESET``. Default: ``"checked"`` when a rule can reject text (severity
             ``error`` or ``fatal``), else ``"stream"`` (docs/what-your-user-sees.md).
+        record: Record the run for :func:`l0.replay`: a store (:class:`l0.MemoryStore`,
+            :class:`l0.FileStore`, :class:`l0.RedisStore`), a path (a file store) or an
+            :class:`l0.Recorder` (key, metadata-only mode); off by default (docs/replay.md).
     """
 
     fallbacks: Sequence[Any]
@@ -120,6 +124,7 @@ class RunOptions(TypedDict, total=False):
     breaker_keys: Sequence[str | None] | None
     hedge: Hedge | None
     release: str | None
+    record: Any
 
 
 class StructuredOptions(RunOptions, total=False):
@@ -235,6 +240,7 @@ class Options:
     hedge: Hedge | None = None
     release: str = "stream"
     """The resolved release policy: ``"checked"`` or ``"stream"``."""
+    record: Recorder | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -371,6 +377,16 @@ def resolve_release(value: Any, guardrails: GuardrailHook | None) -> str:
     raise ValueError(f"release must be 'checked' or 'stream', got {value!r}{hint}")
 
 
+def _record(value: Any, hedge: Any) -> Recorder | None:
+    if value is None or value is False:
+        return None
+    if hedge is not None:
+        raise ValueError("record= cannot be combined with hedge= (a hedged run is not replayable)")
+    from l0.runtime.recording import coerce_recorder
+
+    return coerce_recorder(value)
+
+
 def build_options(
     source: Any,
     *,
@@ -396,6 +412,7 @@ def build_options(
     keys: Sequence[str | None] | None = None,
     hedge: Hedge | None = None,
     release: str | None = None,
+    record: Any = None,
     on_retry: EventHandler | None = None,
     on_fallback: EventHandler | None = None,
     on_checkpoint: EventHandler | None = None,
@@ -462,4 +479,5 @@ def build_options(
         retry_budget=budget,
         hedge=_hedge(hedge),
         release=resolve_release(release, hook),
+        record=_record(record, hedge),
     )

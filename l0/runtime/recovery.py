@@ -57,6 +57,8 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
     """Classify, decide, report; prepare the next attempt or raise the final error."""
     err, raisable = classify_failure(run, exc)
     run.errors.append(raisable)
+    if run.rec is not None:
+        await run.rec.fault(err, raisable)
     if run.breaker_key is not None and run.opts.breaker is not None:
         # The breaker itself decides whether this error's category counts.
         await run.opts.breaker.record_failure(run.breaker_key, raisable)
@@ -65,7 +67,9 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
         _count_error(run, err)
         await _report_error(run, err)
     has_fallback = run.source_index + 1 < len(run.opts.sources)
-    decision = decide(run.opts.retry, err, run.counters, has_fallback=has_fallback)
+    decision = decide(
+        run.opts.retry, err, run.counters, has_fallback=has_fallback, random=run.random
+    )
     budget_key = None
     if decision.action is Action.RETRY and run.opts.retry_budget is not None:
         budget_key = run.opts.breaker_keys[run.source_index]
