@@ -175,6 +175,7 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     state = run.state
     run.resolver = None
     delivered = state.content
+    shown = run.checks.shown()  # under checked release, held text was never shown
     can_continue = (
         run.opts.continuation is not None
         and bool(delivered)
@@ -199,8 +200,8 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     state.violations = []
     state.drift_detected = False
     run.checks.reset()
-    if not delivered:
+    if not shown:
         return []
     if run.emitter.active:
-        await run.emitter.emit(EventName.RESET, discard=len(delivered))
-    return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, run.now())]
+        await run.emitter.emit(EventName.RESET, discard=shown)
+    return [Event(EventType.RESET, None, {"discard": shown}, None, run.now())]

@@ -395,6 +395,8 @@ class Run:
                 raise ZeroOutputError()
         if self.checks.guardrails is not None or self.checks.drift is not None:
             await self.checks.final()
+        if self.checks.checked:
+            out.extend(self.checks.release_rest())
         return out
 
     async def _close(self, src: AdapterStream) -> None:
