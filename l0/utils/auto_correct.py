@@ -187,6 +187,9 @@ _START = re.compile(
     r"(?![A-Za-z_])|[A-Za-z_]\w*\s*:))"
 )
 _MAX_STARTS = 4  # candidate document starts tried before the last resort
+# A fence marker as markdown writes one: at the start of the text or after whitespace. Three
+# backticks right after a quote or a letter are inside a string ({"```": 1}), not a fence.
+_OPEN_FENCE = re.compile(r"(?<!\S)```")
 
 
 def _starts(text: str, hidden: list[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -200,7 +203,7 @@ def _starts(text: str, hidden: list[tuple[int, int]]) -> list[tuple[int, bool]]:
             h += 1
         if h < len(hidden) and hidden[h][0] <= i:
             continue
-        found.append((i, text.count("```", 0, i) % 2 == 1))
+        found.append((i, len(_OPEN_FENCE.findall(text, 0, i)) % 2 == 1))
         if len(found) == _MAX_STARTS:
             break
     return sorted(found, key=lambda s: not s[1])

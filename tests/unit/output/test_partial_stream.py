@@ -81,10 +81,9 @@ async def test_corpus_streamed_in_random_chunks_shows_only_prefixes(
 async def test_corpus_cases_without_a_document_show_nothing_and_fail(text: str) -> None:
     for seed in range(3):
         seen: list[Any] = []
+        chunks = random_chunks(text, seed)
         with pytest.raises(l0.StructuredOutputError):
-            async with structured_stream(
-                dict[str, Any], lambda c=random_chunks(text, seed): c, preset="fail_fast"
-            ) as s:
+            async with structured_stream(dict[str, Any], chunks, preset="fail_fast") as s:
                 seen.extend([value async for value in s])
         assert seen == []
 
