@@ -13,7 +13,9 @@ Ctrl-C surfaces as ``KeyboardInterrupt``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,7 +23,6 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.from_thread
-import sniffio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 __all__ = ["call_beside_loop", "iterate_blocking", "loop_running_here", "warn_if_blocked"]
@@ -122,8 +123,17 @@ _NOT_YET = frozenset({"SESSION_START", "ATTEMPT_START", "STREAM_INIT"})
 def loop_running_here() -> bool:
     """Whether the calling thread is running an event loop (asyncio or trio)."""
     try:
-        sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return True
+    trio = sys.modules.get("trio")  # imported already if a trio loop runs
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
         return False
     return True
 
