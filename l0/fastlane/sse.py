@@ -33,6 +33,19 @@ class SSEFramer:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events completed by ``chunk`` (possibly none)."""
+        # The common read: exactly one whole ``data: …`` event, nothing pending.
+        if (
+            chunk[:6] == b"data: "
+            and chunk.find(b"\n") == len(chunk) - 2
+            and chunk[-1:] == b"\n"
+            and not self._buf
+            and not self._cr
+            and not self._data
+            and self._event is None
+            and not self._retry
+            and b"\r" not in chunk
+        ):
+            return [(None, chunk[6:-2])]
         if self._cr:
             self._cr = False
             if chunk[:1] == b"\n":
