@@ -36,7 +36,9 @@ __all__ = [
     "FASTLANE_ADAPTER",
     "FastLaneAdapter",
     "FastRequest",
+    "anthropic_messages",
     "openai_chat",
+    "openai_responses",
 ]
 
 
@@ -89,3 +91,40 @@ def openai_chat(client: Any, **create_kwargs: Any) -> FastRequest:
     """
     _check(client, ("chat", "completions"), "openai_chat", "openai", create_kwargs)
     return FastRequest(client, create_kwargs, "openai.chat")
+
+
+def openai_responses(client: Any, **create_kwargs: Any) -> FastRequest:
+    """A Responses API response streamed over the fast lane (see :func:`openai_chat`).
+
+    Args:
+        client: An ``openai.AsyncOpenAI``.
+        **create_kwargs: What ``client.responses.create`` takes; ``stream=True`` is implied.
+
+    Returns:
+        A request l0 sends on the attempt's first read.
+
+    Raises:
+        TypeError: For a sync or non-openai client.
+        ValueError: For ``stream=False``.
+    """
+    _check(client, ("responses",), "openai_responses", "openai", create_kwargs)
+    return FastRequest(client, create_kwargs, "openai.responses")
+
+
+def anthropic_messages(client: Any, **create_kwargs: Any) -> FastRequest:
+    """An Anthropic message streamed over the fast lane (see :func:`openai_chat`).
+
+    Args:
+        client: An ``anthropic.AsyncAnthropic``.
+        **create_kwargs: What ``client.messages.create`` takes (``model``, ``max_tokens``,
+            ``messages``, ``tools``, ``thinking``, …); ``stream=True`` is implied.
+
+    Returns:
+        A request l0 sends on the attempt's first read.
+
+    Raises:
+        TypeError: For a sync or non-anthropic client.
+        ValueError: For ``stream=False``.
+    """
+    _check(client, ("messages",), "anthropic_messages", "anthropic", create_kwargs)
+    return FastRequest(client, create_kwargs, "anthropic.messages")

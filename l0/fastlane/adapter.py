@@ -13,9 +13,17 @@ __all__ = ["FASTLANE_ADAPTER", "FastLaneAdapter"]
 
 
 def _stream_class(protocol: str) -> type[FastStream]:
-    from l0.fastlane.chat import OpenAIChatFastStream
+    if protocol == "openai.chat":
+        from l0.fastlane.chat import OpenAIChatFastStream
 
-    return OpenAIChatFastStream
+        return OpenAIChatFastStream
+    if protocol == "openai.responses":
+        from l0.fastlane.responses import OpenAIResponsesFastStream
+
+        return OpenAIResponsesFastStream
+    from l0.fastlane.messages import AnthropicFastStream
+
+    return AnthropicFastStream
 
 
 class FastLaneAdapter:

@@ -37,7 +37,7 @@ ANTHROPIC_TOOLS = [
         "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}},
     }
 ]
-PROTOCOLS = ("openai.chat",)
+PROTOCOLS = ("openai.chat", "openai.responses", "anthropic.messages")
 
 
 def source(protocol: str, client: Any, fast: bool, *, tools: bool = False, **extra: Any) -> Any:
