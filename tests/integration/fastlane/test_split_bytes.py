@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anthropic
 import anyio
 import httpx2
 import openai
@@ -100,8 +101,87 @@ async def _both(parts: list[bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
     return sdk, fast
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(parts=split())
 def test_a_chat_body_split_anywhere_decodes_as_the_sdk_decodes_it(parts: list[bytes]) -> None:
     sdk, fast = anyio.run(_both, parts)
+    assert fast == sdk
+
+
+def _event(obj: dict[str, Any], nl: str) -> str:
+    return f"event: {obj['type']}{nl}data: {orjson.dumps(obj).decode()}{nl}{nl}"
+
+
+@st.composite
+def anthropic_bodies(draw: st.DrawFn) -> bytes:
+    """A Messages SSE body: text and tool blocks, thinking, pings, any line ending; stopped
+    (or cut) at random."""
+    nl = draw(NEWLINES)
+    message = {"id": "m", "type": "message", "role": "assistant", "content": [], "model": "c"}
+    message["usage"] = {"input_tokens": 5, "output_tokens": 1}
+    out = [_event({"type": "message_start", "message": message}, nl)]
+    for index in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["text", "tool", "thinking"]))
+        block: dict[str, Any] = {"type": kind}
+        if kind == "text":
+            block["text"] = ""
+        elif kind == "thinking":
+            block["thinking"] = ""
+        else:
+            block.update(id=f"toolu_{index}", name="f", input={})
+        out.append(
+            _event({"type": "content_block_start", "index": index, "content_block": block}, nl)
+        )
+        for _ in range(draw(st.integers(0, 4))):
+            if draw(st.booleans()):
+                out.append(f'event: ping{nl}data: {{"type": "ping"}}{nl}{nl}')
+            piece = draw(TEXT)
+            delta = {
+                "text": {"type": "text_delta", "text": piece},
+                "thinking": {"type": "thinking_delta", "thinking": piece},
+                "tool": {"type": "input_json_delta", "partial_json": piece},
+            }[kind]
+            out.append(_event({"type": "content_block_delta", "index": index, "delta": delta}, nl))
+        out.append(_event({"type": "content_block_stop", "index": index}, nl))
+    if draw(st.booleans()):
+        delta = {"stop_reason": "end_turn", "stop_sequence": None}
+        out.append(
+            _event({"type": "message_delta", "delta": delta, "usage": {"output_tokens": 9}}, nl)
+        )
+        out.append(_event({"type": "message_stop"}, nl))
+    return "".join(out).encode()
+
+
+@st.composite
+def split_anthropic(draw: st.DrawFn) -> list[bytes]:
+    body = draw(anthropic_bodies())
+    cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=12)))
+    bounds = [0, *cuts, len(body)]
+    return [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+async def _both_anthropic(parts: list[bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=Pieces(parts)
+        )
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    client = anthropic.AsyncAnthropic(api_key="test", max_retries=0, http_client=http)
+    kwargs: dict[str, Any] = {
+        "model": "c",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    options: dict[str, Any] = {"retry": l0.Retry(attempts=1, max_retries=0)}
+    sdk = await record(lambda: client.messages.create(stream=True, **kwargs), **options)
+    fast = await record(lambda: l0.fastlane.anthropic_messages(client, **kwargs), **options)
+    await client.close()
+    return sdk, fast
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=split_anthropic())
+def test_a_messages_body_split_anywhere_decodes_as_the_sdk_decodes_it(parts: list[bytes]) -> None:
+    sdk, fast = anyio.run(_both_anthropic, parts)
     assert fast == sdk
