@@ -11,6 +11,7 @@ what happens (:mod:`l0.runtime.recovery`), and the loop carries it out.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
@@ -52,6 +53,7 @@ from l0.types import (
 __all__ = ["Run"]
 
 _TOKEN = EventType.TOKEN
+_log = logging.getLogger("l0")
 _CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
 
 
@@ -321,6 +323,15 @@ class Run:
             continuation=self.opts.continuation,
         )
         self.machine.to(Status.ACTIVE)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "l0 stream %s attempt %d: source=%d retry_count=%d continuation=%s",
+                self.opts.stream_id,
+                attempt.number,
+                attempt.fallback_index,
+                attempt.retry_count,
+                attempt.is_continuation,
+            )
         self.wd.rebind()
         self.checks.new_attempt()
         if self.emitter.active:
