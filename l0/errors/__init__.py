@@ -21,6 +21,8 @@ original exception, which l0 never retries)::
     │   └── RefusalError             fatal      the model refused to answer (next fallback)
     ├── StructuredOutputError        content    output did not validate against the schema
     ├── AbortedError                 fatal      the caller aborted the stream
+    ├── OutputRetractedError         fatal      a restart after text was sent, on a surface
+    │                                           that cannot take it back
     ├── RetriesExhaustedError        (of last)  everything failed; .errors holds every error
     │   └── RetryBudgetExhaustedError (of last) a RetryBudget refused the retry, no fallback left
     └── InvalidStreamError           internal   a source l0 cannot read; no adapter found
@@ -51,6 +53,7 @@ from l0.errors._tree import (
     MalformedChunkError,
     NetworkError,
     NetworkErrorKind,
+    OutputRetractedError,
     ProviderError,
     RateLimitError,
     RefusalError,
@@ -84,6 +87,7 @@ __all__ = [
     "MalformedChunkError",
     "NetworkError",
     "NetworkErrorKind",
+    "OutputRetractedError",
     "ProviderError",
     "RateLimitError",
     "RefusalError",

@@ -78,6 +78,7 @@ class ErrorCode(str, Enum):
     DRIFT_DETECTED = "DRIFT_DETECTED"
     STRUCTURED_OUTPUT_INVALID = "STRUCTURED_OUTPUT_INVALID"
     STREAM_ABORTED = "STREAM_ABORTED"
+    OUTPUT_RETRACTED = "OUTPUT_RETRACTED"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     RETRY_BUDGET_EXHAUSTED = "RETRY_BUDGET_EXHAUSTED"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
@@ -409,6 +410,35 @@ class AbortedError(L0Error):
 
     def __init__(self, message: str = "stream aborted", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+
+
+class OutputRetractedError(L0Error):
+    """l0 restarted the answer after part of it was sent, on a surface that cannot take text
+    back (an OpenAI-format or Vercel SSE stream, a LangChain ``stream()``): the stream ends
+    here instead of gluing a second answer onto the first.
+
+    ``release="checked"`` (the default when a rule can reject text) makes this rare; a
+    reset-aware surface (``invoke``, the ``l0`` SSE format) never raises it.
+
+    Attributes:
+        cause: The error that made l0 restart (a guardrail violation, a drop it could not
+            continue, …).
+        shown: Characters of the abandoned answer already sent.
+    """
+
+    default_code = ErrorCode.OUTPUT_RETRACTED
+    default_category = ErrorCategory.FATAL
+
+    def __init__(self, cause: BaseException | None = None, shown: int = 0, **kwargs: Any) -> None:
+        why = f" (after {type(cause).__name__})" if cause is not None else ""
+        super().__init__(
+            f"the answer restarted after {shown} character(s) were sent and this stream cannot "
+            f"take them back{why}; use release='checked', continuation, or a reset-aware "
+            "surface",
+            **kwargs,
+        )
+        self.cause = cause
+        self.shown = shown
 
 
 class RetriesExhaustedError(L0Error):

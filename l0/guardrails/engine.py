@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from l0.guardrails.hooks import Severity, Violation, ViolationsResult
+from l0.guardrails.hooks import Severity, Violation, ViolationsResult, blocks, lookahead_of
 
 if TYPE_CHECKING:
     from l0.types import State
@@ -33,6 +33,12 @@ class Rule(Protocol):
     previous call (``delta``), so a streaming check costs O(delta). ``final=True`` marks the
     completion check, where the rule may look at ``state.content`` as a whole.
     ``check`` may be a coroutine function (async rules).
+
+    Optional attributes used by the ``checked`` release policy (docs/what-your-user-sees.md):
+    ``lookahead`` (characters: once ``check`` has seen text ending at ``F`` without a
+    violation, no violation can involve a character before ``F - lookahead``; default
+    :data:`~l0.guardrails.hooks.DEFAULT_LOOKAHEAD`) and ``blocking`` (``False`` when the rule
+    only ever reports warnings; default ``True``).
     """
 
     name: str
@@ -73,6 +79,12 @@ class GuardrailEngine:
                     f"{rule!r} is not a guardrail rule: it needs a name, reset() and check()"
                 )
         self.stop_on_fatal = stop_on_fatal
+        blocking = [rule for rule in self.rules if blocks(rule)]
+        self.blocking: bool = bool(blocking)
+        """Whether any rule can reject text (has an ``error`` or ``fatal`` check)."""
+        self.lookahead: int = max(map(lookahead_of, blocking), default=0)
+        """Characters the ``checked`` release holds back: the largest look-ahead among the
+        rules that can reject text."""
 
     def reset(self) -> None:
         """Reset every rule."""

@@ -22,7 +22,19 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from l0.types import State
 
-__all__ = ["DriftHook", "DriftResult", "GuardrailHook", "Severity", "Violation"]
+__all__ = [
+    "DEFAULT_LOOKAHEAD",
+    "DriftHook",
+    "DriftResult",
+    "GuardrailHook",
+    "Severity",
+    "Violation",
+    "blocks",
+    "lookahead_of",
+]
+
+DEFAULT_LOOKAHEAD = 64
+"""The look-ahead (characters) assumed for a rule or hook that declares none."""
 
 
 class Severity(str, Enum):
@@ -60,7 +72,14 @@ ViolationsResult = Sequence[Violation] | Awaitable[Sequence[Violation]]
 
 @runtime_checkable
 class GuardrailHook(Protocol):
-    """What the loop needs from a guardrail engine."""
+    """What the loop needs from a guardrail engine.
+
+    Two optional attributes tell the ``checked`` release policy how to hold text back:
+    ``lookahead`` (int): after ``check`` returned nothing with the text fed so far ending at
+    ``F``, no violation involving a character before ``F - lookahead`` can still be found;
+    ``blocking`` (bool): whether the hook can reject text at all (an ``error`` or ``fatal``
+    severity). Absent: :data:`DEFAULT_LOOKAHEAD` and ``True`` (see :func:`lookahead_of`).
+    """
 
     def reset(self) -> None:
         """Forget all scanner state: the next text starts a fresh answer."""
@@ -96,3 +115,18 @@ class DriftHook(Protocol):
     def check(self, delta: str, *, final: bool) -> DriftResult:
         """Feed ``delta`` (all text since the last call) and report drift (O(window))."""
         ...
+
+
+def lookahead_of(hook: object) -> int:
+    """The look-ahead a rule or hook declares (``lookahead``), else :data:`DEFAULT_LOOKAHEAD`."""
+    value = getattr(hook, "lookahead", None)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return DEFAULT_LOOKAHEAD
+
+
+def blocks(hook: object) -> bool:
+    """Whether a rule or hook can reject text: its ``blocking`` attribute, else ``True``
+    for a rule of unknown severity (the safe assumption)."""
+    value = getattr(hook, "blocking", None)
+    return value if isinstance(value, bool) else True

@@ -68,8 +68,16 @@ _PHRASES: dict[str, re.Pattern[str]] = {
         r"|\{\{[^{}\n]{1,60}\}\}"
     ),
 }
+# The longest match of each phrase check (characters): what it holds back under the
+# ``checked`` release policy, plus one scan batch.
+_WIDTH = {
+    "meta_commentary": max(map(len, META_COMMENTARY)),
+    "refusal": 27,
+    "instruction_leak": 19,
+    "placeholders": 69,
+}
 _OVERLAP = 80  # longer than any phrase above can match
-_BATCH = 128  # characters of new text scanned together
+_BATCH = 32  # characters of new text scanned together
 _OPENER = re.compile(r"(?:sure|certainly|of course|absolutely)!?\.?")
 _PREAMBLE = re.compile(r"here(?: is|'s) the [^\n:]{1,40}:|(?:let me|i'll) [^\n]{1,40} for you")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -126,6 +134,14 @@ class PatternRule(BaseRule):
         self.repeat_limit = repeat_limit
         self._phrases = [(c, p) for c, p in _PHRASES.items() if self.enabled(c)]
         self._sentences_on = self.enabled("repetition") or self.enabled("first_last_duplicate")
+        # Only the phrase checks reject a span the user must not see: they hold back their
+        # longest match plus one scan batch; repetition and the final checks judge the whole.
+        widths = [
+            _WIDTH[c]
+            for c, _ in self._phrases
+            if self.severities[c] in (Severity.ERROR, Severity.FATAL)
+        ]
+        self.lookahead = _BATCH + max(widths) if widths else 0
         self.reset()
 
     def reset(self) -> None:
@@ -272,6 +288,17 @@ class CustomPatternRule:
         self.message = message
         self.recoverable = bool(recoverable) and self.severity is not Severity.FATAL
         self._scanner = WindowScanner(max_match)
+        self.blocking: bool = self.severity is not Severity.WARNING
+        """Whether a match rejects text (severity ``error`` or ``fatal``)."""
+        self.lookahead: int = max(
+            _width(
+                p.pattern,
+                getattr(p, "flags", flags) if isinstance(p, re.Pattern) else flags,
+                max_match,
+            )
+            for p in self.patterns
+        )
+        """The longest match (the patterns' own maximum width, at most ``max_match``)."""
         self._hit: set[int] = set()
 
     def reset(self) -> None:
@@ -324,6 +351,17 @@ class CustomPatternRule:
                         base + m.start(),
                     )
                 )
+
+
+def _width(pattern: object, flags: int, max_match: int) -> int:
+    """The longest match of ``pattern`` (bounded by ``max_match``)."""
+    parser = getattr(re, "_parser", None)  # the stdlib's own pattern parser (3.11+)
+    if isinstance(pattern, str) and parser is not None:
+        try:
+            return min(int(parser.parse(pattern, flags).getwidth()[1]), max_match)
+        except Exception:
+            return max_match
+    return max_match
 
 
 _ALNUM = re.compile(r"\w")

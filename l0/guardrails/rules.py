@@ -85,6 +85,13 @@ class BaseRule:
             check: to_severity(f"{name}_rule({check}=...)", value)
             for check, value in checks.items()
         }
+        self.blocking: bool = any(
+            sev is Severity.ERROR or sev is Severity.FATAL for sev in self.severities.values()
+        )
+        """Whether a sub-check can reject text (severity ``error`` or ``fatal``)."""
+        self.lookahead: int = 0
+        """Characters this rule needs past a character before it can clear it (0: structure
+        and quality checks judge the answer's shape, not a span the user must not see)."""
 
     def enabled(self, check: str) -> bool:
         """True when the sub-check ``check`` is switched on."""

@@ -162,6 +162,7 @@ class SchemaCheck:
     """
 
     name = _RULE
+    lookahead = 0  # judges the whole answer at the end: nothing to hold back while streaming
 
     def __init__(
         self, adapter: TypeAdapter[Any], *, auto_correct: bool, strict: bool, relay: _Relay | None

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from l0.errors import DriftError, ErrorCategory, ErrorCode, GuardrailViolationError
 from l0.events import EventName
-from l0.guardrails.hooks import DriftHook, GuardrailHook, Severity, Violation, ViolationsResult
+from l0.guardrails.hooks import (
+    DriftHook,
+    GuardrailHook,
+    Severity,
+    Violation,
+    ViolationsResult,
+    lookahead_of,
+)
 from l0.types import CheckIntervals, Event, EventType
 
 if TYPE_CHECKING:
@@ -47,6 +54,12 @@ class Checks:
         self._next_ckpt = intervals.checkpoint
         self._next_guard = intervals.guardrails
         self._next_drift = intervals.drift
+        # ``checked`` release: text is held back until every rule has passed over it with
+        # its declared look-ahead; only what is past that leaves (``_gate``).
+        self.checked = run.opts.release == "checked" and guardrails is not None
+        self.lookahead = lookahead_of(guardrails) if self.checked else 0
+        self.held = ""  # text accepted but not released yet
+        self.released = 0  # characters of the current answer the consumer has been given
         # A run is a new answer: hooks reused from an earlier run (the same rule list or
         # detector passed again) must not carry its scanner state over.
         if guardrails is not None:
@@ -62,6 +75,8 @@ class Checks:
     def reset(self) -> None:
         """The text restarts from empty: reset scanners and intervals."""
         self._guard_idx = self._drift_idx = self._ckpt_idx = self._ckpt_len = 0
+        self.held = ""
+        self.released = 0
         self._next_ckpt = self.intervals.checkpoint
         self._next_guard = self.intervals.guardrails
         self._next_drift = self.intervals.drift
@@ -73,7 +88,7 @@ class Checks:
 
     def _schedule(self) -> None:
         run = self.run
-        if self._first_pending or run.resolver is not None:
+        if self._first_pending or run.resolver is not None or self.checked:
             run.next_check = 0
             return
         nxt = self._next_ckpt if run.emitter.active else _NEVER
@@ -108,7 +123,7 @@ class Checks:
             await self._report_alignment(resolver)
             text = released
         if text:
-            await self._accept(text)
+            text = await self._accept(text)
         self._schedule()
         return text or None
 
@@ -124,14 +139,17 @@ class Checks:
                 held_back=amb.held_back,
             )
 
-    async def _accept(self, text: str) -> None:
-        """Run the due checks on the content plus ``text``; keep ``text`` if they pass."""
+    async def _accept(self, text: str) -> str:
+        """Run the due checks on the content plus ``text``; keep ``text`` if they pass.
+
+        Returns the text to release now: ``text`` itself, or under ``checked`` release all
+        held text but the last ``lookahead`` characters."""
         run = self.run
         state = run.state
         parts = state._parts
         n = state.token_count
         guard = self.guardrails
-        if guard is not None and n >= self._next_guard:
+        if guard is not None and (n >= self._next_guard or self.checked):
             delta = "".join(parts[self._guard_idx :]) + text
             self._guard_idx = len(parts) + 1
             self._next_guard = n + self.intervals.guardrails
@@ -157,6 +175,38 @@ class Checks:
                 await run.emitter.emit(
                     EventName.CHECKPOINT_SAVED, token_count=n, length=self._ckpt_len
                 )
+        if not self.checked:
+            return text
+        return self._gate(text)
+
+    def _gate(self, text: str) -> str:
+        """Hold ``text``; release all held text but the last ``lookahead`` characters."""
+        held = self.held + text if self.held else text
+        keep = self.lookahead
+        if len(held) <= keep:
+            self.held = held
+            return ""
+        if keep:
+            out = held[:-keep]
+            self.held = held[-keep:]
+        else:
+            out = held
+            self.held = ""
+        self.released += len(out)
+        return out
+
+    def release_rest(self) -> list[Event]:
+        """The answer passed its final checks: release what is still held."""
+        held = self.held
+        if not held:
+            return []
+        self.held = ""
+        self.released += len(held)
+        return [Event(EventType.TOKEN, held, None, None, self.run.now())]
+
+    def shown(self) -> int:
+        """Characters of the current answer the consumer has been given."""
+        return self.released if self.checked else len(self.run.state.content)
 
     async def flush(self) -> list[Event]:
         """End of stream: release text the overlap resolver still holds."""
@@ -170,8 +220,8 @@ class Checks:
         self._schedule()
         if not text:
             return []
-        await self._accept(text)
-        return [Event(EventType.TOKEN, text, None, None, run.now())]
+        text = await self._accept(text)
+        return [Event(EventType.TOKEN, text, None, None, run.now())] if text else []
 
     async def final(self) -> None:
         """The completion checks (all remaining text, ``final=True``)."""

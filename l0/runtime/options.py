@@ -20,7 +20,7 @@ from typing_extensions import TypedDict
 
 from l0.adapters.base import Adapter
 from l0.errors import ErrorCategory, InvalidStreamError
-from l0.guardrails.hooks import DriftHook, GuardrailHook
+from l0.guardrails.hooks import DriftHook, GuardrailHook, blocks
 from l0.runtime.callbacks import build_handlers
 from l0.runtime.events import EventHandler
 from l0.runtime.signature import takes_attempt
@@ -31,15 +31,18 @@ if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
     from l0.budget import RetryBudget
     from l0.hedging import Hedge
+    from l0.runtime.recording import Recorder
 
 __all__ = [
     "OPTION_NAMES",
+    "RELEASE_POLICIES",
     "Options",
     "RunOptions",
     "Source",
     "StructuredOptions",
     "build_options",
     "check_option_names",
+    "resolve_release",
 ]
 
 
@@ -82,6 +85,14 @@ class RunOptions(TypedDict, total=False):
         breaker_keys: The older name of ``keys``.
         hedge: An :class:`l0.Hedge`: when the first token is late, race a twin attempt (the
             same source or the next fallback); the first to deliver a token wins.
+        release: ``"checked"``: no text leaves l0 before every guardrail has passed over it
+            (each rule's declared look-ahead is held back, so a violation rejects text the
+            consumer never saw); ``"stream"``: text leaves at once and a content restart
+            sends ``RESET``. Default: ``"checked"`` when a rule can reject text (severity
+            ``error`` or ``fatal``), else ``"stream"`` (docs/what-your-user-sees.md).
+        record: Record the run for :func:`l0.replay`: a store (:class:`l0.MemoryStore`,
+            :class:`l0.FileStore`, :class:`l0.RedisStore`), a path (a file store) or an
+            :class:`l0.Recorder` (key, metadata-only mode); off by default (docs/replay.md).
     """
 
     fallbacks: Sequence[Any]
@@ -112,6 +123,8 @@ class RunOptions(TypedDict, total=False):
     keys: Sequence[str | None] | None
     breaker_keys: Sequence[str | None] | None
     hedge: Hedge | None
+    release: str | None
+    record: Any
 
 
 class StructuredOptions(RunOptions, total=False):
@@ -225,6 +238,9 @@ class Options:
     """One key per source (``keys=``), for the breaker and the retry budget."""
     retry_budget: RetryBudget | None = None
     hedge: Hedge | None = None
+    release: str = "stream"
+    """The resolved release policy: ``"checked"`` or ``"stream"``."""
+    record: Recorder | None = None
 
 
 _DEFAULT_RETRY = Retry()
@@ -342,6 +358,35 @@ def _hedge(value: Any) -> Hedge | None:
     return value
 
 
+RELEASE_POLICIES = ("checked", "stream")
+"""The values of ``release=``."""
+
+
+def resolve_release(value: Any, guardrails: GuardrailHook | None) -> str:
+    """Validate ``release=``; ``None`` picks ``"checked"`` when a rule can reject text.
+
+    Raises:
+        ValueError: An unknown policy (naming the closest one).
+    """
+    if value is None:
+        return "checked" if guardrails is not None and blocks(guardrails) else "stream"
+    if value in RELEASE_POLICIES:
+        return str(value)
+    close = difflib.get_close_matches(str(value), RELEASE_POLICIES, n=1, cutoff=0.4)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"release must be 'checked' or 'stream', got {value!r}{hint}")
+
+
+def _record(value: Any, hedge: Any) -> Recorder | None:
+    if value is None or value is False:
+        return None
+    if hedge is not None:
+        raise ValueError("record= cannot be combined with hedge= (a hedged run is not replayable)")
+    from l0.runtime.recording import coerce_recorder
+
+    return coerce_recorder(value)
+
+
 def build_options(
     source: Any,
     *,
@@ -366,6 +411,8 @@ def build_options(
     retry_budget: RetryBudget | None = None,
     keys: Sequence[str | None] | None = None,
     hedge: Hedge | None = None,
+    release: str | None = None,
+    record: Any = None,
     on_retry: EventHandler | None = None,
     on_fallback: EventHandler | None = None,
     on_checkpoint: EventHandler | None = None,
@@ -406,11 +453,12 @@ def build_options(
     checked_breaker, budget, checked_keys = _protection(
         breaker, retry_budget, keys, breaker_keys, len(sources)
     )
+    hook = _guardrails(guardrails)
     return Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
         timeout=_typed("timeout", timeout, Timeout, _DEFAULT_TIMEOUT),
-        guardrails=_guardrails(guardrails),
+        guardrails=hook,
         drift=_drift(drift),
         continuation=_continuation(continuation),
         check_intervals=_typed(
@@ -430,4 +478,6 @@ def build_options(
         breaker_keys=checked_keys,
         retry_budget=budget,
         hedge=_hedge(hedge),
+        release=resolve_release(release, hook),
+        record=_record(record, hedge),
     )

@@ -57,6 +57,8 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
     """Classify, decide, report; prepare the next attempt or raise the final error."""
     err, raisable = classify_failure(run, exc)
     run.errors.append(raisable)
+    if run.rec is not None:
+        await run.rec.fault(exc, err, raisable)
     if run.breaker_key is not None and run.opts.breaker is not None:
         # The breaker itself decides whether this error's category counts.
         await run.opts.breaker.record_failure(run.breaker_key, raisable)
@@ -65,7 +67,9 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
         _count_error(run, err)
         await _report_error(run, err)
     has_fallback = run.source_index + 1 < len(run.opts.sources)
-    decision = decide(run.opts.retry, err, run.counters, has_fallback=has_fallback)
+    decision = decide(
+        run.opts.retry, err, run.counters, has_fallback=has_fallback, random=run.random
+    )
     budget_key = None
     if decision.action is Action.RETRY and run.opts.retry_budget is not None:
         budget_key = run.opts.breaker_keys[run.source_index]
@@ -171,6 +175,7 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     state = run.state
     run.resolver = None
     delivered = state.content
+    shown = run.checks.shown()  # under checked release, held text was never shown
     can_continue = (
         run.opts.continuation is not None
         and bool(delivered)
@@ -195,8 +200,8 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     state.violations = []
     state.drift_detected = False
     run.checks.reset()
-    if not delivered:
+    if not shown:
         return []
     if run.emitter.active:
-        await run.emitter.emit(EventName.RESET, discard=len(delivered))
-    return [Event(EventType.RESET, None, {"discard": len(delivered)}, None, run.now())]
+        await run.emitter.emit(EventName.RESET, discard=shown)
+    return [Event(EventType.RESET, None, {"discard": shown}, None, run.now())]

@@ -11,7 +11,7 @@ what happens (:mod:`l0.runtime.recovery`), and the loop carries it out.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import anyio
@@ -89,11 +89,19 @@ class Run:
         self.state = State()
         self.machine = StateMachine()
         self.clock: Clock = opts.clock
-        self.now = opts.clock.now
+        self.random: Callable[[], float] | None = None  # the jitter source, when recording
+        handlers = opts.handlers
+        # Recording (``record=``): the recorder's clock, jitter and on_event handler.
+        self.rec = rec = opts.record.start(self) if opts.record is not None else None
+        if rec is not None:
+            self.clock = rec.clock
+            self.random = rec.random
+            handlers = (*handlers, rec.on_event)
+        self.now = self.clock.now
         self.emitter = Emitter(
-            opts.handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
+            handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
         )
-        self.wd = Watchdog(opts.timeout, self.state, self.now, opts.clock)
+        self.wd = Watchdog(opts.timeout, self.state, self.now, self.clock)
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
         self.errors: list[BaseException] = []
         self.counters = Counters()
@@ -127,7 +135,9 @@ class Run:
         wd = self.wd
         now = self.now
         timed = wd.timed
-        append = state._parts.append
+        # Recording (``record=``) keeps each plain token as the loop appends it: no extra
+        # layer between the provider and the loop.
+        append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
         try:
             delay = 0.0
             while True:
@@ -166,6 +176,8 @@ class Run:
                                 continue
                             # Slow path: first token, overlap removal, due checks.
                             state.token_count = n
+                            if self.rec is not None:
+                                await self.rec.token(chunk)
                             text = await self.checks.on_token(chunk, ts or now())
                             next_check = self.next_check
                             if text:
@@ -274,6 +286,8 @@ class Run:
         self.wd.start_session()
         self.state.started_at = self.now()
         self.telemetry.started_at = self.state.started_at
+        if self.rec is not None:
+            await self.rec.start_session()
         if self.emitter.active:
             await self.emitter.emit(
                 EventName.SESSION_START,
@@ -296,6 +310,8 @@ class Run:
             raise expired
         self.attempts += 1
         self.emitter.attempt = self.attempts
+        if self.rec is not None:
+            self.rec.attempt(self.attempts, self.source_index)
         attempt = Attempt(
             number=self.attempts,
             retry_count=self.counters.total,
@@ -345,7 +361,9 @@ class Run:
             adapter = self.adapter
             assert adapter is not None
         else:
-            obj = self.opts.sources[self.source_index](attempt)
+            rec = self.rec
+            source = self.opts.sources[self.source_index]
+            obj = source(attempt) if rec is None else rec.call_source(source, attempt)
             # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
             if getattr(type(obj), "__await__", None) is not None:
                 obj = await self.wd.guard(_resolve(obj))
@@ -353,6 +371,8 @@ class Run:
             adapter = self.opts.adapter or detect_adapter(obj)
             self.adapter = adapter
             src = adapter.open(obj, keep_raw=self.opts.keep_raw)
+            if rec is not None:
+                src = rec.wrap(src, adapter.name)
         self.adapter_stream = src
         if self.emitter.active:
             await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
@@ -380,6 +400,8 @@ class Run:
                 raise ZeroOutputError()
         if self.checks.guardrails is not None or self.checks.drift is not None:
             await self.checks.final()
+        if self.checks.checked:
+            out.extend(self.checks.release_rest())
         return out
 
     async def _close(self, src: AdapterStream) -> None:
@@ -411,6 +433,8 @@ class Run:
                 telemetry=self.telemetry,
                 error=self.final_error,
             )
+        if self.rec is not None:
+            await self.rec.finish(self.machine.status)
 
 
 async def _resolve(obj: Any) -> Any:

@@ -64,6 +64,7 @@ class Watchdog:
         "_scope",
         "_state",
         "_task",
+        "_timer_now",
         "_total_deadline",
         "_unsubscribe",
         "agen",
@@ -83,6 +84,9 @@ class Watchdog:
         self.timeout = timeout
         self._state = state
         self._now = now
+        # Timer callbacks read the clock out of the run's order: a recording clock keeps
+        # them out of its recorded readings (``timer_now``).
+        self._timer_now: Callable[[], float] = getattr(clock, "timer_now", None) or now
         self.timed = timeout.initial_token is not None or timeout.inter_token is not None
         self.agen: Any = None
         self._interruptible = False
@@ -205,9 +209,12 @@ class Watchdog:
     def expired(self) -> StreamTimeoutError | None:
         """The timeout error if a deadline has passed now (checked between attempts)."""
         d = self.next_deadline()
-        if d is None or self._now() < d[0]:
+        if d is None:
             return None
-        return self._timeout_error(d)
+        now = self._now()
+        if now < d[0]:
+            return None
+        return self._timeout_error(d, now)
 
     def remaining_total(self) -> float | None:
         """Seconds left before the ``total`` deadline, if one is set."""
@@ -215,9 +222,9 @@ class Watchdog:
             return None
         return max(self._total_deadline - self._now(), 0.0)
 
-    def _timeout_error(self, d: tuple[float, str, float]) -> StreamTimeoutError:
+    def _timeout_error(self, d: tuple[float, str, float], now: float) -> StreamTimeoutError:
         when, kind, limit = d
-        elapsed = limit + max(self._now() - when, 0.0)
+        elapsed = limit + max(now - when, 0.0)
         return StreamTimeoutError(kind, limit, elapsed)
 
     def _arm(self) -> None:
@@ -230,7 +237,7 @@ class Watchdog:
             self._handle = None
         d = self.next_deadline()
         if d is not None:
-            self._handle = self._loop.call_later(max(d[0] - self._now(), 0.0), self._fire)
+            self._handle = self._loop.call_later(max(d[0] - self._timer_now(), 0.0), self._fire)
 
     def _fire(self) -> None:
         self._handle = None
@@ -238,7 +245,7 @@ class Watchdog:
         if d is None or self.interrupt is not None:
             return
         assert self._loop is not None
-        now = self._now()
+        now = self._timer_now()
         if now < d[0]:
             self._handle = self._loop.call_later(d[0] - now, self._fire)
             return
@@ -248,7 +255,7 @@ class Watchdog:
                 self._activity_at = now
             self._handle = self._loop.call_later(_POLL, self._fire)
             return
-        self.interrupt = self._timeout_error(d)
+        self.interrupt = self._timeout_error(d, now)
         self._cut()
 
     # -- interruption ------------------------------------------------------------------------
@@ -323,7 +330,11 @@ async def _scoped_call(wd: Watchdog, awaitable: Any) -> Any:
             wd._scope = None
     err = wd.interrupt
     if err is None:
-        err = wd._timeout_error(d) if d is not None else StreamTimeoutError("inter_token", 0, 0)
+        err = (
+            wd._timeout_error(d, wd._now())
+            if d is not None
+            else StreamTimeoutError("inter_token", 0, 0)
+        )
     wd.interrupt = err if not isinstance(err, StreamTimeoutError) else None
     raise err
 

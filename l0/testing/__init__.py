@@ -5,9 +5,11 @@ chaos server's test helpers (real SDK clients pointed at :mod:`l0.chaos` on loop
 from l0.testing.chaos import anthropic_client, chaos_server, openai_client
 from l0.testing.clock import FakeClock
 from l0.testing.faults import ScriptedSource, Step, drop, fail, malformed, stall, tokens
+from l0.testing.recorded import RecordedSource, recorded_source
 
 __all__ = [
     "FakeClock",
+    "RecordedSource",
     "ScriptedSource",
     "Step",
     "anthropic_client",
@@ -16,6 +18,7 @@ __all__ = [
     "fail",
     "malformed",
     "openai_client",
+    "recorded_source",
     "stall",
     "tokens",
 ]

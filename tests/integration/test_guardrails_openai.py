@@ -130,7 +130,10 @@ async def test_violation_retries_through_the_sdk_and_recovers() -> None:
     assert [v.rule for v in result.errors[0].violations] == ["pattern.meta_commentary"]
     assert result.state.model_retry_count == 1
     assert isinstance(result.errors[0], l0.GuardrailViolationError)
-    assert any(e.type is l0.EventType.RESET for e in events)  # the bad text was taken back
+    # Checked release (the default with recommended()): the rejected text was held back, so
+    # the consumer never saw it and nothing needs taking back.
+    assert not any(e.type is l0.EventType.RESET for e in events)
+    assert "".join(e.text or "" for e in events if e.type is l0.EventType.TOKEN) == result.text
     assert [e.name for e in seen].count("ATTEMPT_START") == 2
     assert {e.data["adapter"] for e in seen if e.name == "ADAPTER_DETECTED"} == {"openai"}
     assert len(cassette.requests) == 2

@@ -19,7 +19,7 @@ def test_public_names_are_exported() -> None:
     public = {n for n in vars(l0) if not n.startswith("_")} - {
         "adapters", "core", "errors", "guardrails", "observability", "runtime", "testing", "types",
         "drift", "integrations", "output", "orchestration", "utils", "cli", "demo", "chaos",
-        "breaker", "budget", "redis_stores", "hedging", "events", "redaction",
+        "breaker", "budget", "redis_stores", "hedging", "events", "redaction", "recordings",
     }  # fmt: skip
     assert public <= set(l0.__all__), public - set(l0.__all__)
 

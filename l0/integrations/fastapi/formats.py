@@ -43,6 +43,9 @@ class Encoder(Protocol):
     """Extra response headers the format needs."""
     ids: bool
     """Whether frames carry ``id:`` lines (resume by ``Last-Event-ID`` needs them)."""
+    resets: bool
+    """Whether a client of the format can take text back on ``reset`` (else a restart after
+    text was sent ends the stream with an error: never two answers glued together)."""
 
     def encode(self, kind: str, data: dict[str, Any], event_id: int) -> bytes:
         """The frame(s) for one wire event."""
@@ -54,6 +57,7 @@ class L0Encoder:
 
     headers: dict[str, str] = {}  # noqa: RUF012 - read-only
     ids = True
+    resets = True
 
     def encode(self, kind: str, data: dict[str, Any], event_id: int) -> bytes:
         """``event: <kind>``, ``data: <json>``, ``id: <n>``."""
@@ -78,6 +82,7 @@ class VercelEncoder:
 
     headers: dict[str, str] = {"x-vercel-ai-ui-message-stream": "v1"}  # noqa: RUF012
     ids = True
+    resets = False  # a UI message keeps every text part it was sent
 
     def __init__(self, message_id: str) -> None:
         self.message_id = message_id
@@ -147,6 +152,7 @@ class OpenAIEncoder:
 
     headers: dict[str, str] = {}  # noqa: RUF012
     ids = False
+    resets = False
 
     def __init__(self, completion_id: str, model: str) -> None:
         self.id = completion_id

@@ -30,6 +30,7 @@ from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, format_sse_event
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from l0.errors import OutputRetractedError
 from l0.integrations.fastapi.formats import Encoder, OpenAIEncoder
 from l0.integrations.fastapi.settings import Resume
 from l0.integrations.fastapi.store import ResumeStore, StoredFrame, StreamExistsError
@@ -175,6 +176,12 @@ class _Producer:
                         async for event in s:
                             wire = to_wire(event)
                             if wire is not None:
+                                if wire[0] == "reset" and not self.encoder.resets:
+                                    # The client cannot take the sent text back: end here.
+                                    errors = s.errors
+                                    raise OutputRetractedError(
+                                        errors[-1] if errors else None, wire[1]["discard"]
+                                    )
                                 await self.publish(*wire)
                 except Exception as exc:
                     await self.publish("error", safe_error(exc), exc)

@@ -17,6 +17,7 @@ from l0.errors import (
     ErrorCategory,
     ErrorCode,
     L0Error,
+    OutputRetractedError,
     RetriesExhaustedError,
     StreamTimeoutError,
     TruncatedStreamError,
@@ -104,7 +105,13 @@ _GENERIC = {
 }
 
 # Errors whose messages l0 writes itself (no foreign text in them).
-_OWN_MESSAGES = (StreamTimeoutError, ContentError, TruncatedStreamError, AbortedError)
+_OWN_MESSAGES = (
+    StreamTimeoutError,
+    ContentError,
+    TruncatedStreamError,
+    AbortedError,
+    OutputRetractedError,
+)
 
 
 def _message(err: L0Error) -> str:

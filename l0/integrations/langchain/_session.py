@@ -215,12 +215,28 @@ class Session:
     async def _outputs(self) -> AsyncGenerator[Any, None]:
         async with self.open() as stream:
             if self.owner.runnable is None:
+                released = 0  # characters l0 has released (checked release holds some back)
+                passed = 0  # characters of the upstream chunks passed on
                 async for ev in stream:
-                    # Guard mode: release the upstream chunks l0 has checked so far.
-                    if ev.type is not EventType.RESET:
-                        pending, self._pending = self._pending, []
-                        for chunk in pending:
-                            yield chunk
+                    # Guard mode: pass on the upstream chunks whose text l0 has released.
+                    kind = ev.type
+                    if kind is EventType.TOKEN:
+                        released += len(ev.text or "")
+                    elif kind is EventType.RESET:
+                        continue
+                    elif kind is EventType.COMPLETE:
+                        released = 1 << 62
+                    pending = self._pending
+                    i = 0
+                    while i < len(pending):
+                        size = _text_length(pending[i])
+                        if passed + size > released:
+                            break
+                        passed += size
+                        i += 1
+                    self._pending = pending[i:]
+                    for chunk in pending[:i]:
+                        yield chunk
                 return
             builder = self.builder
             adapter = self.adapter
@@ -236,6 +252,21 @@ class Session:
                     item = builder.item(ev, adapter.current)
                     if item is not None:
                         yield item
+
+
+def _text_length(chunk: Any) -> int:
+    """Characters of answer text in an upstream chunk (as l0's adapter decodes it)."""
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(
+            len(part.get("text", "")) if isinstance(part, dict) else len(str(part))
+            for part in content
+            if isinstance(part, (dict, str))
+            and (not isinstance(part, dict) or part.get("type") == "text")
+        )
+    return 0
 
 
 def continuation_of(value: bool | Continuation | None) -> Continuation | None:

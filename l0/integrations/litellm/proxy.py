@@ -15,7 +15,6 @@ not seen by this hook: the proxy's router handles them (``num_retries``, fallbac
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
@@ -62,17 +61,14 @@ def _request_kwargs(request_data: Mapping[str, Any], model: str) -> dict[str, An
     return kwargs
 
 
-def _reissue(
-    request_data: Mapping[str, Any], model: str, relay: ChunkRelay, continuation: bool
-) -> Any:
+def _reissue(request_data: Mapping[str, Any], model: str, relay: ChunkRelay) -> Any:
     """An l0 source re-sending the request to ``model`` (a router group), continued."""
     messages: Sequence[Any] = request_data.get("messages") or []
 
     async def source(attempt: Attempt) -> Any:
-        # The prefix is what the client has: after a reset l0's own checkpoint is empty,
-        # but the client's text stays, so the new attempt continues from it.
-        sent = relay.sent if continuation else ""
-        msgs = dataclasses.replace(attempt, checkpoint=sent).continuation_messages(messages)
+        # Continue what the client has: after a reset l0's own checkpoint is empty, but the
+        # client's text stays (the relay decides the prefix and aligns what comes back).
+        msgs = relay.resume(attempt).continuation_messages(messages)
         kwargs = _request_kwargs(request_data, model)
         kwargs["messages"] = msgs
         router = _router()
@@ -146,17 +142,16 @@ async def reliable_stream(
     # each token waits for the next one's check, so no text they reject reaches the client.
     relay = ChunkRelay(hold=1 if opts.get("guardrails") else 0)
     fallbacks: Sequence[str] = opts.pop("fallbacks", None) or ()
-    continuation = bool(opts.get("continuation", True))
     model = str(request_data.get("model") or "")
     first = [response]
-    again = _reissue(request_data, model, relay, continuation)
+    again = _reissue(request_data, model, relay)
 
     def primary(attempt: Attempt) -> Any:
         if first:
             return relay.tap(first.pop())
         return again(attempt)
 
-    sources = [primary, *(_reissue(request_data, g, relay, continuation) for g in fallbacks)]
+    sources = [primary, *(_reissue(request_data, g, relay) for g in fallbacks)]
     try:
         async with l0_stream(
             sources[0],

@@ -9,8 +9,12 @@ yields, :meth:`ChunkRelay.feed` returns the chunks the client should get:
 * otherwise (overlap removed after a continuation, text held while it was undecided): the
   pending chunks that carry no text, then one chunk with the text l0 kept;
 * after a ``RESET`` (l0 restarted the answer, e.g. after a guardrail violation) the client
-  keeps what it already has: the new attempt's text goes through an overlap resolver against
-  the text already sent, so a restated prefix is not sent twice.
+  keeps what it already has: the new attempt continues from the text already sent and goes
+  through an overlap resolver against it, so a restated prefix is not sent twice.
+
+Which prefix a new attempt continues from is :meth:`ChunkRelay.resume`'s decision: l0's own
+checkpoint while the client's text is l0's delivered text (held tokens included: they are
+released later), the client's text once a ``RESET`` made the two differ.
 
 Chunks of a failed attempt that l0 never released (its role chunk, a finish chunk, tool-call
 deltas) are dropped with the attempt; :meth:`ChunkRelay.finish` releases the last attempt's
@@ -26,11 +30,12 @@ to the end of a sentence, or of the answer) plugs in there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
-from l0.runtime.continuation import OverlapResolver
-from l0.types import Event, EventType
+from l0.runtime.continuation import OverlapResolver, resume_prefix_length
+from l0.types import Attempt, Event, EventType
 
 __all__ = ["ChunkRelay"]
 
@@ -63,6 +68,10 @@ class ChunkRelay:
         self._ident: tuple[Any, Any, Any] | None = None
         self._template: Any = None
         self._resolver: OverlapResolver | None = None
+        # After a RESET: the client's text then, and how much of the first later attempt's
+        # text the resolver removed as a restatement of it (None: not decided yet).
+        self._base: str | None = None
+        self._removed: int | None = None
         self._last: Any = None
         self.chunks = 0
 
@@ -74,6 +83,45 @@ class ChunkRelay:
         return self._sent[0] if self._sent else ""
 
     # -- the attempt side ------------------------------------------------------------------
+
+    def resume(self, attempt: Attempt) -> Attempt:
+        """``attempt`` set to continue the text the client has (or is about to get).
+
+        Until a ``RESET`` the client gets exactly l0's delivered text (tokens held back here
+        are released later), so l0's own checkpoint and held-back tail stand: the resumed
+        stream is aligned by l0 itself. After a ``RESET`` l0 restarts its answer while the
+        client keeps its text ``B``: the first new attempt continues from ``B`` minus a
+        held-back tail chosen like l0's (aligned here), and a later one from ``B`` followed by
+        l0's checkpoint minus what that alignment removed.
+        """
+        base = self._base
+        if base is None:
+            return attempt
+        delivered = attempt.checkpoint + attempt.held_back
+        cont = attempt.continuation
+        if not delivered:
+            if self._resolver is not None or not base:
+                return attempt
+            k = 0
+            if cont is not None:
+                k = resume_prefix_length(
+                    base, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
+                )
+            overlap = cont.max_overlap if cont is not None else 500
+            self._resolver = OverlapResolver(base, k, max_overlap=overlap)
+            self._removed = None
+            return dataclasses.replace(attempt, checkpoint=base[:k], held_back=base[k:])
+        removed = self._removed
+        if removed is None or removed > len(attempt.checkpoint):
+            # Still aligning the previous attempt: continue from everything the client has.
+            return dataclasses.replace(attempt, checkpoint=self.eventual, held_back="")
+        checkpoint = base + attempt.checkpoint[removed:]
+        return dataclasses.replace(attempt, checkpoint=checkpoint)
+
+    @property
+    def eventual(self) -> str:
+        """The client's text once the tokens held back here are released."""
+        return self.sent + "".join(text for _, text in self._held)
 
     async def tap(self, stream: Any) -> AsyncIterator[Any]:
         """Yield ``stream``'s chunks, keeping each until l0 answers for it; closes ``stream``."""
@@ -97,8 +145,9 @@ class ChunkRelay:
         if event.type is EventType.RESET:
             self._pending.clear()
             self._held.clear()
-            sent = self.sent
-            self._resolver = OverlapResolver(sent) if sent else None
+            self._base = self.sent
+            self._resolver = None  # set up by resume(), with the prefix the attempt is sent
+            self._removed = None
         return []
 
     def finish(self) -> list[Any]:
@@ -107,6 +156,7 @@ class ChunkRelay:
         if self._resolver is not None:
             text = self._resolver.flush()
             self._resolver = None
+            self._removed = 0
             if text:
                 out.append(self._synth(text, self._pending[-1] if self._pending else None))
                 self._record(text)
@@ -126,10 +176,12 @@ class ChunkRelay:
 
     def _token(self, text: str) -> list[Any]:
         if self._resolver is not None:
-            released = self._resolver.feed(text)
+            resolver = self._resolver
+            released = resolver.feed(text)
             if released is None:
                 return []
             self._resolver = None
+            self._removed = resolver.overlap
             text = released
         pending, self._pending = self._pending, []
         if not text:

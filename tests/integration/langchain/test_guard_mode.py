@@ -32,6 +32,8 @@ class Forbidden:
     def reset(self) -> None:
         self.seen = ""
 
+    lookahead = 0  # reports the word in the very check that completes it
+
     def check(self, delta: str, state: State, *, final: bool) -> list[Violation]:
         self.seen = (self.seen + delta)[-64:]
         if self.word in self.seen:

@@ -87,6 +87,7 @@ def test_healthy_stream_passes_through(server: ChaosServer, proxy: LiteLLMProxy)
     ("plan", "outcomes"),
     [
         ("drop_after_tokens=30", ["dropped", "complete"]),
+        ("drop_after_tokens=23", ["dropped", "complete"]),  # right after a held " a"
         ("stall_after_tokens=10", ["stalled", "complete"]),
         ("malformed_after_tokens=10", ["malformed", "complete"]),
         ("inband_error=10,error_type=overloaded_error", ["inband_error", "complete"]),

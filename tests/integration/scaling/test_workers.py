@@ -72,6 +72,22 @@ async def open_circuit(sc: Scenario) -> None:
     await redis.aclose()
 
 
+async def _rewind(sc: Scenario, seconds: float) -> None:
+    redis = aioredis.Redis.from_url(sc.redis_url)
+    try:
+        keys = await redis.keys(sc.prefix + "breaker:*")
+        assert keys, "no circuit stored"
+        for key in keys:
+            await redis.hincrbyfloat(key, "since", -seconds)
+    finally:
+        await redis.aclose()
+
+
+def rewind(sc: Scenario, seconds: float) -> None:
+    """Let ``seconds`` pass for every shared circuit (its state's start moved back)."""
+    anyio.run(_rewind, sc, seconds)
+
+
 def all_answered(records: list[RunRecord]) -> None:
     assert [r.error for r in records] == [None] * len(records)
     assert all(r.text == ANSWER for r in records)
@@ -113,7 +129,7 @@ def test_exactly_one_half_open_trial_at_a_time_across_workers(
     anyio.run(open_circuit, base)  # from this (a fifth) process
     # Half-open with the primary still failing (slowly): of 4 x 4 simultaneous runs exactly
     # one is the trial; it fails, the circuit reopens, every other run used the fallback.
-    time.sleep(1.0)
+    rewind(base, 1.0)  # the recovery time has passed (for every worker: it is shared)
     seen = len(chaos.requests)
     burst = Scenario(
         **{**vars(base), "runs": 4, "concurrent": True, "start_at": time.monotonic() + 0.2},
@@ -125,7 +141,7 @@ def test_exactly_one_half_open_trial_at_a_time_across_workers(
     assert sum(r.primary_init is not None for r in records) == 1
     # Half-open again, the primary healthy now but slow: one trial, nobody overlaps it; once
     # it succeeded the circuit is closed and runs use the primary again.
-    time.sleep(1.0)
+    rewind(base, 1.0)
     seen = len(chaos.requests)
     burst.primary_fault = "delay=0.15"
     burst.start_at = time.monotonic() + 0.2

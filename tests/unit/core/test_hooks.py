@@ -70,7 +70,7 @@ async def test_fatal_violation_stops_the_stream_at_once_and_skips_to_fallback() 
             if ev.is_token:
                 shown.append(ev.text or "")
     assert source.calls == 1 and source.yielded == [2]  # nothing read after the violation
-    assert shown == ["ok ", "clean"]  # the violating token is never delivered
+    assert shown == ["clean"]  # checked release: the rejected answer is never delivered
     assert s.result.text == "clean"
     err = s.result.errors[0]
     assert isinstance(err, l0.GuardrailViolationError) and err.category is l0.ErrorCategory.FATAL
@@ -146,7 +146,10 @@ async def test_event_tokens_pass_through_and_checks_see_every_character() -> Non
     events = [l0.Event(l0.EventType.TOKEN, t) for t in tokens(text, 3)]
     seen: list[l0.Event] = []
     async with l0.stream(
-        lambda: events, guardrails=[rule], check_intervals=l0.CheckIntervals(guardrails=7)
+        lambda: events,
+        guardrails=[rule],
+        check_intervals=l0.CheckIntervals(guardrails=7),
+        release="stream",
     ) as s:
         async for ev in s:
             if ev.is_token:

@@ -1,0 +1,128 @@
+"""Compare two runs (recordings or replays): a structured diff."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from l0.recordings.player import ReplayResult
+from l0.recordings.recording import Recording
+
+__all__ = ["ReplayDiff", "compare_replays"]
+
+
+@dataclass
+class ReplayDiff:
+    """How two runs differ.
+
+    Attributes:
+        identical: Byte-for-byte equal (:meth:`Recording.canonical`).
+        first_event: The first differing lifecycle event as ``(index, a, b)`` (``None``
+            when the lifecycle events are equal); a missing event is ``None``.
+        text: ``(a, b)`` final texts; ``text_diff`` their unified diff (empty if equal).
+        status: ``(a, b)`` outcomes (``completed``, ``errored``, …).
+        attempts: ``(a, b)`` attempts made.
+        retries_by_category: ``(a, b)`` errors met per category.
+        duration: ``(a, b)`` run durations in seconds (the runs' clocks).
+    """
+
+    identical: bool
+    first_event: tuple[int, dict[str, Any] | None, dict[str, Any] | None] | None
+    text: tuple[str | None, str | None]
+    text_diff: str
+    status: tuple[str, str]
+    attempts: tuple[int, int]
+    retries_by_category: tuple[dict[str, int], dict[str, int]]
+    duration: tuple[float | None, float | None]
+    summary: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (``l0 replay --diff --json``)."""
+        return {
+            "identical": self.identical,
+            "first_event": list(self.first_event) if self.first_event else None,
+            "text": list(self.text),
+            "text_diff": self.text_diff,
+            "status": list(self.status),
+            "attempts": list(self.attempts),
+            "retries_by_category": list(self.retries_by_category),
+            "duration": list(self.duration),
+            "summary": self.summary,
+        }
+
+
+def _recording(x: Recording | ReplayResult) -> Recording:
+    if isinstance(x, ReplayResult):
+        return x.recording
+    if isinstance(x, Recording):
+        return x
+    raise TypeError(
+        f"compare_replays takes recordings or replay results, got {type(x).__name__} "
+        "(load one with l0.load_recording)"
+    )
+
+
+def _event(e: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if e is None else {"name": e.get("n"), "attempt": e.get("a"), "data": e.get("d")}
+
+
+def compare_replays(a: Recording | ReplayResult, b: Recording | ReplayResult) -> ReplayDiff:
+    """Compare two runs: a recording and its replay, two replays, two recordings.
+
+    Returns:
+        A :class:`ReplayDiff`: the first differing lifecycle event, the text diff, attempts,
+        errors by category, timing, and a one-line-per-difference ``summary``.
+    """
+    ra, rb = _recording(a), _recording(b)
+    la, lb = ra.lifecycle(), rb.lifecycle()
+    first = None
+    for i in range(max(len(la), len(lb))):
+        ea = la[i] if i < len(la) else None
+        eb = lb[i] if i < len(lb) else None
+        if ea is None or eb is None or (ea["n"], ea["d"]) != (eb["n"], eb["d"]):
+            first = (i, _event(ea), _event(eb))
+            break
+    ta, tb = ra.text, rb.text
+    text_diff = ""
+    if ta != tb:
+        text_diff = "".join(
+            difflib.unified_diff(
+                (ta or "").splitlines(keepends=True),
+                (tb or "").splitlines(keepends=True),
+                "a",
+                "b",
+            )
+        )
+    tel_a, tel_b = ra.telemetry, rb.telemetry
+    diff = ReplayDiff(
+        identical=ra.canonical() == rb.canonical(),
+        first_event=first,
+        text=(ta, tb),
+        text_diff=text_diff,
+        status=(ra.status, rb.status),
+        attempts=(len(ra.attempts()), len(rb.attempts())),
+        retries_by_category=(
+            dict(tel_a.get("errors_by_category") or {}),
+            dict(tel_b.get("errors_by_category") or {}),
+        ),
+        duration=(tel_a.get("duration"), tel_b.get("duration")),
+    )
+    s = diff.summary
+    if diff.status[0] != diff.status[1]:
+        s.append(f"status: {diff.status[0]} -> {diff.status[1]}")
+    if diff.attempts[0] != diff.attempts[1]:
+        s.append(f"attempts: {diff.attempts[0]} -> {diff.attempts[1]}")
+    if diff.retries_by_category[0] != diff.retries_by_category[1]:
+        s.append(
+            f"errors by category: {diff.retries_by_category[0]} -> {diff.retries_by_category[1]}"
+        )
+    if ta != tb:
+        s.append("text differs")
+    if first is not None:
+        name_a = first[1]["name"] if first[1] else "(none)"
+        name_b = first[2]["name"] if first[2] else "(none)"
+        s.append(f"first differing event #{first[0]}: {name_a} vs {name_b}")
+    if not s and not diff.identical:
+        s.append("same events and text; timing or source details differ")
+    return diff

@@ -1,0 +1,556 @@
+"""Recording a run (``l0.run(..., record=store)``): what replay needs, and no secret.
+
+A :class:`Recorder` is given as the ``record=`` option (a :class:`~l0.runtime.record_stores.Store`
+or a path is wrapped in one). Each run it records gets a :class:`RunRecorder` that hooks the
+attempt loop at a few points — never per token unless recording:
+
+- the source side: each attempt's factory call and its stream's chunks as the adapter
+  decoded them (plain text tokens as they came), the adapter's end-of-stream state, and how
+  the stream ended (normally, raising, or cut by l0);
+- every fault as l0 classified it (type, category, code, status, ``Retry-After``, message);
+- every lifecycle event, with its payload;
+- the run's clock readings and jitter draws, in order (:class:`RecordingClock`), which
+  replay plays back so the replayed run equals the recording byte for byte;
+- the options that matter for replay (header) and the outcome (last line).
+
+Lines are buffered (``flush_every`` items) and written at attempt boundaries; each written
+batch passes through :func:`l0.redaction.redact_text`, so known credentials and key-shaped
+strings never reach a store. ``content=False`` (metadata-only) keeps token lengths, not text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random as _random
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from l0.adapters.base import AdapterStream, Decoded
+from l0.errors import DriftError, GuardrailViolationError, L0Error
+from l0.redaction import may_hold_credential, redact_text
+from l0.runtime.record_schema import (
+    FORMAT,
+    VERSION,
+    dumps,
+    encode,
+    encode_error,
+    encode_event,
+    encode_result,
+    encode_state,
+    pack_floats,
+)
+from l0.runtime.record_stores import FileStore, Store
+from l0.types import Event, EventType, ObservabilityEvent, Status
+
+if TYPE_CHECKING:
+    from l0.runtime.options import Options
+    from l0.runtime.run import Run
+    from l0.runtime.timers import Clock
+
+__all__ = ["PreDecoded", "Recorder", "RecordingClock", "RunRecorder", "coerce_recorder"]
+
+_TOKEN = EventType.TOKEN
+
+
+class Recorder:
+    """Records runs into a store (the ``record=`` option).
+
+    Args:
+        store: Where recordings go (:class:`~l0.runtime.record_stores.MemoryStore`,
+            :class:`~l0.runtime.record_stores.FileStore`,
+            :class:`~l0.runtime.record_stores.RedisStore` or your own
+            :class:`~l0.runtime.record_stores.Store`).
+        key: The recording's key (default: the run's ``stream_id``).
+        content: ``False`` for metadata-only recordings: token lengths instead of text,
+            no answer text in results, events or errors.
+        flush_every: Items buffered before a batch is written (attempt ends and the run's
+            end write too).
+        gap: A pause between two chunks longer than this (seconds) is recorded, so a replay
+            with other timeouts sees the stall (default 0.25).
+
+    Attributes:
+        keys: The keys recorded so far by this recorder, in order.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        key: str | None = None,
+        content: bool = True,
+        flush_every: int = 512,
+        gap: float = 0.25,
+    ) -> None:
+        if not isinstance(store, Store):
+            raise TypeError(
+                f"record= needs a store with async append()/read() (l0.MemoryStore, "
+                f"l0.FileStore, l0.RedisStore); got {type(store).__name__}"
+            )
+        if isinstance(flush_every, bool) or not isinstance(flush_every, int) or flush_every < 1:
+            raise ValueError(f"flush_every must be an int >= 1, got {flush_every!r}")
+        self.store = store
+        self.key = key
+        self.content = bool(content)
+        self.flush_every = flush_every
+        self.gap = float(gap)
+        self.keys: list[str] = []
+
+    def start(self, run: Run) -> RunRecorder:
+        """The recorder of one run (called by the attempt loop)."""
+        key = self.key or run.opts.stream_id
+        self.keys.append(key)
+        return RunRecorder(self, run, key)
+
+
+def coerce_recorder(value: Any) -> Recorder | None:
+    """``record=`` as a :class:`Recorder`: a recorder, a store, or a path (a file store)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, Recorder):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return Recorder(FileStore(value))
+    return Recorder(value)
+
+
+class PreDecoded:
+    """A chunk the recorder already decoded (the adapter's events, handed to the loop)."""
+
+    __slots__ = ("events",)
+
+    def __init__(self, events: Decoded) -> None:
+        self.events = events
+
+
+def _snapshot(src: AdapterStream) -> tuple[Any, ...]:
+    return (src.ended, src.finish_reason, src.usage, len(src.tool_calls), src.expects_end)
+
+
+def _changes(src: AdapterStream, before: tuple[Any, ...], content: bool) -> dict[str, Any]:
+    now = _snapshot(src)
+    if now == before:
+        return {}
+    out: dict[str, Any] = {}
+    if now[0] != before[0]:
+        out["ended"] = now[0]
+    if now[1] != before[1]:
+        out["finish_reason"] = now[1]
+    if now[2] != before[2]:
+        out["usage"] = encode(now[2], content)
+    if now[3] != before[3]:
+        out["tool_calls"] = encode(src.tool_calls, content)
+    if now[4] != before[4]:
+        out["expects_end"] = now[4]
+    return out
+
+
+def _encode_decoded(decoded: Decoded, content: bool) -> Any:
+    if decoded is None:
+        return None
+    if isinstance(decoded, Event):
+        return encode_event(decoded, content)
+    return [encode_event(e, content) for e in decoded]
+
+
+def _is_cut(exc: BaseException) -> bool:
+    """l0 (or the consumer) stopped reading: a cancellation, a close, a replayed cut."""
+    return not isinstance(exc, Exception) or getattr(exc, "_l0_replay_cut", False)
+
+
+def _redacted(text: str) -> str:
+    """``text`` with every credential masked (the masks run only when one may be there)."""
+    return redact_text(text) if may_hold_credential(text) else text
+
+
+class RecordingClock:
+    """The run's clock, with every reading and backoff wait recorded.
+
+    ``timer_now`` (the watchdog's timer callbacks) is not recorded: those run when the event
+    loop fires them, not in the run's own order.
+    """
+
+    def __init__(self, inner: Clock, rec: RunRecorder) -> None:
+        self.inner = inner
+        self.rec = rec
+        reads = rec.reads
+        inner_now = inner.now
+
+        def now() -> float:
+            value = inner_now()
+            reads.append(value)
+            return value
+
+        self.now = now
+        self.timer_now: Callable[[], float] = getattr(inner, "timer_now", inner_now)
+        subscribe = getattr(inner, "subscribe", None)
+        if subscribe is not None:
+            self.subscribe = subscribe
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the inner clock; a cut wait is recorded."""
+        self.rec.items.append({"k": "sleep", "d": seconds})
+        try:
+            await self.inner.sleep(seconds)
+        except BaseException:
+            self.rec.items.append({"k": "scut"})
+            raise
+
+
+class RunRecorder:
+    """Records one run (created by :meth:`Recorder.start`; the attempt loop calls it)."""
+
+    def __init__(self, recorder: Recorder, run: Run, key: str) -> None:
+        self.recorder = recorder
+        self.run = run
+        self.key = key
+        self.content = recorder.content
+        self.items: list[Any] = []
+        self.reads: list[float] = []
+        self.draws: list[float] = []
+        self.seq = 0
+        self.stream: RecordingStream | None = None  # the current attempt's
+        self.clock = RecordingClock(run.opts.clock, self)
+        self._last = self.clock.timer_now()
+        policy_random = run.opts.retry.random or _random.random
+        draws = self.draws
+
+        def rand() -> float:
+            value = float(policy_random())
+            draws.append(value)
+            return value
+
+        self.random = rand
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def _write(self, line: dict[str, Any]) -> None:
+        await self.recorder.store.append(self.key, [_redacted(dumps(line))])
+
+    async def flush(self) -> None:
+        """Write the buffered items, clock readings and draws as one batch line."""
+        if not (self.items or self.reads or self.draws):
+            return
+        line = {"kind": "batch", "seq": self.seq, "items": self.items}
+        if self.reads:
+            line["c"] = pack_floats(self.reads)
+        if self.draws:
+            line["r"] = self.draws
+        text = _redacted(dumps(line))
+        self.seq += 1
+        self.items.clear()
+        self.reads.clear()
+        self.draws.clear()
+        await self.recorder.store.append(self.key, [text])
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    async def start_session(self) -> None:
+        """Write the header (the options replay needs)."""
+        opts = self.run.opts
+        header = {
+            "kind": "header",
+            "format": FORMAT,
+            "version": VERSION,
+            "l0": getattr(sys.modules.get("l0"), "__version__", "unknown"),
+            "stream_id": opts.stream_id,
+            "content": self.content,
+            "flush_every": self.recorder.flush_every,
+            "gap": self.recorder.gap,
+            "options": options_record(opts),
+        }
+        await self._write(header)
+
+    def attempt(self, number: int, source: int) -> None:
+        """An attempt starts on source ``source``."""
+        self.items.append({"k": "att", "n": number, "src": source, "t": self.clock.timer_now()})
+
+    def call_source(self, source: Callable[[Any], Any], attempt: Any) -> Any:
+        """Call the source factory; a factory that raises is recorded."""
+        try:
+            obj = source(attempt)
+        except BaseException as exc:
+            self._factory_failed(exc)
+            raise
+        if getattr(type(obj), "__await__", None) is not None:
+            return self._resolving(obj)
+        return obj
+
+    async def _resolving(self, obj: Any) -> Any:
+        try:
+            while getattr(type(obj), "__await__", None) is not None:
+                obj = await obj
+        except BaseException as exc:
+            self._factory_failed(exc)
+            raise
+        return obj
+
+    def _factory_failed(self, exc: BaseException) -> None:
+        kind = "cut" if _is_cut(exc) else "raise"
+        self.items.append({"k": kind, "at": "open", "t": self.clock.timer_now()})
+
+    def wrap(self, src: AdapterStream, adapter: str) -> AdapterStream:
+        """The opened stream, recorded as it is read."""
+        self.items.append(
+            {
+                "k": "open",
+                "adapter": adapter,
+                "expects_end": src.expects_end,
+                "fast": src.text_fast_path,
+                "t": self.clock.timer_now(),
+            }
+        )
+        self._last = self.clock.timer_now()
+        self.stream = RecordingStream(src, self)
+        return self.stream
+
+    def appender(self, parts: list[str]) -> Callable[[str], None]:
+        """The loop's ``append`` for plain tokens: keeps the text and records the token."""
+        parts_append = parts.append
+        items_append = self.items.append
+        if self.content:
+
+            def append(text: str) -> None:
+                parts_append(text)
+                items_append(text)
+
+        else:
+
+            def append(text: str) -> None:
+                parts_append(text)
+                items_append(len(text))
+
+        return append
+
+    async def token(self, text: str) -> None:
+        """A plain token on the loop's slow path (every check interval): recorded; the
+        buffer is written when full."""
+        self.items.append(text if self.content else len(text))
+        t = self.clock.timer_now()
+        if t - self._last > self.recorder.gap:
+            self.items.insert(len(self.items) - 1, {"k": "gap", "t": t})
+        self._last = t
+        if len(self.items) >= self.recorder.flush_every:
+            await self.flush()
+
+    def _terminal(self, kind: str) -> None:
+        stream = self.stream
+        if stream is not None and not stream._done:
+            stream._done = True
+            self.items.append({"k": kind, "t": self.clock.timer_now()})
+
+    async def fault(self, exc: BaseException, err: L0Error | None, raisable: BaseException) -> None:
+        """A failure as l0 classified it (``err`` ``None``: not retryable by nature)."""
+        # Plain-text streams are read without a recording layer: how reading ended is
+        # decided here (l0's own checks and cancellations stopped it; anything else the
+        # source raised).
+        own = isinstance(exc, (GuardrailViolationError, DriftError)) or _is_cut(exc)
+        self._terminal("cut" if own else "raise")
+        self.stream = None
+        entry: dict[str, Any] = {"k": "fault", "err": encode_error(raisable, self.content)}
+        if err is None:
+            entry["internal"] = True
+        self.items.append(entry)
+        await self.flush()
+
+    def on_event(self, event: ObservabilityEvent) -> None:
+        """Record one lifecycle event (an ``on_event`` handler of the run)."""
+        entry = {
+            "k": "life",
+            "n": event.name,
+            "a": event.attempt,
+            "s": event.seq,
+            "ts": event.ts,
+            "d": encode(event.data, self.content),
+        }
+        self.items.append(entry)
+
+    async def finish(self, status: Status) -> None:
+        """Write the outcome: status, result or final error, state (last line)."""
+        self._terminal("cut")  # the consumer left in the middle of an attempt
+        await self.flush()
+        run = self.run
+        line: dict[str, Any] = {"kind": "end", "status": status.value}
+        if run.result is not None:
+            line["result"] = encode_result(run.result, self.content)
+        else:
+            line["state"] = encode_state(run.state, self.content)
+        if run.final_error is not None:
+            line["error"] = encode_error(run.final_error, self.content)
+        line["telemetry"] = encode(run.telemetry, self.content)
+        await self._write(line)
+
+
+def options_record(opts: Options) -> dict[str, Any]:
+    """The options of a run that replay needs, as data."""
+    retry = opts.retry
+    retry_fields = {
+        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
+    }
+    retry_on = retry_fields["retry_on"]
+    retry_fields["retry_on"] = (
+        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
+    )
+    retry_fields["error_delays"] = {
+        str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()
+    }
+    out: dict[str, Any] = {
+        "retry": retry_fields,
+        "timeout": dataclasses.asdict(opts.timeout),
+        "continuation": dataclasses.asdict(opts.continuation) if opts.continuation else None,
+        "check_intervals": dataclasses.asdict(opts.check_intervals),
+        "sources": len(opts.sources),
+        "detect_zero_output": opts.detect_zero_output,
+        "detect_truncation": opts.detect_truncation,
+        "context": encode(dict(opts.context)),
+        "guardrails": _identity(opts.guardrails),
+        "drift": _identity(opts.drift),
+    }
+    return out
+
+
+def _identity(hook: Any) -> Any:
+    """A guardrail engine's rules or a drift detector, by name and configuration."""
+    if hook is None:
+        return None
+    rules = getattr(hook, "rules", None)
+    if rules is not None:
+        return [{"name": getattr(r, "name", "?"), "repr": repr(r)} for r in rules]
+    return {"type": type(hook).__name__, "repr": _detector_repr(hook)}
+
+
+def _detector_repr(hook: Any) -> str:
+    fields = (
+        {k: v for k, v in sorted(vars(hook).items()) if not k.startswith("_")}
+        if hasattr(hook, "__dict__")
+        else {}
+    )
+    simple = {k: v for k, v in fields.items() if isinstance(v, (int, float, str, bool))}
+    return f"{type(hook).__name__}({simple})"
+
+
+class RecordingStream(AdapterStream):
+    """An opened stream whose chunks are recorded as the loop reads them."""
+
+    def __init__(self, inner: AdapterStream, rec: RunRecorder) -> None:
+        self.inner = inner
+        self.rec = rec
+        self.text_fast_path = inner.text_fast_path
+        self._done = False
+        # A text stream is read as it is (the loop records its tokens, :meth:`RunRecorder.
+        # appender`); a provider stream through a layer that decodes and records each chunk.
+        self.chunks = inner.chunks if inner.text_fast_path else self._chunks()
+
+    # The adapter's end-of-stream state, read by the loop.
+    @property
+    def ended(self) -> bool:  # type: ignore[override]
+        return self.inner.ended
+
+    @property
+    def finish_reason(self) -> str | None:  # type: ignore[override]
+        return self.inner.finish_reason
+
+    @property
+    def usage(self) -> Any:  # type: ignore[override]
+        return self.inner.usage
+
+    @property
+    def tool_calls(self) -> Any:  # type: ignore[override]
+        return self.inner.tool_calls
+
+    @property
+    def expects_end(self) -> bool:  # type: ignore[override]
+        return self.inner.expects_end
+
+    @property
+    def raw(self) -> Any:  # type: ignore[override]
+        return self.inner.raw
+
+    @property
+    def source(self) -> Any:  # type: ignore[override]
+        return self.inner.source
+
+    def _terminal(self, kind: str) -> None:
+        self.rec._terminal(kind)
+
+    async def _chunks(self) -> AsyncIterator[Any]:
+        rec = self.rec
+        inner = self.inner
+        items = rec.items
+        append = items.append
+        content = rec.content
+        fast = inner.text_fast_path
+        decode = inner.decode
+        timer_now = rec.clock.timer_now
+        gap = rec.recorder.gap
+        limit = rec.recorder.flush_every
+        last = timer_now()
+        try:
+            async for chunk in inner.chunks:
+                t = timer_now()
+                if t - last > gap:
+                    append({"k": "gap", "t": t})
+                last = t
+                if fast and chunk.__class__ is str:
+                    append(chunk if content else len(chunk))
+                    yield chunk
+                elif fast and chunk.__class__ is Event and chunk.type is _TOKEN and chunk.text:
+                    append({"k": "evt", "e": encode_event(chunk, content)})
+                    yield chunk
+                else:
+                    before = _snapshot(inner)
+                    decoded = decode(chunk)
+                    entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, content)}
+                    changes = _changes(inner, before, content)
+                    if changes:
+                        entry["s"] = changes
+                    append(entry)
+                    yield PreDecoded(decoded)
+                if len(items) >= limit:
+                    await rec.flush()
+        except BaseException as exc:
+            self._terminal("cut" if _is_cut(exc) else "raise")
+            raise
+        self._terminal("end")
+
+    def decode(self, chunk: Any) -> Decoded:
+        """The events of a chunk the recorder decoded; on a text stream, the adapter's
+        (recorded here)."""
+        if chunk.__class__ is PreDecoded:
+            return chunk.events
+        inner = self.inner
+        if not inner.text_fast_path:
+            return inner.decode(chunk)
+        rec = self.rec
+        before = _snapshot(inner)
+        decoded = inner.decode(chunk)
+        entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, rec.content)}
+        changes = _changes(inner, before, rec.content)
+        if changes:
+            entry["s"] = changes
+        entry["t"] = rec.clock.timer_now()
+        rec.items.append(entry)
+        return decoded
+
+    def end(self) -> list[Event]:
+        """The adapter's pending events, recorded."""
+        self.rec._terminal("end")
+        before = _snapshot(self.inner)
+        events = self.inner.end()
+        entry: dict[str, Any] = {
+            "k": "endp",
+            "e": [encode_event(e, self.rec.content) for e in events],
+        }
+        changes = _changes(self.inner, before, self.rec.content)
+        if changes:
+            entry["s"] = changes
+        self.rec.items.append(entry)
+        return events
+
+    async def aclose(self) -> None:
+        """Close the recorded chunks, then the provider stream."""
+        try:
+            await self.chunks.aclose()  # type: ignore[attr-defined]
+        finally:
+            await self.inner.aclose()

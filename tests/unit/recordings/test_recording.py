@@ -1,0 +1,176 @@
+"""Recording as a run option: schema, stores, metadata-only mode, redaction, replay basics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+
+import l0
+from l0.recordings import ReplayDivergedError
+from l0.testing import FakeClock, ScriptedSource, drop, recorded_source, tokens
+
+RETRY = l0.Retry(base_delay=0.5, backoff="fixed")
+
+
+def _flaky() -> ScriptedSource:
+    return ScriptedSource([*tokens("Hello, wor"), drop()], [*tokens("Hello, world!")])
+
+
+async def _record(store: l0.Store, **extra: object) -> l0.Result:
+    return await l0.run(_flaky(), retry=RETRY, continuation=True, record=store, **extra)
+
+
+def test_off_by_default_nothing_recorded() -> None:
+    from l0.runtime.options import build_options
+
+    assert build_options(lambda: iter(["a"])).record is None
+
+
+def test_memory_store_schema_header_batches_end() -> None:
+    store = l0.MemoryStore()
+    result = anyio.run(_record, store)
+    (key,) = store.keys()
+    assert key == result.telemetry.stream_id
+    lines = [json.loads(line) for line in store.recordings[key]]
+    assert lines[0]["kind"] == "header"
+    assert (lines[0]["format"], lines[0]["version"]) == ("l0.recording", 1)
+    assert lines[0]["options"]["retry"]["base_delay"] == 0.5
+    assert lines[0]["options"]["continuation"]["max_overlap"] == 500
+    assert {d["kind"] for d in lines[1:-1]} == {"batch"}
+    assert lines[-1]["kind"] == "end" and lines[-1]["status"] == "completed"
+    assert lines[-1]["result"]["text"] == "Hello, world!"
+    items = [i for d in lines[1:-1] for i in d["items"]]
+    assert "Hello, wor"[:4] in items  # the tokens as the source sent them
+    kinds = [i["k"] for i in items if isinstance(i, dict)]
+    assert kinds.count("att") == 2 and "fault" in kinds and "sleep" in kinds
+    names = [i["n"] for i in items if isinstance(i, dict) and i["k"] == "life"]
+    assert names[0] == "SESSION_START" and "RETRY_ATTEMPT" in names and names[-1] == "SESSION_END"
+
+
+def test_replay_without_overrides_is_identical_on_the_system_clock() -> None:
+    async def main() -> None:
+        store = l0.MemoryStore()
+        result = await _record(store)
+        rep = await l0.replay(store, store.keys()[0])
+        assert rep.exact and rep.identical, rep.first_difference
+        assert rep.result is not None and rep.text == result.text == "Hello, world!"
+        assert rep.result.state.first_token_at == result.state.first_token_at
+        assert rep.result.telemetry == result.telemetry
+        assert [e.name for e in rep.lifecycle][-1] == "SESSION_END"
+
+    anyio.run(main)
+
+
+def test_replay_with_overrides_shows_what_would_have_happened() -> None:
+    async def main() -> None:
+        store = l0.MemoryStore()
+        await _record(store)
+        rec = await l0.load_recording(store, store.keys()[0])
+        strict = await l0.replay(rec, retry=l0.Retry(attempts=0, max_retries=0))
+        assert strict.text is None and isinstance(strict.error, l0.NetworkError)
+        diff = l0.compare_replays(rec, strict)
+        assert not diff.identical
+        assert diff.status == ("completed", "errored") and diff.attempts == (2, 1)
+        assert diff.text == ("Hello, world!", None)
+        assert "status: completed -> errored" in diff.summary
+        same = l0.compare_replays(rec, await l0.replay(rec))
+        assert same.identical and same.first_event is None and same.summary == []
+
+    anyio.run(main)
+
+
+def test_unknown_override_names_the_closest() -> None:
+    with pytest.raises(TypeError, match="did you mean 'retry'"):
+        anyio.run(lambda: l0.replay(l0.Recording({}, [], [], [], None, []), retyr=l0.Retry()))
+
+
+def test_file_store_directory_and_torn_last_line(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = l0.FileStore(tmp_path / "recs")
+        result = await _record(store, stream_id="run-1")
+        path = tmp_path / "recs" / "run-1.jsonl"
+        assert path.exists() and store.keys() == ["run-1"]
+        with path.open("a") as f:
+            f.write('{"kind":"batch","seq":99,"items":["tor')  # a writer killed mid-line
+        rec = await l0.load_recording(tmp_path / "recs")
+        assert rec.text == result.text and rec.status == "completed"
+        rep = await l0.replay(str(tmp_path / "recs"))
+        assert rep.identical
+
+    anyio.run(main)
+
+
+def test_file_store_prefix_of_a_killed_writer_replays(tmp_path: Path) -> None:
+    async def main() -> None:
+        path = tmp_path / "one.jsonl"
+        await _record(l0.FileStore(path))
+        lines = path.read_text().splitlines()
+        # Keep the header and the first batch (the failed first attempt): the writer died.
+        path.write_text("\n".join(lines[:2]) + "\n" + lines[2][:25])
+        rec = await l0.load_recording(path)
+        assert rec.status == "incomplete" and len(rec.attempts()) == 1
+        rep = await l0.replay(rec)
+        assert isinstance(rep.error, l0.RetriesExhaustedError)
+        assert isinstance(rep.error.errors[-1], ReplayDivergedError)
+        assert "does not have" in str(rep.error.errors[-1])
+        # The readable prefix replays exactly: same items, same clock readings.
+        prefix = rec.canonical()[:-3]  # the items (then come readings, draws, outcome)
+        assert rep.recording.canonical()[: len(prefix)] == prefix
+        assert rep.recording.reads[: len(rec.reads)] == rec.reads
+
+    anyio.run(main)
+
+
+def test_metadata_only_keeps_lengths_not_text() -> None:
+    store = l0.MemoryStore()
+    anyio.run(lambda: _record(l0.Recorder(store, content=False)))
+    text = "\n".join(store.recordings[store.keys()[0]])
+    assert "Hello" not in text and "world!" not in text
+    items = [
+        i for line in store.recordings[store.keys()[0]][1:-1] for i in json.loads(line)["items"]
+    ]
+    assert 4 in items  # a 4-character token, by length
+    assert json.loads(store.recordings[store.keys()[0]][-1])["result"]["text"] == 13
+
+
+def test_no_secret_in_a_recording() -> None:
+    secret = "sk-test-RECOGNISABLE-0123456789abcdef"
+    l0.register_secret("custom-secret-value-42")
+
+    def failing() -> ScriptedSource:
+        return ScriptedSource(
+            [*tokens("Hi"), drop(f"reset; key={secret} custom-secret-value-42")],
+            [*tokens("Hi there")],
+        )
+
+    store = l0.MemoryStore()
+    anyio.run(lambda: l0.run(failing(), retry=RETRY, record=store, context={"api_key": secret}))
+    text = "\n".join(store.recordings[store.keys()[0]])
+    assert secret not in text and "custom-secret-value-42" not in text
+    assert "[redacted]" in text
+
+
+def test_recorded_source_turns_an_incident_into_a_test(tmp_path: Path) -> None:
+    async def main() -> None:
+        path = tmp_path / "incident.jsonl"
+        await _record(l0.FileStore(path))
+        source = recorded_source(path)
+        result = await l0.run(
+            source, fallbacks=source.fallbacks, retry=RETRY, clock=FakeClock(), continuation=True
+        )
+        assert result.text == "Hello, world!" and source.calls == 2
+        assert [type(e).__name__ for e in result.errors] == ["NetworkError"]
+
+    anyio.run(main)
+
+
+def test_record_option_validation() -> None:
+    with pytest.raises(TypeError, match="async append"):
+        l0.Recorder(object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="hedge"):
+        l0.stream(lambda: iter(["a"]), record=l0.MemoryStore(), hedge=l0.Hedge(delay=1.0))
+    with pytest.raises(TypeError, match="did you mean 'record'"):
+        l0.stream(lambda: iter(["a"]), recrod=l0.MemoryStore())  # type: ignore[call-arg]
