@@ -139,6 +139,7 @@ async def test_anthropic_dict_chunks_are_decoded() -> None:
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
         {"type": "message_stop"},
     ]
+
     async def chunks() -> Any:
         for event in events:
             yield event
