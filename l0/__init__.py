@@ -66,6 +66,7 @@ from l0.orchestration.pipeline import (
     create_pipeline,
     pipe,
 )
+from l0.orchestration.pool import OperationPool, PoolProgress, PoolTask, PoolTelemetry, sequential
 from l0.orchestration.tokens import estimate_tokens
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
 from l0.redaction import redact, register_secret
@@ -92,13 +93,9 @@ from l0.types import (
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
     from l0.output.jsontools import extract_json, parse_or_repair, repair_json
-    from l0.output.structured import (
-        StructuredAttempt,
-        StructuredResult,
-        StructuredStream,
-        structured,
-        structured_stream,
-    )
+    from l0.output.presets import StructuredPreset
+    from l0.output.streaming import StructuredStream, structured_stream
+    from l0.output.structured import StructuredAttempt, StructuredResult, structured
     from l0.recordings import (
         Recording,
         ReplayDiff,
@@ -129,14 +126,15 @@ _LAZY = {
     "load_recording": "l0.recordings",
     "replay": "l0.recordings",
     "StructuredAttempt": "l0.output.structured",
+    "StructuredPreset": "l0.output.presets",
     "StructuredResult": "l0.output.structured",
-    "StructuredStream": "l0.output.structured",
+    "StructuredStream": "l0.output.streaming",
     "auto_correct_json": "l0.utils.auto_correct",
     "extract_json": "l0.output.jsontools",
     "parse_or_repair": "l0.output.jsontools",
     "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
-    "structured_stream": "l0.output.structured",
+    "structured_stream": "l0.output.streaming",
 }
 
 
@@ -188,11 +186,15 @@ __all__ = [
     "NetworkError",
     "NetworkErrorKind",
     "ObservabilityEvent",
+    "OperationPool",
     "OutputRetractedError",
     "Pipeline",
     "PipelineContext",
     "PipelineResult",
     "PipelineStep",
+    "PoolProgress",
+    "PoolTask",
+    "PoolTelemetry",
     "ProviderError",
     "RaceResult",
     "RateLimitError",
@@ -216,6 +218,7 @@ __all__ = [
     "StreamTimeoutError",
     "StructuredAttempt",
     "StructuredOutputError",
+    "StructuredPreset",
     "StructuredResult",
     "StructuredStream",
     "Telemetry",
@@ -249,6 +252,7 @@ __all__ = [
     "replay",
     "run",
     "run_sync",
+    "sequential",
     "stream",
     "stream_sync",
     "structured",
