@@ -27,7 +27,7 @@ from l0.adapters.openai import OpenAIStream
 
 from .strategies import ANTHROPIC, CHAT, RESPONSES, json_values, sequences
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(900)]
 
 CASES = 5000
 FUZZ = settings(
