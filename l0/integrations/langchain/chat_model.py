@@ -33,7 +33,7 @@ from l0.integrations.langchain._bridge import call_blocking, closing, iterate_bl
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
 from l0.integrations.langchain._rewrap import find_chat_model, swap, unwrap
-from l0.integrations.langchain._session import RESET, Session, continuation_of
+from l0.integrations.langchain._session import RESET, Session, continuation_of, reset_notice
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
 from l0.runtime.timers import Clock
@@ -250,10 +250,14 @@ class L0ChatModel(BaseChatModel):
         )
 
     async def _chunks(self, session: Session) -> AsyncIterator[ChatGenerationChunk]:
+        streamed = False
         async with closing(session.outputs()) as items:
             async for item in items:
                 if item is RESET:
-                    continue  # a chat-model stream cannot take chunks back (l0_reset event)
+                    # A chat-model stream cannot take chunks back: raise, never glue.
+                    await reset_notice(session, streamed=streamed)
+                    continue
+                streamed = True
                 message = (
                     item if isinstance(item, AIMessageChunk) else AIMessageChunk(content=str(item))
                 )
@@ -286,6 +290,7 @@ class L0ChatModel(BaseChatModel):
         async with closing(session.outputs()) as items:
             async for item in items:
                 if item is RESET:
+                    await reset_notice(session, streamed=False)
                     acc.reset()
                 else:
                     acc.add(item)

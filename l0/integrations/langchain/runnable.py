@@ -25,7 +25,13 @@ from typing_extensions import Self
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
-from l0.integrations.langchain._session import L0_EVENTS, RESET, Session, continuation_of
+from l0.integrations.langchain._session import (
+    L0_EVENTS,
+    RESET,
+    Session,
+    continuation_of,
+    reset_notice,
+)
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
 from l0.runtime.timers import Clock
@@ -153,6 +159,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         acc = Accumulator()
         async for item in session.outputs():
             if item is RESET:
+                await reset_notice(session, streamed=False)
                 acc.reset()
             else:
                 acc.add(item)
@@ -198,9 +205,14 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         else:
             value = await _gather(inputs)
             session = self._session(value, None, config, run_manager, call_kwargs, sync)
+        streamed = False
         async with contextlib.aclosing(session.outputs()) as items:
             async for item in items:
-                if item is not RESET:
+                if item is RESET:
+                    # A stream cannot take chunks back: raise rather than glue two answers.
+                    await reset_notice(session, streamed=streamed)
+                else:
+                    streamed = True
                     yield item
 
     def _session(
