@@ -8,8 +8,9 @@ or updated once per token and a frozen dataclass costs about twice as much to bu
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -492,6 +493,30 @@ def _retry_keys() -> tuple[frozenset[str], frozenset[str]]:
 _DEFAULT_RETRY_ON: frozenset[Any] | None = None
 
 
+def _check_retry_on(retry_on: object, valid: frozenset[str]) -> None:
+    """Raise an error naming the fix when ``retry_on`` is not a collection of valid entries."""
+    example = 'retry_on={"network", "transient"}'
+    if isinstance(retry_on, str):
+        raise TypeError(
+            f"Retry.retry_on got the string {retry_on!r}; pass a collection of categories or "
+            f"codes (retry_on={{{retry_on!r}}}) or a predicate on the L0Error"
+        )
+    if not isinstance(retry_on, Iterable):
+        raise TypeError(
+            f"Retry.retry_on must be a collection of ErrorCategory / ErrorCode values or a "
+            f"predicate on the L0Error; got {retry_on!r} (e.g. {example})"
+        )
+    for item in retry_on:
+        value = str(getattr(item, "value", item))
+        if value not in valid:
+            close = difflib.get_close_matches(value, sorted(valid), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"e.g. {example}"
+            raise ValueError(
+                f"Retry.retry_on has unknown entry {item!r}; use ErrorCategory or ErrorCode "
+                f"values ({hint})"
+            )
+
+
 def _default_retry_on() -> frozenset[Any]:
     global _DEFAULT_RETRY_ON
     if _DEFAULT_RETRY_ON is None:
@@ -561,11 +586,6 @@ class Retry:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise ValueError(f"Retry.error_delays[{key!r}] must be seconds >= 0")
         if not callable(self.retry_on):
-            for item in self.retry_on:
-                if str(getattr(item, "value", item)) not in valid:
-                    raise ValueError(
-                        f"Retry.retry_on has unknown entry {item!r}; "
-                        "use ErrorCategory or ErrorCode values"
-                    )
+            _check_retry_on(self.retry_on, valid)
         if self.random is not None and not callable(self.random):
             raise TypeError("Retry.random must be a zero-argument callable returning [0, 1)")

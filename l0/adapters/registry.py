@@ -110,6 +110,23 @@ def get_adapter(name: str) -> Adapter:
     )
 
 
+def _refuse_complete_response(obj: object) -> None:
+    """Raise when ``obj`` is a finished response (a pydantic model), not a stream.
+
+    Iterating a pydantic model yields ``(field, value)`` tuples, so without this check the
+    call that forgot ``stream=True`` would fail later with a puzzling "yielded tuple".
+    """
+    cls = type(obj)
+    if getattr(cls, "model_fields", None) is None or hasattr(cls, "__next__"):
+        return
+    raise InvalidStreamError(
+        f"the source returned a complete, non-streaming response ({cls.__qualname__}), not a "
+        "stream: pass stream=True to the SDK call (LangChain: .astream() / .stream(), not "
+        ".ainvoke()), or return an iterable of str",
+        code=ErrorCode.INVALID_STREAM,
+    )
+
+
 def detect_adapter(obj: object) -> Adapter:
     """The first registered adapter whose ``detect`` accepts ``obj``.
 
@@ -117,6 +134,8 @@ def detect_adapter(obj: object) -> Adapter:
         InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when none does.
     """
     for adapter in _ordered():
+        if adapter is TEXT_ADAPTER:
+            _refuse_complete_response(obj)
         if adapter.detect(obj):
             return adapter
     raise InvalidStreamError(

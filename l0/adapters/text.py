@@ -17,7 +17,7 @@ from l0.adapters.base import Adapter, AdapterStream, Decoded
 from l0.adapters.threaded import ThreadedIterator
 from l0.adapters.tool_calls import reason_or_none
 from l0.errors import InvalidStreamError, L0Error
-from l0.types import Event, EventType, ToolCall, Usage
+from l0.types import Attempt, Event, EventType, ToolCall, Usage
 
 __all__ = ["TEXT_ADAPTER", "TextAdapter", "TextStream", "use_registry"]
 
@@ -115,6 +115,12 @@ def _chunk_decoder(chunk: Any, stream: TextStream) -> AdapterStream:
         decodes = getattr(adapter, "decodes", None)
         if decodes is not None and decodes(chunk):
             return adapter.open(stream.chunks, keep_raw=False)
+    if isinstance(chunk, Attempt):
+        raise InvalidStreamError(
+            "the source yielded the l0.Attempt it was called with: a factory whose first "
+            "parameter is required receives the l0.Attempt; if it needs another argument, "
+            "pass a factory that supplies it (source=lambda: gen(prompt))"
+        )
     raise InvalidStreamError(
         f"a text source yielded {type(chunk).__name__}; expected str or l0.Event "
         "(pass adapter= for provider chunks)"

@@ -28,7 +28,16 @@ class Emitter:
     A handler that raises is logged on the ``l0`` logger and never breaks the stream.
     """
 
-    __slots__ = ("_handlers", "_now", "active", "attempt", "context", "seq", "stream_id")
+    __slots__ = (
+        "_failed",
+        "_handlers",
+        "_now",
+        "active",
+        "attempt",
+        "context",
+        "seq",
+        "stream_id",
+    )
 
     def __init__(
         self,
@@ -39,6 +48,7 @@ class Emitter:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         self._handlers = tuple(handlers)
+        self._failed: set[int] = set()
         self._now = now
         self.active = bool(self._handlers)
         self.stream_id = stream_id
@@ -46,6 +56,19 @@ class Emitter:
         self.seq = 0
         self.context: Mapping[str, Any] = (
             MappingProxyType(dict(context)) if context and self.active else _EMPTY
+        )
+
+    def _handler_failed(self, handler: EventHandler, name: str) -> None:
+        """Log a raising handler: its first failure in a run with the traceback, then briefly."""
+        if id(handler) in self._failed:
+            logger.debug("l0: on_event handler %r raised again on %s", handler, name)
+            return
+        self._failed.add(id(handler))
+        logger.exception(
+            "l0: on_event handler %r raised on %s (its further failures in this run are "
+            "logged at DEBUG level)",
+            handler,
+            name,
         )
 
     async def emit(self, name: EventName, /, **data: Any) -> None:
@@ -70,4 +93,4 @@ class Emitter:
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception("l0: on_event handler %r raised on %s", handler, name.value)
+                self._handler_failed(handler, name.value)

@@ -49,6 +49,39 @@ def _error(label: str, detail: str) -> TypeError:
     )
 
 
+def _check_annotation(annotation: object, fn: object, label: str, name: str | None = None) -> None:
+    """Raise when a required first parameter is annotated as something other than an Attempt.
+
+    ``def gen(prompt: str)`` passed as the source would be called with the ``l0.Attempt``
+    in place of the prompt; say so up front instead of failing on what it yields.
+    """
+    if annotation is None or annotation is inspect.Parameter.empty:
+        return
+    if annotation in (Any, object, "Any", "object", "typing.Any"):
+        return
+    if isinstance(annotation, str):
+        if "Attempt" in annotation:
+            return
+    elif isinstance(annotation, type):
+        if issubclass(annotation, Attempt):
+            return
+    elif any(isinstance(a, type) and issubclass(a, Attempt) for a in typing.get_args(annotation)):
+        return
+    if name is None:
+        code = getattr(fn, "__code__", None)
+        name = code.co_varnames[0] if code is not None else "?"
+    shown = (
+        annotation if isinstance(annotation, str) else getattr(annotation, "__name__", annotation)
+    )
+    fname = getattr(fn, "__name__", "source")
+    raise _error(
+        label,
+        f"its first parameter {name!r} is annotated {shown}, and l0 would pass the l0.Attempt "
+        f"there; pass a factory that supplies the argument (lambda: {fname}(...)) or annotate "
+        f"it l0.Attempt",
+    )
+
+
 def _from_code(fn: types.FunctionType, label: str) -> bool:
     """The rule read from a plain function's code object (no ``inspect`` per run)."""
     code = fn.__code__
@@ -60,6 +93,7 @@ def _from_code(fn: types.FunctionType, label: str) -> bool:
     if kwonly_required > 0:
         raise _error(label, f"it requires {kwonly_required} keyword-only argument(s)")
     if required == 1:
+        _check_annotation(fn.__annotations__.get(code.co_varnames[0]), fn, label)
         return True
     if argcount:
         name = code.co_varnames[0]
@@ -71,7 +105,7 @@ def _from_code(fn: types.FunctionType, label: str) -> bool:
     return bool(annotations) and is_attempt_annotation(annotations.get(name))
 
 
-def _from_signature(sig: inspect.Signature, label: str) -> bool:
+def _from_signature(sig: inspect.Signature, label: str, fn: object = None) -> bool:
     """The same rule read from an :class:`inspect.Signature`."""
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -83,7 +117,10 @@ def _from_signature(sig: inspect.Signature, label: str) -> bool:
         raise _error(label, f"it requires {kwonly_required} keyword-only argument(s)")
     if positional:
         first = positional[0]
-        return first.default is first.empty or is_attempt_annotation(first.annotation)
+        if first.default is first.empty:
+            _check_annotation(first.annotation, fn, label, first.name)
+            return True
+        return is_attempt_annotation(first.annotation)
     star = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
     return star is not None and is_attempt_annotation(star.annotation)
 
@@ -104,4 +141,4 @@ def takes_attempt(fn: Callable[..., Any], label: str = "source") -> bool:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # a builtin without a signature: call it bare
         return False
-    return _from_signature(sig, label)
+    return _from_signature(sig, label, fn)
