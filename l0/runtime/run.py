@@ -135,6 +135,7 @@ class Run:
         now = self.now
         timed = wd.timed
         append = state._parts.append
+        hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
             while True:
@@ -161,12 +162,16 @@ class Run:
                                 state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
+                                    if hold:
+                                        continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
                                     if wd.interrupt is not None:
                                         raise wd.interrupt
                                     continue
                             elif n < next_check:
                                 append(chunk)
+                                if hold:
+                                    continue
                                 yield Event(_TOKEN, chunk)
                                 if wd.interrupt is not None:
                                     raise wd.interrupt
@@ -182,6 +187,7 @@ class Run:
                             and chunk.type is _TOKEN
                             and chunk.text
                             and n + 1 < next_check
+                            and not hold
                         ):
                             # An l0.Event token from the source passes through as it is.
                             n += 1
@@ -251,7 +257,8 @@ class Run:
                 self.state.token_count += 1
                 if self.state.token_count < self.next_check:
                     self.state._parts.append(text)
-                    out.append(ev)
+                    if not self.checks.checked:
+                        out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
                     if kept:
