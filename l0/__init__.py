@@ -91,13 +91,9 @@ from l0.types import (
 if _TYPE_CHECKING:
     from l0.drift import DriftDetector
     from l0.output.jsontools import extract_json, parse_or_repair, repair_json
-    from l0.output.structured import (
-        StructuredAttempt,
-        StructuredResult,
-        StructuredStream,
-        structured,
-        structured_stream,
-    )
+    from l0.output.presets import StructuredPreset
+    from l0.output.streaming import StructuredStream, structured_stream
+    from l0.output.structured import StructuredAttempt, StructuredResult, structured
     from l0.recordings import (
         Recording,
         ReplayDiff,
@@ -128,14 +124,15 @@ _LAZY = {
     "load_recording": "l0.recordings",
     "replay": "l0.recordings",
     "StructuredAttempt": "l0.output.structured",
+    "StructuredPreset": "l0.output.presets",
     "StructuredResult": "l0.output.structured",
-    "StructuredStream": "l0.output.structured",
+    "StructuredStream": "l0.output.streaming",
     "auto_correct_json": "l0.utils.auto_correct",
     "extract_json": "l0.output.jsontools",
     "parse_or_repair": "l0.output.jsontools",
     "repair_json": "l0.output.jsontools",
     "structured": "l0.output.structured",
-    "structured_stream": "l0.output.structured",
+    "structured_stream": "l0.output.streaming",
 }
 
 
@@ -214,6 +211,7 @@ __all__ = [
     "StreamTimeoutError",
     "StructuredAttempt",
     "StructuredOutputError",
+    "StructuredPreset",
     "StructuredResult",
     "StructuredStream",
     "Telemetry",

@@ -1,4 +1,4 @@
-"""The ``l0`` command: ``l0 demo`` (and more subcommands as they land)."""
+"""The ``l0`` command: ``l0 demo``, ``l0 chaos``, ``l0 replay``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a simulated flaky provider, handled live (no network)")
     demo.add_argument("--fast", action="store_true", help="no pauses between tokens")
+    demo.add_argument("--record", metavar="DIR", help="record each scene into DIR (l0 replay)")
+    from l0.recordings.render import add_arguments as add_replay_arguments
+
+    replay = sub.add_parser("replay", help="render a recorded run; replay it with another policy")
+    add_replay_arguments(replay)
     from l0.chaos.cli import add_arguments as add_chaos_arguments
 
     chaos = sub.add_parser(
@@ -37,7 +42,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from l0.demo import main as demo_main
 
-        return int(demo_main(fast=args.fast))
+        return int(demo_main(fast=args.fast, record=args.record))
+    if args.command == "replay":
+        from l0.recordings.render import run as replay_run
+
+        return replay_run(args)
     if args.command == "chaos":
         from l0.chaos.cli import run as chaos_run
 

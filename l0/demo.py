@@ -166,7 +166,7 @@ class _Printer:
             self.line(self._style(f"[l0] {text()}", "33"))
 
 
-async def _play(scene: _Scene, p: _Printer) -> l0.Result:
+async def _play(scene: _Scene, p: _Printer, record: object = None) -> l0.Result:
     p.heading(scene.title)
     async with l0.stream(
         scene.primary,
@@ -175,6 +175,7 @@ async def _play(scene: _Scene, p: _Printer) -> l0.Result:
         timeout=scene.timeout,
         retry=l0.Retry(backoff="fixed", base_delay=0.05),
         on_event=p.on_event,
+        record=record,
     ) as s:
         async for event in s:
             if event.type is l0.EventType.TOKEN:
@@ -199,15 +200,20 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def main(*, fast: bool = False, out: TextIO | None = None) -> int:
-    """Run the demo; return the process exit code (1 if any text came out wrong)."""
+def main(*, fast: bool = False, out: TextIO | None = None, record: str | None = None) -> int:
+    """Run the demo; return the process exit code (1 if any text came out wrong).
+
+    ``record``: a directory; each scene is recorded there (``l0 replay DIR/<id>.jsonl``).
+    """
     p = _Printer(out or sys.stdout)
     p.line("l0 demo: a simulated flaky model, handled live (no network, no keys)", indent="")
+
+    store = l0.FileStore(record) if record else None
 
     async def go() -> bool:
         ok = True
         for scene in _scenes(fast):
-            ok &= _summary(await _play(scene, p), p)
+            ok &= _summary(await _play(scene, p, store), p)
         return ok
 
     ok = anyio.run(go)

@@ -1,4 +1,4 @@
-"""Structured output: a stream that must end as a valid Pydantic object.
+"""Structured output: a stream that must end as a valid object (Pydantic or JSON Schema).
 
 :func:`structured` runs the source through :func:`l0.run` with one more guardrail, the schema
 check, which runs at the end of each attempt: parse and validate; when the text is not JSON,
@@ -13,12 +13,9 @@ Each retry tells the source what went wrong: a source taking an attempt receives
 :class:`StructuredAttempt` (an :class:`l0.Attempt` with ``validation_errors``,
 ``previous_raw`` and :meth:`StructuredAttempt.retry_messages`), the way instructor re-asks.
 
-:func:`structured_stream` runs the same way and, while the JSON streams in, yields the object
-validated so far with pydantic's partial mode (``experimental_allow_partial=
-"trailing-strings"``), then the final validated object. Partial validation runs only on tokens
-that can complete a value (a quote, comma, closing bracket, end of a literal), only once the
-text grew by a sixteenth since the last validation (so the total work stays linear in the
-output), and never while a number may still be growing (``22`` is not shown as ``2`` first).
+:func:`l0.structured_stream` (:mod:`l0.output.streaming`) runs the same way and yields the
+partial objects while the JSON streams in. The schema is a Pydantic type or a JSON Schema
+dict (:mod:`l0.output.schema`); :mod:`l0.output.presets` names common settings.
 
 Events (``on_event``): ``STRUCTURED_PARSE_START``, ``STRUCTURED_AUTO_CORRECT``,
 ``STRUCTURED_VALIDATION_ERROR`` and ``STRUCTURED_VALIDATED``, in line with the run's own
@@ -29,24 +26,25 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
 from typing_extensions import Unpack
 
 from l0.errors import GuardrailViolationError, L0Error, RetriesExhaustedError, StructuredOutputError
 from l0.events import EventName
 from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.hooks import Severity, Violation, ViolationsResult
+from l0.output.presets import StructuredPreset, apply_preset
+from l0.output.schema import OutputSchema, SchemaMismatchError, output_schema
 from l0.runtime.options import Source
-from l0.runtime.stream import Stream
-from l0.types import Attempt, EventType, ObservabilityEvent, Result
+from l0.types import Attempt, ObservabilityEvent, Result
 from l0.utils.auto_correct import auto_correct_json
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from l0.runtime.options import RunOptions
     from l0.types import State
 
@@ -54,9 +52,7 @@ __all__ = [
     "SchemaCheck",
     "StructuredAttempt",
     "StructuredResult",
-    "StructuredStream",
     "structured",
-    "structured_stream",
 ]
 
 T = TypeVar("T")
@@ -165,9 +161,9 @@ class SchemaCheck:
     lookahead = 0  # judges the whole answer at the end: nothing to hold back while streaming
 
     def __init__(
-        self, adapter: TypeAdapter[Any], *, auto_correct: bool, strict: bool, relay: _Relay | None
+        self, schema: OutputSchema, *, auto_correct: bool, strict: bool, relay: _Relay | None
     ) -> None:
-        self.adapter = adapter
+        self.schema = schema
         self.auto_correct = auto_correct and not strict
         self.strict = strict
         self.relay = relay
@@ -197,10 +193,10 @@ class SchemaCheck:
         await self._emit(EventName.STRUCTURED_PARSE_START, length=len(text))
         try:
             try:
-                data = self.adapter.validate_json(text, strict=self.strict or None)
-            except ValidationError as exc:
-                if not (self.auto_correct and _is_syntax(exc)):
-                    return await self._failed(_errors(exc))
+                data = self.schema.validate_json(text, strict=self.strict)
+            except SchemaMismatchError as exc:
+                if not (self.auto_correct and exc.syntax):
+                    return await self._failed(exc.errors)
                 fixed = auto_correct_json(text)
                 self.corrections = fixed.corrections
                 await self._emit(
@@ -209,10 +205,10 @@ class SchemaCheck:
                     valid=fixed.valid,
                 )
                 if not fixed.valid:
-                    return await self._failed(_errors(exc), repair_failed=True)
-                data = self.adapter.validate_json(fixed.text)
-        except ValidationError as exc:
-            return await self._failed(_errors(exc))
+                    return await self._failed(exc.errors, repair_failed=True)
+                data = self.schema.validate_json(fixed.text, strict=False)
+        except SchemaMismatchError as exc:
+            return await self._failed(exc.errors)
         except (ValueError, TypeError, RecursionError, MemoryError) as exc:
             error = {"type": "parse_failed", "loc": (), "msg": f"{type(exc).__name__}: {exc}"}
             return await self._failed((error,))
@@ -238,16 +234,6 @@ class SchemaCheck:
             await self.relay.emit(name, **data)
 
 
-def _errors(exc: ValidationError) -> tuple[dict[str, Any], ...]:
-    return tuple(
-        dict(e) for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    )
-
-
-def _is_syntax(exc: ValidationError) -> bool:
-    return any(e["type"] in ("json_invalid", "json_type") for e in exc.errors())
-
-
 def _wrap_source(source: Any, label: str, check: SchemaCheck) -> Callable[[Attempt], Any]:
     """The source, called with a :class:`StructuredAttempt` carrying the last failure."""
     norm = Source(source, label)
@@ -271,23 +257,24 @@ def prepare(
     source: Any,
     options: dict[str, Any],
     *,
-    auto_correct: bool,
-    strict: bool,
+    auto_correct: bool | None,
+    strict: bool | None,
+    preset: str | StructuredPreset | None,
 ) -> tuple[SchemaCheck, Callable[[Attempt], Any], dict[str, Any]]:
     """Shared setup of :func:`structured` and :func:`l0.structured_stream`.
 
     Returns the schema check, the wrapped source and the options for :func:`l0.run`.
 
     Raises:
-        TypeError: ``model`` is not a type pydantic can validate, or a bad option.
+        TypeError: ``model`` is neither a type pydantic can validate nor a JSON Schema, or a
+            bad option.
+        ValueError: An unknown preset name (the closest one is named).
     """
-    try:
-        adapter: TypeAdapter[Any] = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
-    except Exception as exc:
-        raise TypeError(f"structured: cannot validate against {model!r}: {exc}") from exc
+    auto_correct, strict = apply_preset(preset, options, auto_correct=auto_correct, strict=strict)
+    schema = output_schema(model)
     on_event = options.pop("on_event", None)
     relay = _Relay(on_event) if on_event is not None else None
-    check = SchemaCheck(adapter, auto_correct=auto_correct, strict=strict, relay=relay)
+    check = SchemaCheck(schema, auto_correct=auto_correct, strict=strict, relay=relay)
     rules = options.pop("guardrails", ()) or ()
     if isinstance(rules, GuardrailEngine):
         rules = rules.rules
@@ -322,20 +309,27 @@ async def structured(
     model: type[T] | TypeAdapter[T] | Any,
     source: Any,
     *,
-    auto_correct: bool = True,
-    strict: bool = False,
+    auto_correct: bool | None = None,
+    strict: bool | None = None,
+    preset: str | StructuredPreset | None = None,
     **options: Unpack[RunOptions],
 ) -> StructuredResult[T]:
     """Run ``source`` until its output validates as ``model``.
 
     Args:
         model: A Pydantic model, any type a :class:`pydantic.TypeAdapter` accepts
-            (``list[Model]``, ``dict[str, int]``, a ``TypedDict``, …) or a ``TypeAdapter``.
+            (``list[Model]``, ``dict[str, int]``, a ``TypedDict``, …), a ``TypeAdapter``, or
+            a JSON Schema ``dict`` (validated by ``jsonschema``; the data is then the parsed
+            JSON).
         source: As for :func:`l0.run`; a source taking an attempt receives a
             :class:`StructuredAttempt`.
         auto_correct: Repair fenced, prefixed, commented or truncated JSON before deciding to
             retry (default True).
-        strict: No repair at all, and pydantic strict validation (no type coercion).
+        strict: No repair at all, and pydantic strict validation (no type coercion; default
+            False).
+        preset: ``"lenient"``, ``"strict"`` or ``"fail_fast"``, or a
+            :class:`l0.StructuredPreset` (:mod:`l0.output.presets`): defaults for
+            ``auto_correct``, ``strict`` and ``retry``; arguments given explicitly win.
         **options: Every option of :func:`l0.run` (``retry``, ``fallbacks``, ``timeout``,
             ``guardrails``, ``on_event``, …).
 
@@ -347,7 +341,7 @@ async def structured(
     from l0.core import run
 
     check, wrapped, opts = prepare(
-        model, source, dict(options), auto_correct=auto_correct, strict=strict
+        model, source, dict(options), auto_correct=auto_correct, strict=strict, preset=preset
     )
     try:
         result = await run(wrapped, **opts)
@@ -356,10 +350,10 @@ async def structured(
         if err is exc:
             raise
         raise err from exc
-    return _success(check, result)
+    return success(check, result)
 
 
-def _success(check: SchemaCheck, result: Result) -> StructuredResult[Any]:
+def success(check: SchemaCheck, result: Result) -> StructuredResult[Any]:
     """The result of a run that ended well; a run the schema check did not pass (e.g. a
     guardrail engine that swallowed the check) is a :class:`l0.StructuredOutputError`."""
     if not check.ok:
@@ -372,119 +366,3 @@ def _success(check: SchemaCheck, result: Result) -> StructuredResult[Any]:
     return StructuredResult(
         check.data, check.raw, bool(check.corrections), check.corrections, result
     )
-
-
-# -- streaming partial objects ---------------------------------------------------------------
-
-_TRIGGERS = frozenset('",}]el')  # characters that can complete a value
-_NUMBER_END = frozenset("0123456789.-+eE")
-
-
-class StructuredStream(Generic[T]):
-    """``async with l0.structured_stream(Model, source) as s: async for obj in s: ...``
-
-    Iteration yields partial objects (each a valid instance under partial validation), then
-    the final validated object; after a retry the partial objects start again from scratch.
-    ``s.result`` is the :class:`l0.StructuredResult` once iteration finished.
-    """
-
-    def __init__(self, check: SchemaCheck, stream: Stream) -> None:
-        self._check = check
-        self._stream = stream
-        self._result: StructuredResult[T] | None = None
-
-    async def __aenter__(self) -> StructuredStream[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stream.aclose()
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncGenerator[T, None]:
-        adapter: TypeAdapter[Any] = self._check.adapter
-        parts: list[str] = []
-        last: Any = None
-        size = seen = 0  # characters received / at the last partial validation
-        try:
-            async for event in self._stream:
-                if event.type is EventType.TOKEN and event.text:
-                    parts.append(event.text)
-                    size += len(event.text)
-                    # Re-validate only when the text grew by 1/16 since the last time: each
-                    # validation reads everything, so this keeps the total work linear.
-                    if _TRIGGERS.isdisjoint(event.text) or size - seen < size >> 4:
-                        continue
-                    seen = size
-                    value = _partial(adapter, "".join(parts))
-                    if value is not None and value != last:
-                        last = value
-                        yield value
-                elif event.type is EventType.RESET:
-                    parts.clear()
-                    last = None
-                    size = seen = 0
-        except L0Error as exc:
-            err = failure(exc, self._check)
-            if err is exc:
-                raise
-            raise err from exc
-        self._result = _success(self._check, self._stream.result)
-        yield self._result.data
-
-    @property
-    def result(self) -> StructuredResult[T]:
-        """The final :class:`l0.StructuredResult`.
-
-        Raises:
-            L0Error: Read before iteration finished successfully.
-        """
-        if self._result is None:
-            raise L0Error("no structured result yet: iterate the stream to its end first")
-        return self._result
-
-
-def _partial(adapter: TypeAdapter[Any], text: str) -> Any:
-    start = min((i for i in (text.find("{"), text.find("[")) if i != -1), default=-1)
-    if start == -1:
-        return None
-    body = text[start:]
-    fence = body.find("```")
-    if fence != -1:
-        body = body[:fence]
-    tail = body.rstrip()[-1:]
-    if tail in _NUMBER_END and tail:
-        return None  # a number may still be growing ("2" of "22"): wait for its end
-    try:
-        return adapter.validate_json(body, experimental_allow_partial="trailing-strings")
-    except ValidationError:
-        return None
-
-
-def structured_stream(
-    model: type[T] | TypeAdapter[T] | Any,
-    source: Any,
-    *,
-    auto_correct: bool = True,
-    strict: bool = False,
-    **options: Unpack[RunOptions],
-) -> StructuredStream[T]:
-    """Stream ``source`` as progressively validated ``model`` objects.
-
-    Takes the same arguments as :func:`l0.structured`.
-
-    Raises:
-        l0.StructuredOutputError: (while iterating) the output never validated.
-    """
-    from l0.core import stream
-
-    check, wrapped, opts = prepare(
-        model, source, dict(options), auto_correct=auto_correct, strict=strict
-    )
-    return StructuredStream(check, stream(wrapped, **opts))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from l0.runtime.record_schema import FORMAT, VERSION
+from l0.runtime.record_schema import FORMAT, VERSION, unpack_floats
 from l0.runtime.record_stores import FileStore, RedisStore, Store, parse_lines
 
 __all__ = ["AttemptRecord", "Recording", "load_recording", "read_recording"]
@@ -88,7 +88,7 @@ class Recording:
         for doc in docs[1:]:
             if doc.get("kind") == "batch":
                 items.extend(doc.get("items", ()))
-                reads.extend(doc.get("c", ()))
+                reads.extend(unpack_floats(doc.get("c", [])))
                 draws.extend(doc.get("r", ()))
             elif doc.get("kind") == "end":
                 end = doc

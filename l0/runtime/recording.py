@@ -28,8 +28,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from l0.adapters.base import AdapterStream, Decoded
-from l0.errors import L0Error
-from l0.redaction import redact_text
+from l0.errors import DriftError, GuardrailViolationError, L0Error
+from l0.redaction import may_hold_credential, redact_text
 from l0.runtime.record_schema import (
     FORMAT,
     VERSION,
@@ -39,6 +39,7 @@ from l0.runtime.record_schema import (
     encode_event,
     encode_result,
     encode_state,
+    pack_floats,
 )
 from l0.runtime.record_stores import FileStore, Store
 from l0.types import Event, EventType, ObservabilityEvent, Status
@@ -158,6 +159,11 @@ def _is_cut(exc: BaseException) -> bool:
     return not isinstance(exc, Exception) or getattr(exc, "_l0_replay_cut", False)
 
 
+def _redacted(text: str) -> str:
+    """``text`` with every credential masked (the masks run only when one may be there)."""
+    return redact_text(text) if may_hold_credential(text) else text
+
+
 class RecordingClock:
     """The run's clock, with every reading and backoff wait recorded.
 
@@ -204,7 +210,9 @@ class RunRecorder:
         self.reads: list[float] = []
         self.draws: list[float] = []
         self.seq = 0
+        self.stream: RecordingStream | None = None  # the current attempt's
         self.clock = RecordingClock(run.opts.clock, self)
+        self._last = self.clock.timer_now()
         policy_random = run.opts.retry.random or _random.random
         draws = self.draws
 
@@ -218,7 +226,7 @@ class RunRecorder:
     # -- writing -------------------------------------------------------------------------------
 
     async def _write(self, line: dict[str, Any]) -> None:
-        await self.recorder.store.append(self.key, [redact_text(dumps(line))])
+        await self.recorder.store.append(self.key, [_redacted(dumps(line))])
 
     async def flush(self) -> None:
         """Write the buffered items, clock readings and draws as one batch line."""
@@ -226,10 +234,10 @@ class RunRecorder:
             return
         line = {"kind": "batch", "seq": self.seq, "items": self.items}
         if self.reads:
-            line["c"] = self.reads
+            line["c"] = pack_floats(self.reads)
         if self.draws:
             line["r"] = self.draws
-        text = redact_text(dumps(line))
+        text = _redacted(dumps(line))
         self.seq += 1
         self.items.clear()
         self.reads.clear()
@@ -293,10 +301,53 @@ class RunRecorder:
                 "t": self.clock.timer_now(),
             }
         )
-        return RecordingStream(src, self)
+        self._last = self.clock.timer_now()
+        self.stream = RecordingStream(src, self)
+        return self.stream
 
-    async def fault(self, err: L0Error | None, raisable: BaseException) -> None:
+    def appender(self, parts: list[str]) -> Callable[[str], None]:
+        """The loop's ``append`` for plain tokens: keeps the text and records the token."""
+        parts_append = parts.append
+        items_append = self.items.append
+        if self.content:
+
+            def append(text: str) -> None:
+                parts_append(text)
+                items_append(text)
+
+        else:
+
+            def append(text: str) -> None:
+                parts_append(text)
+                items_append(len(text))
+
+        return append
+
+    async def token(self, text: str) -> None:
+        """A plain token on the loop's slow path (every check interval): recorded; the
+        buffer is written when full."""
+        self.items.append(text if self.content else len(text))
+        t = self.clock.timer_now()
+        if t - self._last > self.recorder.gap:
+            self.items.insert(len(self.items) - 1, {"k": "gap", "t": t})
+        self._last = t
+        if len(self.items) >= self.recorder.flush_every:
+            await self.flush()
+
+    def _terminal(self, kind: str) -> None:
+        stream = self.stream
+        if stream is not None and not stream._done:
+            stream._done = True
+            self.items.append({"k": kind, "t": self.clock.timer_now()})
+
+    async def fault(self, exc: BaseException, err: L0Error | None, raisable: BaseException) -> None:
         """A failure as l0 classified it (``err`` ``None``: not retryable by nature)."""
+        # Plain-text streams are read without a recording layer: how reading ended is
+        # decided here (l0's own checks and cancellations stopped it; anything else the
+        # source raised).
+        own = isinstance(exc, (GuardrailViolationError, DriftError)) or _is_cut(exc)
+        self._terminal("cut" if own else "raise")
+        self.stream = None
         entry: dict[str, Any] = {"k": "fault", "err": encode_error(raisable, self.content)}
         if err is None:
             entry["internal"] = True
@@ -317,6 +368,7 @@ class RunRecorder:
 
     async def finish(self, status: Status) -> None:
         """Write the outcome: status, result or final error, state (last line)."""
+        self._terminal("cut")  # the consumer left in the middle of an attempt
         await self.flush()
         run = self.run
         line: dict[str, Any] = {"kind": "end", "status": status.value}
@@ -385,8 +437,10 @@ class RecordingStream(AdapterStream):
         self.inner = inner
         self.rec = rec
         self.text_fast_path = inner.text_fast_path
-        self.chunks = self._chunks()
         self._done = False
+        # A text stream is read as it is (the loop records its tokens, :meth:`RunRecorder.
+        # appender`); a provider stream through a layer that decodes and records each chunk.
+        self.chunks = inner.chunks if inner.text_fast_path else self._chunks()
 
     # The adapter's end-of-stream state, read by the loop.
     @property
@@ -418,9 +472,7 @@ class RecordingStream(AdapterStream):
         return self.inner.source
 
     def _terminal(self, kind: str) -> None:
-        if not self._done:
-            self._done = True
-            self.rec.items.append({"k": kind, "t": self.rec.clock.timer_now()})
+        self.rec._terminal(kind)
 
     async def _chunks(self) -> AsyncIterator[Any]:
         rec = self.rec
@@ -463,13 +515,27 @@ class RecordingStream(AdapterStream):
         self._terminal("end")
 
     def decode(self, chunk: Any) -> Decoded:
-        """The events of a chunk the recorder decoded (or the adapter's, for an Event)."""
+        """The events of a chunk the recorder decoded; on a text stream, the adapter's
+        (recorded here)."""
         if chunk.__class__ is PreDecoded:
             return chunk.events
-        return self.inner.decode(chunk)
+        inner = self.inner
+        if not inner.text_fast_path:
+            return inner.decode(chunk)
+        rec = self.rec
+        before = _snapshot(inner)
+        decoded = inner.decode(chunk)
+        entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, rec.content)}
+        changes = _changes(inner, before, rec.content)
+        if changes:
+            entry["s"] = changes
+        entry["t"] = rec.clock.timer_now()
+        rec.items.append(entry)
+        return decoded
 
     def end(self) -> list[Event]:
         """The adapter's pending events, recorded."""
+        self.rec._terminal("end")
         before = _snapshot(self.inner)
         events = self.inner.end()
         entry: dict[str, Any] = {

@@ -58,7 +58,7 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
     err, raisable = classify_failure(run, exc)
     run.errors.append(raisable)
     if run.rec is not None:
-        await run.rec.fault(err, raisable)
+        await run.rec.fault(exc, err, raisable)
     if run.breaker_key is not None and run.opts.breaker is not None:
         # The breaker itself decides whether this error's category counts.
         await run.opts.breaker.record_failure(run.breaker_key, raisable)

@@ -134,7 +134,9 @@ class Run:
         wd = self.wd
         now = self.now
         timed = wd.timed
-        append = state._parts.append
+        # Recording (``record=``) keeps each plain token as the loop appends it: no extra
+        # layer between the provider and the loop.
+        append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
         hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
@@ -178,6 +180,8 @@ class Run:
                                 continue
                             # Slow path: first token, overlap removal, due checks.
                             state.token_count = n
+                            if self.rec is not None:
+                                await self.rec.token(chunk)
                             text = await self.checks.on_token(chunk, ts or now())
                             next_check = self.next_check
                             if text:

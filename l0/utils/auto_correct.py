@@ -40,7 +40,7 @@ import orjson
 
 from l0.utils.repair_pass import RepairPass, TooDeepError, has_prose
 
-__all__ = ["AutoCorrectResult", "auto_correct_json", "parses_as_json"]
+__all__ = ["AutoCorrectResult", "auto_correct_json", "close_partial_json", "parses_as_json"]
 
 # An opening fence and its language; JSON fences are the ones without a language or with one
 # of _JSON_LANGS. Other fences (```python) are skipped: their braces are not the answer.
@@ -118,6 +118,35 @@ def auto_correct_json(text: str) -> AutoCorrectResult:
     return _last_resort(*first)
 
 
+def close_partial_json(text: str) -> str | None:
+    """The JSON document a still-streaming ``text`` holds so far, closed into valid JSON, or
+    ``None`` while there is none to show.
+
+    The document is chosen as :func:`auto_correct_json` chooses it (outside reasoning blocks
+    and fences in other languages, a fence ending it only outside a string), so a partial
+    object shown while streaming is a prefix of the final answer's document, never a draft.
+    Unfinished strings keep their text; a cut key or literal is dropped. Only the structural
+    repairs are used (not ``json-repair``, whose guesses on a cut document are not a prefix
+    of anything). Linear in ``text``.
+    """
+    if _parses(text):
+        return text
+    hidden = _hidden_regions(text)
+    consumed = 0
+    for start, _fenced in _starts(text, hidden):
+        if start < consumed:
+            continue
+        try:
+            repair = RepairPass(text, start, [])
+            out = repair.run()
+        except TooDeepError:
+            return None
+        consumed = repair.i
+        if _parses(out):
+            return out
+    return None
+
+
 def _hidden_regions(text: str) -> list[tuple[int, int]]:
     """Sorted, disjoint spans that never hold the answer: reasoning blocks and fences in
     other languages (one pass each)."""
@@ -158,6 +187,9 @@ _START = re.compile(
     r"(?![A-Za-z_])|[A-Za-z_]\w*\s*:))"
 )
 _MAX_STARTS = 4  # candidate document starts tried before the last resort
+# A fence marker as markdown writes one: at the start of the text or after whitespace. Three
+# backticks right after a quote or a letter are inside a string ({"```": 1}), not a fence.
+_OPEN_FENCE = re.compile(r"(?<!\S)```")
 
 
 def _starts(text: str, hidden: list[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -171,7 +203,7 @@ def _starts(text: str, hidden: list[tuple[int, int]]) -> list[tuple[int, bool]]:
             h += 1
         if h < len(hidden) and hidden[h][0] <= i:
             continue
-        found.append((i, text.count("```", 0, i) % 2 == 1))
+        found.append((i, len(_OPEN_FENCE.findall(text, 0, i)) % 2 == 1))
         if len(found) == _MAX_STARTS:
             break
     return sorted(found, key=lambda s: not s[1])

@@ -144,3 +144,15 @@ def test_extract_json_refuses_a_document_that_needs_repair() -> None:
 def test_helpers_name_the_bad_input_type(helper: Any) -> None:
     with pytest.raises(TypeError, match="expects str, got bytes"):
         helper(b"{}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"":[],"x":{"```":null},"a":[', {"": [], "x": {"```": None}, "a": []}),
+        ('{"k```": 1, "l": [2', {"k```": 1, "l": [2]}),
+        ('Sure! ```json\n{"a": 1}\n```', {"a": 1}),
+    ],
+)
+def test_backticks_in_a_key_are_not_a_fence(text: str, expected: Any) -> None:
+    assert l0.parse_or_repair(text) == expected

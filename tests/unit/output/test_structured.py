@@ -12,7 +12,8 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 import l0
-from l0.output.structured import StructuredAttempt, structured, structured_stream
+from l0.output.streaming import structured_stream
+from l0.output.structured import StructuredAttempt, structured
 from l0.testing import FakeClock
 
 

@@ -1,0 +1,95 @@
+"""Recording overhead: ``l0.stream(..., record=FileStore(dir))`` against the same run without.
+
+    python benchmarks/bench_record.py [--rounds 30] [--check]
+
+Targets (issue 15): recording on (file store, buffered) <= 1.3x recording off per token;
+recording off is the core benchmark itself (bench_core.py: same code path, one ``is None``
+test per attempt). Two workloads: the core one (plain ``str`` tokens from a zero-delay
+generator, where l0 itself costs well under 1 µs per token) and a real openai SDK stream
+(``AsyncOpenAI`` over an in-memory transport: SSE parsing, pydantic chunks; bench_openai_sdk).
+``--check`` exits non-zero when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_openai_sdk import MESSAGES, build_sse, make_client
+from harness import floor, print_table, run_rounds, word_source
+
+import l0
+
+TOKEN = l0.EventType.TOKEN
+TIMEOUTS = {
+    "no timeout": l0.Timeout(initial_token=None, inter_token=None),
+    "inter-token timeout": l0.Timeout(initial_token=None, inter_token=30.0),
+}
+
+
+def _scenario(timeout: l0.Timeout, store: l0.Store | None):
+    async def scenario(n: int) -> int:
+        count = 0
+        async with l0.stream(word_source(n), timeout=timeout, record=store) as s:
+            async for ev in s:
+                if ev.type is TOKEN:
+                    count += 1
+        return count
+
+    return scenario
+
+
+def _sdk(store: l0.Store | None):
+    clients: dict[int, object] = {}
+
+    async def scenario(n: int) -> int:
+        client = clients.get(n)
+        if client is None:
+            client = clients[n] = make_client(build_sse(n))
+        result = await l0.run(
+            lambda: client.chat.completions.create(  # type: ignore[attr-defined]
+                model="gpt-4o-mini", messages=MESSAGES, stream=True
+            ),
+            record=store,
+        )
+        return result.state.token_count
+
+    return scenario
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
+    parser.add_argument("--check", action="store_true", help="fail when a target is missed")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = l0.FileStore(tmp)
+        scenarios = [("floor", floor)]
+        for label, timeout in TIMEOUTS.items():
+            scenarios.append((f"off, {label}", _scenario(timeout, None)))
+            scenarios.append((f"file store, {label}", _scenario(timeout, files)))
+        scenarios.append(("off, openai SDK", _sdk(None)))
+        scenarios.append(("file store, openai SDK", _sdk(files)))
+        rows = run_rounds(scenarios, args.sizes, args.rounds)
+    print_table(rows)
+    by = {(r.name, r.n): r for r in rows}
+    checks = []
+    for label in [*TIMEOUTS, "openai SDK"]:
+        for n in args.sizes:
+            on, off = by[(f"file store, {label}", n)], by[(f"off, {label}", n)]
+            ratio = statistics.median(a / b for a, b in zip(on.samples, off.samples, strict=True))
+            print(f"recording on / off, {label}, {n} tokens: {ratio:.2f}x")
+            checks.append((f"record <= 1.3x off ({label}, {n} tokens)", ratio <= 1.3))
+    for name, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    return 0 if (all(ok for _, ok in checks) or not args.check) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""``l0 replay`` on recordings of the demo's three scenes: the rendered text."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from l0.demo import ANSWER
+from l0.demo import main as demo_main
+
+ROOT = Path(__file__).resolve().parents[3]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+
+
+def l0_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "l0", *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=25,
+    )
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo's three scenes, recorded; by what happened in them."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert demo_main(fast=True, out=io.StringIO(), record=str(folder)) == 0
+    found: dict[str, Path] = {}
+    for path in folder.glob("*.jsonl"):
+        text = path.read_text()
+        name = (
+            "fallback"
+            if "FALLBACK_START" in text
+            else "stall"
+            if "TIMEOUT_TRIGGERED" in text
+            else "drop"
+        )
+        found[name] = path
+    assert sorted(found) == ["drop", "fallback", "stall"]
+    return found
+
+
+def _lines(out: str) -> list[str]:
+    return [" ".join(line.split()[2:]) for line in out.splitlines() if line.lstrip()[:1].isdigit()]
+
+
+def test_drop_scene_timeline(scenes: dict[str, Path]) -> None:
+    done = l0_cli("replay", str(scenes["drop"]))
+    assert done.returncode == 0, done.stderr
+    assert _lines(done.stdout) == [
+        "session start (0 fallback(s), continuation on)",
+        "attempt 1 on source 0",
+        _lines(done.stdout)[2],  # first token after <measured> s
+        "fault NetworkError: ConnectionResetError: connection reset by peer [network] -> "
+        "retry (network error)",
+        "retry 1 after 0.05s (network)",
+        "attempt 2 on source 0 (retry)",
+        "resume from the checkpoint (98 chars)",
+        _lines(done.stdout)[7],
+        "stream end (no finish reason, 52 tokens)",
+        "complete: 285 chars",
+        "session end: completed, 2 attempt(s)",
+    ]
+    assert _lines(done.stdout)[2].startswith("first token after ")
+    flat = " ".join(done.stdout.split())
+    words = " ".join(done.stdout.replace("│", " ").split())
+    assert "final text" in done.stdout and " ".join(ANSWER.split()) in words
+    assert "│ status │ completed │" in flat and "│ replay │ identical byte for byte │" in flat
+
+
+def test_stall_scene_timeline(scenes: dict[str, Path]) -> None:
+    done = l0_cli("replay", str(scenes["stall"]))
+    assert done.returncode == 0, done.stderr
+    lines = _lines(done.stdout)
+    assert any(
+        line.startswith("inter_token timeout: ") and line.endswith("limit 0.1s") for line in lines
+    )
+    assert "retry 1 after 0.05s (transient)" in lines
+    assert "resume from the checkpoint (144 chars)" in lines
+    assert lines[-1] == "session end: completed, 2 attempt(s)"
+    assert "identical byte for byte" in done.stdout
+
+
+def test_fallback_scene_timeline_and_summary(scenes: dict[str, Path]) -> None:
+    done = l0_cli("replay", str(scenes["fallback"]))
+    assert done.returncode == 0, done.stderr
+    lines = _lines(done.stdout)
+    faults = [line.split(" [")[0] for line in lines if line.startswith("fault ")]
+    assert faults == [
+        "fault NetworkError: ConnectionResetError: connection reset by peer",
+        "fault ServerError: model-a: overloaded (529)",
+        "fault AuthenticationError: model-a: invalid API key (401)",
+    ]
+    assert "fallback 0 -> 1: fatal error (authentication_error)" in lines
+    assert "attempt 4 on source 1" in lines
+    flat = " ".join(done.stdout.split())
+    assert "│ attempts │ 4 │" in flat and "│ fallbacks │ 1 │" in flat
+    assert "{'network': 1, 'transient': 1, 'fatal': 1}" in flat
+
+
+def test_policy_replay_and_json(scenes: dict[str, Path], tmp_path: Path) -> None:
+    policy = tmp_path / "retry.json"
+    policy.write_text('{"retry": {"attempts": 0, "max_retries": 0, "backoff": "fixed"}}')
+    done = l0_cli("replay", str(scenes["fallback"]), "--policy", str(policy), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["identical"] is None and doc["text"] == ANSWER
+    assert doc["summary"]["attempts"] == 2 and doc["summary"]["fallbacks"] == 1
+    assert doc["diff"]["attempts"] == [4, 2]
+    assert "attempts: 4 -> 2" in doc["diff"]["summary"]
+    events = [e["event"] for e in doc["timeline"]]
+    assert events.count("FALLBACK_START") == 1 and "RETRY_ATTEMPT" not in events
+
+
+def test_diff_two_recordings(scenes: dict[str, Path]) -> None:
+    done = l0_cli("replay", str(scenes["drop"]), "--diff", str(scenes["stall"]))
+    assert done.returncode == 0, done.stderr
+    assert "errors by category" in done.stdout
+    assert "{'network': 1}" in done.stdout and "{'transient': 1}" in done.stdout
+
+
+def test_bad_inputs_name_the_fix(scenes: dict[str, Path], tmp_path: Path) -> None:
+    missing = l0_cli("replay", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "no recording at" in missing.stderr
+    policy = tmp_path / "bad.json"
+    policy.write_text('{"retyr": {}}')
+    bad = l0_cli("replay", str(scenes["drop"]), "--policy", str(policy))
+    assert bad.returncode == 2 and "unknown policy key 'retyr'" in bad.stderr
+    assert "retry" in bad.stderr
