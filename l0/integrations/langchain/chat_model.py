@@ -71,6 +71,8 @@ class L0ChatModel(BaseChatModel):
         drift: ``None``, ``True`` or a drift detector.
         continuation: Continue from the checkpoint after a failure (default True).
         check_intervals: How often streaming checks run.
+        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
+            text; docs/what-your-user-sees.md).
         detect_zero_output: Treat an empty answer as an error (default True).
         clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
         on_event: Receives every :class:`l0.ObservabilityEvent`.
@@ -84,13 +86,14 @@ class L0ChatModel(BaseChatModel):
     drift: Any = None
     continuation: bool | Continuation = True
     check_intervals: CheckIntervals | None = None
+    release: str | None = None
     detect_zero_output: bool | None = None
     clock: Clock | None = None
     on_event: EventHandler | None = None
 
     L0_OPTIONS: ClassVar[frozenset[str]] = frozenset(
         {"fallbacks", "retry", "timeout", "guardrails", "drift", "continuation"}
-        | {"check_intervals", "detect_zero_output", "clock", "on_event"}
+        | {"check_intervals", "release", "detect_zero_output", "clock", "on_event"}
     )
     """The l0 options (also what :meth:`for_class` accepts)."""
 
@@ -165,6 +168,7 @@ class L0ChatModel(BaseChatModel):
             "guardrails": self.guardrails,
             "drift": self.drift,
             "check_intervals": self.check_intervals,
+            "release": self.release,
             "clock": self.clock,
         }
 

@@ -64,6 +64,8 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         continuation: Continue chat models from the checkpoint after a failure (default
             True). Other runnables, or inputs that are not messages, restart instead.
         check_intervals: How often streaming checks run.
+        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
+            text; docs/what-your-user-sees.md).
         detect_zero_output: Treat an empty answer as an error (default: on for chat models
             and text outputs, off otherwise and in guard mode).
         clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
@@ -78,6 +80,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
     drift: Any = None
     continuation: bool | Continuation = True
     check_intervals: CheckIntervals | None = None
+    release: str | None = None
     detect_zero_output: bool | None = None
     clock: Clock | None = None
     on_event: EventHandler | None = None
@@ -110,6 +113,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
             "guardrails": self.guardrails,
             "drift": self.drift,
             "check_intervals": self.check_intervals,
+            "release": self.release,
             "clock": self.clock,
         }
 
