@@ -65,6 +65,7 @@ from l0.orchestration.pipeline import (
     create_pipeline,
     pipe,
 )
+from l0.orchestration.pool import OperationPool, PoolProgress, PoolTask, PoolTelemetry, sequential
 from l0.orchestration.tokens import estimate_tokens
 from l0.orchestration.window import Chunk, DocumentWindow, create_window
 from l0.redaction import redact, register_secret
@@ -183,11 +184,15 @@ __all__ = [
     "NetworkError",
     "NetworkErrorKind",
     "ObservabilityEvent",
+    "OperationPool",
     "OutputRetractedError",
     "Pipeline",
     "PipelineContext",
     "PipelineResult",
     "PipelineStep",
+    "PoolProgress",
+    "PoolTask",
+    "PoolTelemetry",
     "ProviderError",
     "RaceResult",
     "RateLimitError",
@@ -245,6 +250,7 @@ __all__ = [
     "replay",
     "run",
     "run_sync",
+    "sequential",
     "stream",
     "stream_sync",
     "structured",

@@ -8,17 +8,18 @@ core through one anyio portal (:mod:`l0.runtime.sync`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import anyio
 import anyio.from_thread
 from typing_extensions import Unpack
 
+from l0.runtime.events import EventHandler
 from l0.runtime.options import OPTION_NAMES, RunOptions, build_options, check_option_names
 from l0.runtime.run import Run
 from l0.runtime.stream import Stream
-from l0.runtime.sync import iterate_blocking
+from l0.runtime.sync import call_beside_loop, iterate_blocking, loop_running_here
 from l0.types import Event, Result
 
 __all__ = ["run", "run_sync", "stream", "stream_sync"]
@@ -68,6 +69,13 @@ def run_sync(source: Any, **options: Unpack[RunOptions]) -> Result:
     loop's thread too: the async core runs on a portal thread)."""
     if not OPTION_NAMES.issuperset(options):
         check_option_names(options, "l0.run_sync")
+    if loop_running_here():  # e.g. a notebook: fine, unless this loop serves the source
+
+        def run_with(handler: EventHandler) -> Awaitable[Result]:
+            beside: RunOptions = {**options, "on_event": handler}
+            return run(source, **beside)
+
+        return call_beside_loop(run_with, options.get("on_event"))
     with anyio.from_thread.start_blocking_portal() as portal:
         return portal.call(lambda: run(source, **options))
 

@@ -11,6 +11,7 @@ what happens (:mod:`l0.runtime.recovery`), and the loop carries it out.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from l0.runtime.recovery import on_failure
 from l0.runtime.results import complete, telemetry
 from l0.runtime.retry import Counters
 from l0.runtime.state_machine import StateMachine
+from l0.runtime.sync import warn_if_blocked
 from l0.runtime.timers import Clock
 from l0.runtime.watchdog import Watchdog
 from l0.types import (
@@ -113,6 +115,7 @@ class Run:
         self.final_error: BaseException | None = None
         self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self.next_check = 1
+        self.warned_blocking = False  # a sync factory blocked the loop (warned once per run)
 
     @property
     def source_index(self) -> int:
@@ -365,10 +368,13 @@ class Run:
         else:
             rec = self.rec
             source = self.opts.sources[self.source_index]
+            started = time.perf_counter()
             obj = source(attempt) if rec is None else rec.call_source(source, attempt)
             # ``__await__`` on the type: inspect.isawaitable's ABC check costs µs per attempt.
             if getattr(type(obj), "__await__", None) is not None:
                 obj = await self.wd.guard(_resolve(obj))
+            elif not self.warned_blocking:
+                self.warned_blocking = warn_if_blocked(started, obj, source.label)
             collect_credentials(obj)  # the key behind the stream is masked wherever l0 writes
             adapter = self.opts.adapter or detect_adapter(obj)
             self.adapter = adapter

@@ -13,14 +13,19 @@ Ctrl-C surfaces as ``KeyboardInterrupt``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+import logging
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.from_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["iterate_blocking"]
+__all__ = ["call_beside_loop", "iterate_blocking", "loop_running_here", "warn_if_blocked"]
 
 T = TypeVar("T")
 _END = object()
@@ -106,3 +111,88 @@ def iterate_blocking(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
                 yield item
         finally:
             portal.call(pump.stop)
+
+
+LOOP_THREAD_GRACE = 5.0
+"""Seconds ``run_sync`` called from an event loop's thread waits for the source to answer."""
+
+# Events a run emits before its source has answered anything.
+_NOT_YET = frozenset({"SESSION_START", "ATTEMPT_START", "STREAM_INIT"})
+
+
+def loop_running_here() -> bool:
+    """Whether the calling thread is running an event loop (asyncio or trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return True
+    trio = sys.modules.get("trio")  # imported already if a trio loop runs
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+def call_beside_loop(
+    run: Callable[[Callable[[Any], Any]], Awaitable[T]],
+    on_event: Callable[[Any], Any] | None,
+    *,
+    grace: float = LOOP_THREAD_GRACE,
+) -> T:
+    """Run ``run(handler)`` on a portal from a thread whose own event loop it blocks.
+
+    The calling loop cannot run until this returns, so a source served by it (an in-process
+    server, an ASGI app, a client bound to it) can never answer. When the source has answered
+    nothing (no stream, no error) within ``grace`` seconds, the run is cancelled and a
+    ``RuntimeError`` says why, instead of hanging.
+    """
+    answered = threading.Event()
+
+    def handler(event: Any) -> Any:
+        if event.name not in _NOT_YET:
+            answered.set()
+        return None if on_event is None else on_event(event)
+
+    with anyio.from_thread.start_blocking_portal() as portal:
+        future = portal.start_task_soon(run, handler)
+        future.add_done_callback(lambda _: answered.set())
+        if not answered.wait(grace):
+            future.cancel()
+            raise RuntimeError(
+                "l0.run_sync was called from the thread of a running event loop, which it "
+                f"blocks until it returns, and the source has not answered for {grace:g} s: "
+                "a source served by this loop (an in-process server, an ASGI app, a client "
+                "bound to this loop) can never answer. Use `await l0.run(...)` here instead."
+            )
+        return future.result()
+
+
+BLOCKING_CALL = 0.1
+"""Seconds a source factory may block the event loop before ``l0.run`` warns (once)."""
+
+logger = logging.getLogger("l0")
+
+
+def warn_if_blocked(started: float, obj: object, label: str) -> bool:
+    """Warn when a source factory called at ``started`` (``perf_counter``) blocked the loop.
+
+    A sync SDK client's ``create(..., stream=True)`` waits for the response headers on the
+    event loop's thread, stalling every other task of the loop. Returns True when it warned.
+    """
+    blocked = time.perf_counter() - started
+    if blocked < BLOCKING_CALL:
+        return False
+    logger.warning(
+        "l0: %s blocked the event loop for %.2f s before returning a %s (a sync SDK client "
+        "in async l0.run?): every other task of the loop waited. Use the async client "
+        "(AsyncOpenAI, AsyncAnthropic) or l0.run_sync. Warned once per run.",
+        label,
+        blocked,
+        type(obj).__qualname__,
+    )
+    return True
