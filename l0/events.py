@@ -73,7 +73,8 @@ class EventName(str, Enum):
     """Lifecycle event names (the value is the name itself)."""
 
     SESSION_START = "SESSION_START"
-    """data: ``fallbacks`` (count), ``continuation`` (bool), ``context``."""
+    """data: ``fallbacks`` (count), ``continuation`` (bool), ``context`` (the run's context,
+    deep-copied and read-only; also on every event as :attr:`ObservabilityEvent.context`)."""
     ATTEMPT_START = "ATTEMPT_START"
     """data: ``number``, ``retry_count``, ``fallback_index``, ``is_retry``, ``is_fallback``,
     ``is_continuation``."""
@@ -148,7 +149,7 @@ class SessionStartData(TypedDict):
 
     fallbacks: int
     continuation: bool
-    context: dict[str, Any]
+    context: Mapping[str, Any]
 
 
 class AttemptStartData(TypedDict):

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
@@ -157,6 +158,9 @@ class State:
     ``token_count`` (and, without a stall timeout, ``last_token_at``) is kept in a local of
     the hot loop and written back at every check and at the end of each attempt, so in
     between it may lag (until the attempt ends when no check is configured).
+    ``checkpoint`` is the last known-good text: the delivered text a continued attempt
+    resumes from, and after a successful run the whole answer (it passed its final checks);
+    empty after a reset.
     """
 
     __slots__ = (
@@ -449,6 +453,9 @@ class Attempt:
         return out
 
 
+_EMPTY_CONTEXT: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class ObservabilityEvent:
     """One lifecycle event delivered to ``on_event`` (names and payloads: :mod:`l0.events`).
@@ -460,6 +467,8 @@ class ObservabilityEvent:
         attempt: The attempt number it belongs to (0 before the first attempt starts).
         seq: Position in the run's event sequence (0-based, gap-free).
         data: The event's fields.
+        context: The run's ``context`` (deep-copied and read-only; the same on every event
+            of the run; empty when none was given).
     """
 
     name: str
@@ -468,6 +477,7 @@ class ObservabilityEvent:
     attempt: int
     seq: int
     data: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY_CONTEXT)
 
 
 BackoffName = Literal["exponential", "linear", "fixed", "fixed_jitter", "full_jitter"]

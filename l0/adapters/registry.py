@@ -131,7 +131,8 @@ def detect_adapter(obj: object) -> Adapter:
     """The first registered adapter whose ``detect`` accepts ``obj``.
 
     Raises:
-        InvalidStreamError: (code ``ADAPTER_NOT_FOUND``) when none does.
+        InvalidStreamError: (code ``INVALID_STREAM``) when none does: ``obj`` is not a
+            stream l0 can read (``ADAPTER_NOT_FOUND`` is for an unknown adapter *name*).
     """
     for adapter in _ordered():
         if adapter is TEXT_ADAPTER:
@@ -141,5 +142,5 @@ def detect_adapter(obj: object) -> Adapter:
     raise InvalidStreamError(
         f"no adapter can read a {type(obj).__module__}.{type(obj).__qualname__}: "
         "return an async iterable of str/l0.Event or a provider SDK stream, or pass adapter=",
-        code=ErrorCode.ADAPTER_NOT_FOUND,
+        code=ErrorCode.INVALID_STREAM,
     )

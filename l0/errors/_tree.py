@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any, ClassVar
@@ -109,7 +110,9 @@ class L0Error(Exception):
         retry_after: Seconds the provider asked to wait before retrying, if it said.
         status_code: The HTTP status behind the error, if any.
         request_id: The provider's request id, if it sent one.
-        checkpoint: Text delivered before the error (set by the runtime).
+        checkpoint: The text delivered to the consumer before the error (set by the
+            runtime on every error met after text was delivered; empty otherwise).
+        timestamp: When the error was created (seconds since the epoch, ``time.time()``).
     """
 
     default_code: ErrorCode = ErrorCode.INTERNAL_ERROR
@@ -136,6 +139,12 @@ class L0Error(Exception):
         self.status_code = status_code
         self.request_id = request_id
         self.checkpoint = checkpoint
+        self.timestamp = time.time()
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """True when text had been delivered before the error (:attr:`checkpoint`)."""
+        return bool(self.checkpoint)
 
     @property
     def retryable(self) -> bool:
@@ -150,6 +159,8 @@ class L0Error(Exception):
             "code": self.code.value,
             "category": self.category.value,
             "retryable": self.retryable,
+            "timestamp": self.timestamp,
+            "has_checkpoint": self.has_checkpoint,
         }
         if self.status_code is not None:
             out["status_code"] = self.status_code

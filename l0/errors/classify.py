@@ -106,11 +106,18 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], NetworkErrorKind], ...] = tuple(
             r"|unexpected end of (?:data|stream)",
             _K.INCOMPLETE,
         ),
-        (r"enotfound|getaddrinfo|name resolution|name or service not known|dns", _K.DNS),
+        (
+            r"enotfound|getaddrinfo|name resolution|name or service not known|dns"
+            r"|host not found|unknown host|nodename nor servname",
+            _K.DNS,
+        ),
         (r"timed out|timeout|etimedout|deadline exceeded", _K.TIMEOUT),
         (r"ssl|tls|handshake", _K.TLS),
     )
 )
+# A certificate that fails verification: as the typed ssl.SSLCertVerificationError, a TLS
+# network error that retrying the same host cannot fix (fatal: the next fallback).
+_CERTIFICATE_WORDS = re.compile(r"\bcertificate|\bself[- _]signed", re.IGNORECASE)
 _RATE_LIMIT_WORDS = re.compile(r"\b(?:rate limit(?:ed)?|too many requests)\b", re.IGNORECASE)
 _OVERLOAD_WORDS = re.compile(r"\b(?:overloaded|service unavailable)\b", re.IGNORECASE)
 
@@ -276,6 +283,8 @@ def _attach(err: L0Error, exc: BaseException) -> L0Error:
 def _from_message(exc: BaseException) -> L0Error:
     """Last resort for untyped errors: whole-word message patterns."""
     text = str(exc)
+    if _CERTIFICATE_WORDS.search(text):
+        return _network(exc, _K.TLS, category=ErrorCategory.FATAL)
     for pattern, kind in _MESSAGE_PATTERNS:
         if pattern.search(text):
             return _network(exc, kind)

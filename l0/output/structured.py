@@ -133,14 +133,10 @@ class _Relay:
 
     async def emit(self, name: EventName, **data: Any) -> None:
         last = self.last
-        event = ObservabilityEvent(
-            name=name.value,
-            ts=last.ts if last else 0.0,
-            stream_id=last.stream_id if last else "",
-            attempt=last.attempt if last else 0,
-            seq=self.seq,
-            data=data,
-        )
+        if last is None:
+            event = ObservabilityEvent(name.value, 0.0, "", 0, self.seq, data)
+        else:  # the run's id, attempt, time and context carry over
+            event = dataclasses.replace(last, name=name.value, seq=self.seq, data=data)
         await self._send(event)
 
     async def _send(self, event: ObservabilityEvent) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from types import MappingProxyType
 from typing import Any
 
@@ -12,12 +13,33 @@ from l0.events import EventName
 from l0.redaction import redact_text
 from l0.types import ObservabilityEvent
 
-__all__ = ["Emitter", "EventHandler"]
+__all__ = ["Emitter", "EventHandler", "freeze"]
 
 logger = logging.getLogger("l0")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 EventHandler = Callable[[ObservabilityEvent], Awaitable[None] | None]
+
+
+def freeze(value: Any) -> Any:
+    """A deep, read-only copy of ``value``: mappings become read-only mappings, lists and
+    tuples tuples, sets frozensets; anything else is deep-copied (kept as is if it cannot be).
+
+    The run's ``context`` is frozen once at the start, so a caller changing its dict (or a
+    nested value) later never changes what the events report.
+    """
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, Set):
+        return frozenset(freeze(v) for v in value)
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an object that refuses to be copied (a lock, a client) is shared
+        return value
 
 
 class Emitter:
@@ -54,9 +76,7 @@ class Emitter:
         self.stream_id = stream_id
         self.attempt = 0
         self.seq = 0
-        self.context: Mapping[str, Any] = (
-            MappingProxyType(dict(context)) if context and self.active else _EMPTY
-        )
+        self.context: Mapping[str, Any] = freeze(context) if context and self.active else _EMPTY
 
     def _handler_failed(self, handler: EventHandler, name: str) -> None:
         """Log a raising handler: its first failure in a run with the traceback, then briefly."""
@@ -85,6 +105,7 @@ class Emitter:
             attempt=self.attempt,
             seq=self.seq,
             data=data,
+            context=self.context,
         )
         self.seq += 1
         for handler in self._handlers:

@@ -56,6 +56,9 @@ def classify_failure(run: Run, exc: BaseException) -> tuple[L0Error | None, Base
 async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event]]:
     """Classify, decide, report; prepare the next attempt or raise the final error."""
     err, raisable = classify_failure(run, exc)
+    delivered = run.state.content
+    if err is not None and delivered and not err.checkpoint:
+        err.checkpoint = delivered  # what the user had already seen when it failed
     run.errors.append(raisable)
     if run.rec is not None:
         await run.rec.fault(exc, err, raisable)
@@ -86,16 +89,19 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
             action=decision.action.value,
             reason=decision.reason,
         )
+    if decision.action is not Action.RETRY and run.counters.total and run.emitter.active:
+        # Retries on this source are over: before the fallback or the final failure.
+        await run.emitter.emit(
+            EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
+        )
     if decision.action is Action.GIVE_UP:
-        if run.counters.total and run.emitter.active:
-            await run.emitter.emit(
-                EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
-            )
         final = (
             RetryBudgetExhaustedError(budget_key, errors=run.errors)
             if budget_key is not None
             else _final_error(run, err, raisable)
         )
+        if isinstance(final, L0Error) and delivered and not final.checkpoint:
+            final.checkpoint = delivered
         raise final from final.__cause__  # keep the SDK exception an adapter attached
     pending = await _prepare_next(run, err, decision)
     return decision, pending

@@ -28,8 +28,10 @@ async def complete(run: Run) -> Result:
         key = run.opts.breaker_keys[run.source_index]
         if key is not None:
             await run.opts.retry_budget.record_success(key)
+    text = state.content
+    state.checkpoint = text  # the whole answer passed its final checks: the last good point
     result = Result(
-        text=state.content,
+        text=text,
         state=state,
         telemetry=telemetry(run, end),
         tool_calls=list(src.tool_calls) if src else [],

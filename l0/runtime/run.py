@@ -298,7 +298,7 @@ class Run:
                 EventName.SESSION_START,
                 fallbacks=len(self.opts.sources) - 1,
                 continuation=self.opts.continuation is not None,
-                context=dict(self.emitter.context),
+                context=self.emitter.context,
             )
 
     async def _begin_attempt(self, delay: float) -> Attempt:

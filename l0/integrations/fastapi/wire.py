@@ -90,6 +90,8 @@ def safe_error(exc: BaseException) -> dict[str, Any]:
             "retryable": False,
         }
     info = exc.to_dict()
+    # The wire keeps its documented fields: a wall-clock time would make replays differ.
+    del info["timestamp"], info["has_checkpoint"]
     info["message"] = redact_text(_message(exc))
     return info
 

@@ -102,8 +102,8 @@ async def test_fallback_event_attribute_and_counter(otel: Otel) -> None:
     )
     assert result.text == "from the backup"
     run = otel.span("l0.stream")
-    assert [e.name for e in run.events] == ["l0.retry", "l0.fallback"]
-    fb = dict(run.events[1].attributes or {})
+    assert [e.name for e in run.events] == ["l0.retry", "l0.retry_give_up", "l0.fallback"]
+    fb = dict(run.events[2].attributes or {})
     assert (fb["l0.fallback.from_index"], fb["l0.fallback.to_index"]) == (0, 1)
     attrs = dict(run.attributes or {})
     assert attrs["l0.fallback.index"] == 1 and attrs["l0.attempts"] == 3

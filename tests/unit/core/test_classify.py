@@ -197,5 +197,7 @@ def test_l0_errors_pass_through_and_serialise_safely() -> None:
         "retryable": True,
         "status_code": 429,
         "retry_after": 3.0,
+        "timestamp": err.timestamp,
+        "has_checkpoint": False,
     }
     assert isinstance(l0.StreamTimeoutError("inter_token", 1.0, 1.2), TimeoutError)

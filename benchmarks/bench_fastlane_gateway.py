@@ -1,0 +1,160 @@
+"""A FastAPI gateway on uvicorn proxying the chaos server: tokens per CPU-second of the gateway
+process, SDK path vs fast lane.
+
+    PYTHONPATH=. python benchmarks/bench_fastlane_gateway.py [--clients 200] [--tokens 100]
+
+Per mode, a uvicorn process serves ``POST /chat``: a route with ``Depends(l0_stream)`` whose
+source is an ``AsyncOpenAI`` chat stream (``sdk``) or ``l0.fastlane.openai_chat`` (``fast``)
+against an ``l0.chaos`` server on loopback. ``--clients`` concurrent SSE clients each read one
+whole answer of ``--tokens`` tokens. The gateway's CPU is its ``time.process_time()``, read
+through a ``/cpu`` route before and after the load (start-up and warm-up excluded); the chaos
+server and the clients run in this process and are not counted. Target (issue 18): the fast lane's tokens per CPU-second >= 5x the SDK path's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app() -> Any:
+    """The gateway (run by uvicorn in its own process; configured by environment)."""
+    import httpx2
+    import openai
+    from fastapi import Depends, FastAPI
+
+    import l0.fastlane
+    from l0.integrations.fastapi import L0Stream, l0_stream
+
+    fast = os.environ["L0_GW_MODE"] == "fast"
+    limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000)
+    client = openai.AsyncOpenAI(
+        api_key="bench",
+        base_url=os.environ["L0_GW_UPSTREAM"],
+        max_retries=0,
+        http_client=httpx2.AsyncClient(limits=limits, timeout=60),
+    )
+    messages = [{"role": "user", "content": "go"}]
+    app = FastAPI()
+
+    @app.post("/chat")
+    async def chat(l0s: L0Stream = Depends(l0_stream)) -> Any:  # noqa: B008 - FastAPI's idiom
+        if fast:
+            return l0s(lambda: l0.fastlane.openai_chat(client, model="m", messages=messages))
+        return l0s(
+            lambda: client.chat.completions.create(model="m", messages=messages, stream=True)
+        )
+
+    @app.get("/cpu")
+    async def cpu() -> float:
+        return time.process_time()
+
+    return app
+
+
+async def gateway_cpu(base: str) -> float:
+    """The gateway process's CPU seconds so far (its ``/cpu`` route)."""
+    import httpx2
+
+    async with httpx2.AsyncClient(base_url=base) as http:
+        return float((await http.get("/cpu")).json())
+
+
+@contextmanager
+def gateway(mode: str, upstream: str) -> Iterator[str]:
+    """The uvicorn process of ``mode``; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": ROOT, "L0_GW_MODE": mode, "L0_GW_UPSTREAM": upstream}
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", "--app-dir", os.path.join(ROOT, "benchmarks"),
+        "bench_fastlane_gateway:create_app", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def load(base: str, clients: int) -> list[bytes]:
+    """``clients`` concurrent SSE reads of ``POST /chat``; each whole body."""
+    import anyio
+    import httpx2
+
+    bodies: list[bytes] = []
+    limits = httpx2.Limits(max_connections=clients + 10)
+    async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=120) as http:
+
+        async def one() -> None:
+            async with http.stream("POST", "/chat", json={}) as response:
+                response.raise_for_status()
+                bodies.append(b"".join([part async for part in response.aiter_bytes()]))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(clients):
+                tg.start_soon(one)
+    return bodies
+
+
+def row(mode: str, upstream: str, clients: int, tokens: int, answer: str) -> float:
+    import anyio
+
+    last_word = answer.split()[-1].encode()
+    with gateway(mode, upstream) as base:
+        anyio.run(load, base, 2)  # warm-up: imports, first connections
+        cpu = anyio.run(gateway_cpu, base)
+        started = time.monotonic()
+        bodies = anyio.run(load, base, clients)
+        wall = time.monotonic() - started
+        used = anyio.run(gateway_cpu, base) - cpu
+    complete = sum(1 for b in bodies if last_word in b)
+    rate = clients * tokens / used if used > 0 else float("inf")
+    print(
+        f"{mode:>4}: {complete}/{clients} complete answers, wall {wall:6.2f} s, gateway CPU "
+        f"{used:6.2f} s, {rate:10.0f} tokens per CPU-second"
+    )
+    return rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--tokens", type=int, default=100)
+    args = parser.parse_args()
+    sys.path.insert(0, ROOT)
+    from l0.chaos import ChaosServer
+
+    answer = " ".join(f"word{i}" for i in range(args.tokens)) + "."
+    with ChaosServer(answer=answer) as server:
+        upstream = server.openai_base_url
+        sdk = row("sdk", upstream, args.clients, args.tokens, answer)
+        fast = row("fast", upstream, args.clients, args.tokens, answer)
+    ratio = fast / sdk
+    print(f"fast lane / SDK path: {ratio:.1f}x tokens per CPU-second (target >= 5x)")
+    return 0 if ratio >= 5 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
