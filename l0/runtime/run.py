@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 
+from l0.adapters._shape import undecodable
 from l0.adapters.base import Adapter, AdapterStream
 from l0.adapters.registry import detect_adapter
 from l0.errors import (
@@ -204,7 +205,11 @@ class Run:
                             yield chunk
                         else:
                             state.token_count = n
-                            for ev in await self._decoded(decode(chunk)):
+                            try:
+                                decoded = decode(chunk)
+                            except Exception as exc:  # never a bare error from provider data
+                                raise undecodable(chunk, exc)
+                            for ev in await self._decoded(decoded):
                                 yield ev
                             if src.ended:
                                 break  # the end marker: the attempt is complete
