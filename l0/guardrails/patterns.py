@@ -2,7 +2,7 @@
 
 The built-in phrase lists are matched on lower-cased text with literal alternations, which
 the regex engine scans quickly; each streaming check looks only at the new text plus a short
-overlap (the longest phrase), in batches of at least 128 characters, so the cost is
+overlap (the longest phrase), in batches of at least 32 characters, so the cost is
 O(delta). Each sub-check reports its first match only. Repetition is counted per completed
 sentence, incrementally.
 """

@@ -141,6 +141,7 @@ class Run:
         # Recording (``record=``) keeps each plain token as the loop appends it: no extra
         # layer between the provider and the loop.
         append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
+        hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
             while True:
@@ -167,12 +168,16 @@ class Run:
                                 state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
+                                    if hold:
+                                        continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
                                     if wd.interrupt is not None:
                                         raise wd.interrupt
                                     continue
                             elif n < next_check:
                                 append(chunk)
+                                if hold:
+                                    continue
                                 yield Event(_TOKEN, chunk)
                                 if wd.interrupt is not None:
                                     raise wd.interrupt
@@ -190,6 +195,7 @@ class Run:
                             and chunk.type is _TOKEN
                             and chunk.text
                             and n + 1 < next_check
+                            and not hold
                         ):
                             # An l0.Event token from the source passes through as it is.
                             n += 1
@@ -263,7 +269,8 @@ class Run:
                 self.state.token_count += 1
                 if self.state.token_count < self.next_check:
                     self.state._parts.append(text)
-                    out.append(ev)
+                    if not self.checks.checked:
+                        out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
                     if kept:
