@@ -10,8 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from l0.adapters._common import RefusalError, ToolCallAssembler, reason_or_none, usage_of
+from l0.adapters._shape import (
+    count_or_none,
+    field,
+    is_record,
+    malformed,
+    record_or_none,
+    seq_or_none,
+    str_or_none,
+)
 from l0.adapters.base import AdapterStream, Decoded
-from l0.errors import InvalidStreamError
 from l0.types import Event, EventType
 
 __all__ = ["ChatChunkStream"]
@@ -19,6 +27,7 @@ __all__ = ["ChatChunkStream"]
 _TOKEN = EventType.TOKEN
 _PROGRESS = EventType.PROGRESS
 _TOOL_CALL = EventType.TOOL_CALL
+_PLAIN_KEYS = frozenset({"content", "role"})
 
 
 class ChatChunkStream(AdapterStream):
@@ -41,40 +50,61 @@ class ChatChunkStream(AdapterStream):
     def reasoning(self, delta: Any) -> str | None:
         """Reasoning text carried by ``delta`` (OpenAI-compatible servers put it in an extra
         ``reasoning_content``/``reasoning`` field)."""
-        extra = getattr(delta, "__pydantic_extra__", None)
-        if not extra:
+        extra = delta if isinstance(delta, dict) else field(delta, "__pydantic_extra__")
+        if not extra or not isinstance(extra, dict):
             return None
         text = extra.get("reasoning_content") or extra.get("reasoning")
         return text if isinstance(text, str) else None
 
     def plain(self, delta: Any) -> bool:
         """True when ``delta`` carries nothing but text (no refusal, no extra fields)."""
-        return delta.refusal is None and not delta.__pydantic_extra__
+        if isinstance(delta, dict):
+            return delta.keys() <= _PLAIN_KEYS
+        return field(delta, "refusal") is None and not field(delta, "__pydantic_extra__")
 
     def decode_other(self, chunk: Any) -> Decoded:
-        """Chunks that are not :attr:`chunk_class` (a subclass reads its other event kinds)."""
-        raise InvalidStreamError(f"unexpected chunk {type(chunk).__name__} in a chat stream")
+        """Chunks that are not :attr:`chunk_class`: a mapping is read as a chat chunk (a
+        plain iterable of parsed JSON); a subclass reads its other event kinds."""
+        if isinstance(chunk, dict):
+            return self.decode_chat(chunk)
+        raise malformed(f"unexpected {type(chunk).__name__} in a chat stream", chunk)
 
     def decode(self, chunk: Any) -> Decoded:
         cls = self.chunk_class
         if cls is not None and chunk.__class__ is not cls:
             return self.decode_other(chunk)
-        choices = getattr(chunk, "choices", None)
+        return self.decode_chat(chunk)
+
+    def decode_chat(self, chunk: Any) -> Decoded:
+        """One chat-completion chunk (an SDK object or a mapping), shape-checked."""
+        if not is_record(chunk):
+            raise malformed(f"a chat chunk must be an object, got {type(chunk).__name__}", chunk)
+        choices = field(chunk, "choices")
         if not choices:
             # Usage-only chunks, and Azure's first chunk (prompt-filter results, no choices).
             self._read_usage(chunk)
             return None
+        if choices.__class__ is not list and not isinstance(choices, (list, tuple)):
+            raise malformed(f"choices must be an array, got {type(choices).__name__}", chunk)
         choice = choices[0]
-        if choice.index != 0:
+        if field(choice, "index") != 0:
             choice = _primary(choices)
             if choice is None:
                 return None
-        delta = choice.delta
+        if not is_record(choice):
+            raise malformed(f"a choice must be an object, got {type(choice).__name__}", chunk)
+        # A choice without a delta carries nothing (but may carry the finish reason).
+        delta = record_or_none(field(choice, "delta"), "choices[0].delta", chunk)
         if delta is None:
             return self._slow(chunk, choice, None, None)
-        content = delta.content
+        content = field(delta, "content")
         # ``not finish_reason``: some servers send "" instead of null on every chunk.
-        if not choice.finish_reason and delta.tool_calls is None and self.plain(delta):
+        if (
+            content.__class__ is str
+            and not field(choice, "finish_reason")
+            and field(delta, "tool_calls") is None
+            and self.plain(delta)
+        ):
             return Event(_TOKEN, content) if content else None
         return self._slow(chunk, choice, delta, content)
 
@@ -84,19 +114,16 @@ class ChatChunkStream(AdapterStream):
             thinking = self.reasoning(delta)
             if thinking:
                 out.append(Event(_PROGRESS, None, {"reasoning": thinking}))
-            if content:
-                if not isinstance(content, str):
-                    raise InvalidStreamError(
-                        f"chat delta content must be a string, got {type(content).__name__}"
-                    )
-                out.append(Event(_TOKEN, content))
-            refusal = getattr(delta, "refusal", None)
+            text = str_or_none(content, "delta.content", chunk)
+            if text:
+                out.append(Event(_TOKEN, text))
+            refusal = str_or_none(field(delta, "refusal"), "delta.refusal", chunk)
             if refusal:
-                self._refusal.append(str(refusal))
-            tool_deltas = getattr(delta, "tool_calls", None)
+                self._refusal.append(refusal)
+            tool_deltas = field(delta, "tool_calls")
             if tool_deltas:
-                self._add_tools(tool_deltas)
-        finish = reason_or_none(getattr(choice, "finish_reason", None))
+                self._add_tools(tool_deltas, chunk)
+        finish = reason_or_none(field(choice, "finish_reason"))
         if finish is not None:
             self._finish(finish, out)
             self._read_usage(chunk)
@@ -104,20 +131,14 @@ class ChatChunkStream(AdapterStream):
             return None
         return out[0] if len(out) == 1 else out
 
-    def _add_tools(self, tool_deltas: Any) -> None:
-        if not isinstance(tool_deltas, (list, tuple)):
-            raise InvalidStreamError(
-                f"delta.tool_calls must be a list, got {type(tool_deltas).__name__}"
-            )
+    def _add_tools(self, tool_deltas: Any, chunk: Any) -> None:
+        seq = seq_or_none(tool_deltas, "delta.tool_calls", chunk) or ()
         add = self._tools.add
-        for tc in tool_deltas:
-            fn = _field(tc, "function")
-            add(
-                _field(tc, "index"),
-                _field(tc, "id"),
-                _field(fn, "name"),
-                _field(fn, "arguments"),
-            )
+        for tc in seq:
+            if not is_record(tc):
+                raise malformed(f"a tool-call delta is a {type(tc).__name__}", chunk)
+            fn = record_or_none(field(tc, "function"), "tool_calls[].function", chunk)
+            add(field(tc, "index"), field(tc, "id"), field(fn, "name"), field(fn, "arguments"))
 
     def _finish(self, reason: str, out: list[Event]) -> None:
         self.finish_reason = reason
@@ -129,15 +150,15 @@ class ChatChunkStream(AdapterStream):
             raise RefusalError("".join(self._refusal))
 
     def _read_usage(self, chunk: Any) -> None:
-        usage = getattr(chunk, "usage", None)
-        if usage is None:
-            return
+        usage = field(chunk, "usage")
+        if not is_record(usage):
+            return  # absent, or a shape that says nothing (usage is informational)
         self.usage = usage_of(
-            getattr(usage, "prompt_tokens", None),
-            getattr(usage, "completion_tokens", None),
-            getattr(usage, "total_tokens", None),
-            prompt_tokens_details=getattr(usage, "prompt_tokens_details", None),
-            completion_tokens_details=getattr(usage, "completion_tokens_details", None),
+            count_or_none(field(usage, "prompt_tokens")),
+            count_or_none(field(usage, "completion_tokens")),
+            count_or_none(field(usage, "total_tokens")),
+            prompt_tokens_details=field(usage, "prompt_tokens_details"),
+            completion_tokens_details=field(usage, "completion_tokens_details"),
         )
 
     def end(self) -> list[Event]:
@@ -149,16 +170,7 @@ class ChatChunkStream(AdapterStream):
 def _primary(choices: Any) -> Any:
     """The choice with index 0 (a missing or ``""`` index counts as 0), or ``None``."""
     for choice in choices:
-        index = getattr(choice, "index", None)
+        index = field(choice, "index")
         if index == 0 or index is None or index == "":
             return choice
     return None
-
-
-def _field(obj: Any, name: str) -> Any:
-    """``obj.name`` or ``obj[name]`` (a server's extra fields arrive as plain dicts)."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)

@@ -98,7 +98,8 @@ def _details(obj: Any) -> dict[str, Any]:
         return {}
     dump = getattr(obj, "model_dump", None)
     if dump is not None:
-        return {k: v for k, v in dump().items() if v is not None}
+        # Unvalidated SDK objects may hold any JSON: dump it as it is, without warnings.
+        return {k: v for k, v in dump(warnings=False).items() if v is not None}
     return dict(obj) if isinstance(obj, dict) else {}
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from l0.adapters._common import (
     SDKAdapter,
     StreamKinds,
@@ -35,8 +33,17 @@ from l0.adapters._common import (
     reason_or_none,
     usage_of,
 )
+from l0.adapters._shape import (
+    count_or_none,
+    field,
+    is_record,
+    malformed,
+    record_or_none,
+    str_or_none,
+)
 from l0.adapters.base import AdapterStream, Decoded
 from l0.adapters.registry import register_adapter
+from l0.adapters.tool_calls import json_text
 from l0.errors import L0Error
 from l0.errors.classify import error_from_status, parse_retry_after
 from l0.types import Event, EventType, Usage
@@ -61,65 +68,69 @@ class AnthropicStream(AdapterStream):
         self._start_usage: Any = None
 
     def decode(self, chunk: Any) -> Decoded:
-        kind = chunk.type
+        kind = field(chunk, "type")
         if kind == "content_block_delta":
-            delta = chunk.delta
-            delta_kind = delta.type
+            delta = record_or_none(field(chunk, "delta"), "delta", chunk)
+            delta_kind = field(delta, "type")
             if delta_kind == "text_delta":
-                text = delta.text
+                text = str_or_none(field(delta, "text"), "delta.text", chunk)
                 return Event(_TOKEN, text) if text else None
             if delta_kind == "input_json_delta":
-                self._tools.add(chunk.index, None, None, delta.partial_json)
+                self._tools.add(field(chunk, "index"), None, None, field(delta, "partial_json"))
                 return None
             if delta_kind == "thinking_delta":
-                return Event(_PROGRESS, None, {"thinking": delta.thinking})
+                thinking = str_or_none(field(delta, "thinking"), "delta.thinking", chunk)
+                return Event(_PROGRESS, None, {"thinking": thinking}) if thinking else None
             return None  # signature_delta, citations_delta: liveness only
+        if not isinstance(kind, str):
+            raise malformed("an Anthropic event must have a string type", chunk)
         handler = _HANDLERS.get(kind)
-        return handler(self, chunk) if handler is not None else None
+        return handler(self, chunk) if handler is not None else None  # ping, newer events
 
     def _message_start(self, event: Any) -> Decoded:
-        usage = getattr(event.message, "usage", None)
-        if usage is not None:
+        usage = field(field(event, "message"), "usage")
+        if is_record(usage):  # a usage of another shape says nothing: tolerated
             self._start_usage = usage
-            self._input_tokens = usage.input_tokens
-            self.usage = self._usage(usage, usage.output_tokens)
+            self._input_tokens = count_or_none(field(usage, "input_tokens"))
+            self.usage = self._usage(usage, count_or_none(field(usage, "output_tokens")))
         return None
 
     def _block_start(self, event: Any) -> Decoded:
-        block = event.content_block
-        kind = block.type
-        if kind in _TOOL_BLOCKS:
-            initial = getattr(block, "input", None)
-            raw = orjson.dumps(initial).decode() if initial else None
-            self._tools.add(
-                event.index, getattr(block, "id", None), getattr(block, "name", None), raw
-            )
+        block = record_or_none(field(event, "content_block"), "content_block", event)
+        kind = field(block, "type")
+        if isinstance(kind, str) and kind in _TOOL_BLOCKS:
+            initial = field(block, "input")
+            raw = json_text(initial) if initial else None
+            self._tools.add(field(event, "index"), field(block, "id"), field(block, "name"), raw)
             return None
-        if kind == "text" and block.text:
-            return Event(_TOKEN, block.text)
-        if kind == "thinking" and getattr(block, "thinking", None):
-            return Event(_PROGRESS, None, {"thinking": block.thinking})
+        if kind == "text":
+            text = str_or_none(field(block, "text"), "content_block.text", event)
+            return Event(_TOKEN, text) if text else None
+        if kind == "thinking":
+            thinking = str_or_none(field(block, "thinking"), "content_block.thinking", event)
+            return Event(_PROGRESS, None, {"thinking": thinking}) if thinking else None
         return None
 
     def _block_stop(self, event: Any) -> Decoded:
-        if event.index not in self._tools:
+        index = field(event, "index")
+        if index not in self._tools:
             return None
-        call = self._tools.finish(event.index)
+        call = self._tools.finish(index)
         if call is None:
             return None
         self.tool_calls.append(call)
         return Event(_TOOL_CALL, None, call)
 
     def _message_delta(self, event: Any) -> Decoded:
-        reason = reason_or_none(getattr(event.delta, "stop_reason", None))
+        reason = reason_or_none(field(field(event, "delta"), "stop_reason"))
         if reason is not None:
             self.finish_reason = reason
-        usage = getattr(event, "usage", None)
-        if usage is not None:
-            input_tokens = getattr(usage, "input_tokens", None)
+        usage = field(event, "usage")
+        if is_record(usage):
+            input_tokens = count_or_none(field(usage, "input_tokens"))
             if input_tokens is not None:
                 self._input_tokens = input_tokens
-            self.usage = self._usage(usage, usage.output_tokens)
+            self.usage = self._usage(usage, count_or_none(field(usage, "output_tokens")))
         return None
 
     def _message_stop(self, event: Any) -> Decoded:
@@ -130,13 +141,19 @@ class AnthropicStream(AdapterStream):
             out.append(Event(_TOOL_CALL, None, call))
         return out or None
 
+    def _error(self, event: Any) -> Decoded:
+        """An ``error`` event from a plain iterable (the SDK raises these itself)."""
+        error = field(event, "error")
+        message = field(error, "message") or "error event in stream"
+        raise inband_error((field(error, "type"),), str(message))
+
     def _usage(self, usage: Any, output_tokens: int | None) -> Usage:
         start = self._start_usage
         details = {}
         for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-            value = getattr(usage, name, None)
+            value = count_or_none(field(usage, name))
             if value is None and start is not None:
-                value = getattr(start, name, None)
+                value = count_or_none(field(start, name))
             if value is not None:
                 details[name] = value
         return usage_of(self._input_tokens, output_tokens, **details)
@@ -149,6 +166,7 @@ _HANDLERS: dict[str, _Handler] = {
     "content_block_stop": AnthropicStream._block_stop,
     "message_delta": AnthropicStream._message_delta,
     "message_stop": AnthropicStream._message_stop,
+    "error": AnthropicStream._error,
 }
 
 

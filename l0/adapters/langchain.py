@@ -134,6 +134,8 @@ class LangChainStream(AdapterStream):
             if not isinstance(block, Mapping):
                 continue
             kind = block.get("type")
+            if not isinstance(kind, str):
+                kind = None  # an odd type says nothing: the block is passed on as data
             if kind == "text":
                 text = block.get("text")
                 if isinstance(text, str) and text:

@@ -31,6 +31,14 @@ from l0.adapters._common import (
     reason_or_none,
     usage_of,
 )
+from l0.adapters._shape import (
+    count_or_none,
+    field,
+    is_record,
+    malformed,
+    record_or_none,
+    str_or_none,
+)
 from l0.adapters.base import Decoded
 from l0.adapters.registry import register_adapter
 from l0.errors import L0Error
@@ -54,54 +62,56 @@ class OpenAIStream(ChatChunkStream):
         self.chunk_class = kinds.chunks[0] if kinds is not None else None
 
     def decode_other(self, chunk: Any) -> Decoded:
-        kind = getattr(chunk, "type", None)
+        kind = field(chunk, "type")
         if kind == "response.output_text.delta":
-            delta = chunk.delta
+            delta = str_or_none(field(chunk, "delta"), "delta", chunk)
             return Event(_TOKEN, delta) if delta else None
         if kind == "chunk":  # chat.completions.stream(): the raw chunk rides on a ChunkEvent
-            return self.decode(chunk.chunk)
-        handler = _RESPONSES.get(kind) if isinstance(kind, str) else None
-        return handler(self, chunk) if handler is not None else None
+            return self.decode_chat(field(chunk, "chunk"))
+        if isinstance(kind, str):
+            handler = _RESPONSES.get(kind)
+            return handler(self, chunk) if handler is not None else None  # a newer event
+        if is_record(chunk) and field(chunk, "choices") is not None:
+            return self.decode_chat(chunk)  # a chat chunk as a mapping
+        raise malformed("neither a chat chunk nor a typed event", chunk)
 
     # -- Responses API ---------------------------------------------------------------------
 
     def _reasoning_delta(self, event: Any) -> Decoded:
-        return Event(_PROGRESS, None, {"reasoning": event.delta}) if event.delta else None
+        delta = str_or_none(field(event, "delta"), "delta", event)
+        return Event(_PROGRESS, None, {"reasoning": delta}) if delta else None
 
     def _refusal_delta(self, event: Any) -> Decoded:
-        if event.delta:
-            self._refusal.append(event.delta)
+        delta = str_or_none(field(event, "delta"), "delta", event)
+        if delta:
+            self._refusal.append(delta)
         return None
 
     def _item_added(self, event: Any) -> Decoded:
-        item = event.item
-        if getattr(item, "type", None) == "function_call":
+        item = record_or_none(field(event, "item"), "item", event)
+        if field(item, "type") == "function_call":
             self._tools.add(
-                event.output_index,
-                getattr(item, "call_id", None),
-                getattr(item, "name", None),
-                getattr(item, "arguments", None),
+                field(event, "output_index"),
+                field(item, "call_id"),
+                field(item, "name"),
+                field(item, "arguments"),
             )
         return None
 
     def _arguments_delta(self, event: Any) -> Decoded:
-        self._tools.add(event.output_index, None, None, event.delta)
+        self._tools.add(field(event, "output_index"), None, None, field(event, "delta"))
         return None
 
     def _item_done(self, event: Any) -> Decoded:
-        item = event.item
-        if getattr(item, "type", None) != "function_call":
+        item = record_or_none(field(event, "item"), "item", event)
+        if field(item, "type") != "function_call":
             return None
-        if event.output_index not in self._tools:
-            self._tools.add(
-                event.output_index,
-                getattr(item, "call_id", None),
-                getattr(item, "name", None),
-                None,
-            )
-        arguments = getattr(item, "arguments", None)
+        index = field(event, "output_index")
+        if index not in self._tools:
+            self._tools.add(index, field(item, "call_id"), field(item, "name"), None)
+        arguments = field(item, "arguments")
         call = self._tools.finish(
-            event.output_index, arguments if isinstance(arguments, str) and arguments else None
+            index, arguments if isinstance(arguments, str) and arguments else None
         )
         if call is None:
             return None
@@ -109,33 +119,34 @@ class OpenAIStream(ChatChunkStream):
         return Event(_TOOL_CALL, None, call)
 
     def _response_done(self, event: Any) -> Decoded:
-        response = event.response
-        details = getattr(response, "incomplete_details", None)
-        reason = reason_or_none(getattr(details, "reason", None))
-        usage = getattr(response, "usage", None)
-        if usage is not None:
+        response = record_or_none(field(event, "response"), "response", event)
+        details = field(response, "incomplete_details")
+        reason = reason_or_none(field(details, "reason"))
+        usage = field(response, "usage")
+        if is_record(usage):
             self.usage = usage_of(
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.total_tokens,
-                input_tokens_details=getattr(usage, "input_tokens_details", None),
-                output_tokens_details=getattr(usage, "output_tokens_details", None),
+                count_or_none(field(usage, "input_tokens")),
+                count_or_none(field(usage, "output_tokens")),
+                count_or_none(field(usage, "total_tokens")),
+                input_tokens_details=field(usage, "input_tokens_details"),
+                output_tokens_details=field(usage, "output_tokens_details"),
             )
         out: list[Event] = []
-        status = reason_or_none(getattr(response, "status", None))
+        status = reason_or_none(field(response, "status"))
         self._finish(reason or status or "completed", out)
         if not out:
             return None
         return out[0] if len(out) == 1 else out
 
     def _response_failed(self, event: Any) -> Decoded:
-        error = getattr(event.response, "error", None)
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or "the response failed"
-        raise inband_error((code, getattr(error, "type", None)), str(message))
+        error = field(field(event, "response"), "error")
+        code = field(error, "code")
+        message = field(error, "message") or "the response failed"
+        raise inband_error((code, field(error, "type")), str(message))
 
     def _error_event(self, event: Any) -> Decoded:
-        raise inband_error((event.code,), str(event.message or "error event in stream"))
+        message = field(event, "message") or "error event in stream"
+        raise inband_error((field(event, "code"),), str(message))
 
 
 _Handler = Callable[[OpenAIStream, Any], Decoded]

@@ -25,16 +25,18 @@ some servers send ``""`` where they mean "absent". One set of rules reads them a
 from __future__ import annotations
 
 import math
+from enum import Enum
 from typing import Any
 
 import orjson
 
-from l0.errors import InvalidStreamError
+from l0.errors import MalformedChunkError
 from l0.types import ToolCall
 
 __all__ = [
     "ToolCallAssembler",
     "index_or_none",
+    "json_text",
     "parse_arguments",
     "reason_or_none",
     "text_or_none",
@@ -45,22 +47,27 @@ def text_or_none(value: object) -> str | None:
     """``value`` as a non-empty string, or ``None`` for ``None``/``""``/whitespace.
 
     Raises:
-        InvalidStreamError: For a value that is neither a string nor ``None``.
+        MalformedChunkError: For a value that is neither a string nor ``None``.
     """
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidStreamError(f"expected a string field, got {type(value).__name__}")
+        raise MalformedChunkError(f"expected a string field, got {type(value).__name__}")
     return value if value.strip() else None
 
 
 def reason_or_none(value: object) -> str | None:
-    """A finish/stop reason: ``None`` and ``""`` are absent; an enum becomes its value."""
+    """A finish/stop reason: ``None`` and ``""`` are absent; an enum becomes its value.
+
+    Raises:
+        MalformedChunkError: For a value that is neither a string, an enum nor ``None``.
+    """
     if value is None or value == "":
         return None
-    raw = getattr(value, "value", value)
-    text = str(raw)
-    return text if text.strip() else None
+    raw = value.value if isinstance(value, Enum) else value
+    if not isinstance(raw, str):
+        raise MalformedChunkError(f"a finish reason must be a string, got {type(raw).__name__}")
+    return raw if raw.strip() else None
 
 
 def index_or_none(value: object) -> int | None:
@@ -103,8 +110,21 @@ def _arguments_text(value: object) -> str | None:
     if isinstance(value, str):
         return value or None
     if isinstance(value, (dict, list)):  # a server that sends arguments already parsed
+        return json_text(value)
+    raise MalformedChunkError(f"tool-call arguments must be a string, got {type(value).__name__}")
+
+
+def json_text(value: object) -> str:
+    """``value`` (already-parsed arguments) as JSON text.
+
+    Raises:
+        MalformedChunkError: When it has no JSON form (an integer past 64 bits, a non-string
+            key).
+    """
+    try:
         return orjson.dumps(value).decode()
-    raise InvalidStreamError(f"tool-call arguments must be a string, got {type(value).__name__}")
+    except orjson.JSONEncodeError as exc:
+        raise MalformedChunkError(f"tool-call arguments have no JSON form: {exc}") from exc
 
 
 class _Call:
@@ -146,7 +166,7 @@ class ToolCallAssembler:
         """Add one fragment (any of its fields may be absent, ``None`` or ``""``).
 
         Raises:
-            InvalidStreamError: When a field has a type no provider sends.
+            MalformedChunkError: When a field has a type no provider sends.
         """
         idx = index_or_none(index)
         cid = text_or_none(call_id)

@@ -4,7 +4,8 @@ Every failure l0 reports is an :class:`L0Error` (or, for a bug in the caller's o
 original exception, which l0 never retries)::
 
     L0Error                          .category, .code, .retryable
-    ├── NetworkError                 network    reset/refused, DNS, TLS, EOF, malformed chunk
+    ├── NetworkError                 network    reset/refused, DNS, TLS, EOF, undecodable bytes
+    │   ├── MalformedChunkError      network    a chunk of a shape the protocol does not allow
     │   └── TruncatedStreamError     network    ended without a finish reason or end marker
     ├── StreamTimeoutError           transient  initial-token / inter-token (total: fatal)
     ├── ProviderError                by status  an API error (.status_code, .retry_after)
@@ -49,6 +50,7 @@ from l0.errors._tree import (
     GuardrailViolationError,
     InvalidStreamError,
     L0Error,
+    MalformedChunkError,
     NetworkError,
     NetworkErrorKind,
     OutputRetractedError,
@@ -82,6 +84,7 @@ __all__ = [
     "GuardrailViolationError",
     "InvalidStreamError",
     "L0Error",
+    "MalformedChunkError",
     "NetworkError",
     "NetworkErrorKind",
     "OutputRetractedError",

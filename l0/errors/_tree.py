@@ -21,6 +21,7 @@ __all__ = [
     "GuardrailViolationError",
     "InvalidStreamError",
     "L0Error",
+    "MalformedChunkError",
     "NetworkError",
     "NetworkErrorKind",
     "ProviderError",
@@ -201,6 +202,43 @@ class TruncatedStreamError(NetworkError):
     def __init__(self, message: str = "stream ended without a finish reason", **kwargs: Any):
         kwargs.setdefault("kind", NetworkErrorKind.INCOMPLETE)
         super().__init__(message, **kwargs)
+
+
+class MalformedChunkError(NetworkError):
+    """A provider chunk arrived whole but its shape is not one the protocol allows (a choice
+    whose ``delta`` is a string, ``choices`` that is an object, a field of the wrong type).
+
+    Treated like a dropped connection: category ``network``, retried (continuing from the
+    checkpoint when continuation is on), then the next fallback.
+
+    Attributes:
+        chunk: The offending chunk as text, credentials masked, at most
+            :data:`MAX_CHUNK_TEXT` characters (``""`` when none was given).
+    """
+
+    default_code = ErrorCode.MALFORMED_CHUNK
+
+    def __init__(self, message: str, *, chunk: object = None, **kwargs: Any) -> None:
+        kwargs.setdefault("kind", NetworkErrorKind.MALFORMED)
+        super().__init__(message, **kwargs)
+        self.chunk = chunk_text(chunk)
+
+
+MAX_CHUNK_TEXT = 2000
+"""Longest chunk text a :class:`MalformedChunkError` keeps."""
+
+
+def chunk_text(chunk: object) -> str:
+    """``chunk`` as bounded, redacted text (``repr`` of anything; never raises)."""
+    if chunk is None:
+        return ""
+    try:
+        text = chunk if isinstance(chunk, str) else repr(chunk)
+    except Exception:  # a hostile __repr__, or nesting too deep to print
+        text = f"<{type(chunk).__name__}>"
+    if len(text) > MAX_CHUNK_TEXT:
+        text = text[:MAX_CHUNK_TEXT] + "…"
+    return redact_text(text)
 
 
 class StreamTimeoutError(L0Error, TimeoutError):

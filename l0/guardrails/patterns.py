@@ -2,7 +2,7 @@
 
 The built-in phrase lists are matched on lower-cased text with literal alternations, which
 the regex engine scans quickly; each streaming check looks only at the new text plus a short
-overlap (the longest phrase), in batches of at least 128 characters, so the cost is
+overlap (the longest phrase), in batches of at least 32 characters, so the cost is
 O(delta). Each sub-check reports its first match only. Repetition is counted per completed
 sentence, incrementally.
 """
@@ -260,7 +260,8 @@ class CustomPatternRule:
         max_match: The longest match to find, in characters (default 256); each search sees
             at most ``2 * max_match + 1`` characters.
         timeout: Seconds one search may take when the ``regex`` package is installed
-            (default 0.05); a search that times out is reported as a warning and skipped.
+            (string and compiled patterns alike; default 0.05); a search that times out is
+            a violation at ``severity`` (the pattern is then skipped for this answer).
         flags: ``re`` flags for string patterns (default ``re.IGNORECASE``).
         recoverable: Whether a retry may fix an ``error`` violation.
     """
@@ -279,6 +280,7 @@ class CustomPatternRule:
     ) -> None:
         if isinstance(patterns, (str, re.Pattern)):
             patterns = [patterns]
+        self.timeout = timeout
         self.patterns = [compile_pattern(p, flags=flags, timeout=timeout) for p in patterns]
         if not self.patterns:
             raise ValueError("custom_pattern_rule needs at least one pattern")
@@ -332,9 +334,10 @@ class CustomPatternRule:
                 found.append(
                     Violation(
                         self.name,
-                        f"pattern {pattern.pattern!r} timed out; skipped for this answer",
-                        Severity.WARNING,
-                        True,
+                        f"pattern {pattern.pattern!r} timed out (search limit "
+                        f"{self.timeout:g}s); skipped for this answer",
+                        self.severity,
+                        self.recoverable,
                         base + pos,
                     )
                 )

@@ -10,9 +10,10 @@ Consequences, documented in ``docs/guardrails.md``: a match longer than ``max_ma
 found; ``^`` and ``$`` (without MULTILINE) only match at the very start and the very end of
 the output (a match touching the end of a window is taken from the next window).
 
-Exponential backtracking can still be slow on a bounded input; patterns given as strings are
-therefore compiled with the third-party ``regex`` package when it is installed, and each
-search is then stopped after ``timeout`` seconds (reported as a warning, never a hang).
+Exponential backtracking can still be slow on a bounded input; patterns (strings, and
+compiled stdlib patterns recompiled from their source and flags) are therefore compiled with
+the third-party ``regex`` package when it is installed, and each search is then stopped after
+``timeout`` seconds (a violation at the rule's severity, never a frozen event loop).
 """
 
 from __future__ import annotations
@@ -66,13 +67,22 @@ class _TimedPattern:
 
 
 def compile_pattern(pattern: str | re.Pattern[str], *, flags: int, timeout: float) -> Matcher:
-    """Compile ``pattern``; with the ``regex`` package, string patterns get a time limit.
+    """Compile ``pattern``; with the ``regex`` package every pattern gets a time limit
+    (a compiled stdlib pattern is recompiled from its source and flags).
 
     Raises:
         TypeError: ``pattern`` is neither a string nor a compiled pattern.
         ValueError: ``pattern`` does not compile.
     """
     if isinstance(pattern, re.Pattern):
+        # A compiled stdlib pattern would run unbounded on the event loop: recompile its
+        # source and flags on the ``regex`` engine, whose searches take a time limit.
+        if _regex is not None and isinstance(pattern.pattern, str):
+            try:
+                timed = _regex.compile(pattern.pattern, pattern.flags | _regex.VERSION0)
+            except _regex.error:  # a construct only the stdlib accepts: kept as given
+                return pattern
+            return _TimedPattern(timed, timeout)
         return pattern
     if not isinstance(pattern, str):
         raise TypeError(f"patterns must be str or re.Pattern, got {type(pattern).__name__}")

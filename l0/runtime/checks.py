@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Checks"]
 
 _NEVER = 1 << 62
+_STEP = 8  # tokens between guardrail checks (and releases) under ``checked`` release
 
 
 class Checks:
@@ -57,7 +58,10 @@ class Checks:
         # ``checked`` release: text is held back until every rule has passed over it with
         # its declared look-ahead; only what is past that leaves (``_gate``).
         self.checked = run.opts.release == "checked" and guardrails is not None
+        # The loop keeps tokens without yielding them (``hold``); every ``_STEP`` tokens the
+        # rules run over them and all but the rules' look-ahead leaves.
         self.lookahead = lookahead_of(guardrails) if self.checked else 0
+        self._gate_idx = 0  # parts already moved into ``held`` or released
         self.held = ""  # text accepted but not released yet
         self.released = 0  # characters of the current answer the consumer has been given
         # A run is a new answer: hooks reused from an earlier run (the same rule list or
@@ -75,6 +79,7 @@ class Checks:
     def reset(self) -> None:
         """The text restarts from empty: reset scanners and intervals."""
         self._guard_idx = self._drift_idx = self._ckpt_idx = self._ckpt_len = 0
+        self._gate_idx = 0
         self.held = ""
         self.released = 0
         self._next_ckpt = self.intervals.checkpoint
@@ -88,10 +93,12 @@ class Checks:
 
     def _schedule(self) -> None:
         run = self.run
-        if self._first_pending or run.resolver is not None or self.checked:
+        if self._first_pending or run.resolver is not None:
             run.next_check = 0
             return
         nxt = self._next_ckpt if run.emitter.active else _NEVER
+        if self.checked:
+            nxt = min(nxt, run.state.token_count + _STEP)
         if self.guardrails is not None:
             nxt = min(nxt, self._next_guard)
         if self.drift is not None:
@@ -177,11 +184,15 @@ class Checks:
                 )
         if not self.checked:
             return text
-        return self._gate(text)
+        return self._gate()
 
-    def _gate(self, text: str) -> str:
-        """Hold ``text``; release all held text but the last ``lookahead`` characters."""
-        held = self.held + text if self.held else text
+    def _gate(self) -> str:
+        """The rules have passed over every part: release all but the last ``lookahead``
+        characters (the parts the loop kept without yielding, then this token)."""
+        parts = self.run.state._parts
+        new = "".join(parts[self._gate_idx :])
+        self._gate_idx = len(parts)
+        held = self.held + new if self.held else new
         keep = self.lookahead
         if len(held) <= keep:
             self.held = held
@@ -197,7 +208,9 @@ class Checks:
 
     def release_rest(self) -> list[Event]:
         """The answer passed its final checks: release what is still held."""
-        held = self.held
+        parts = self.run.state._parts
+        held = self.held + "".join(parts[self._gate_idx :])
+        self._gate_idx = len(parts)
         if not held:
             return []
         self.held = ""

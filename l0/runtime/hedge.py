@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from l0.adapters._shape import undecodable
 from l0.adapters.base import AdapterStream, Decoded
 from l0.adapters.registry import detect_adapter
 from l0.errors import AbortedError, L0Error
@@ -95,7 +96,10 @@ async def _read_to_first_token(run: Run, c: _Candidate) -> None:
             if chunk.text:
                 return
         else:
-            decoded = src.decode(chunk)
+            try:
+                decoded = src.decode(chunk)
+            except Exception as exc:  # never a bare error from provider data
+                raise undecodable(chunk, exc)
             c.buffered.append(_Decoded(decoded))
             if _has_token(decoded):
                 return

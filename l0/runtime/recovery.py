@@ -7,6 +7,7 @@ raised when the run gives up.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import anyio
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from l0.runtime.run import Run
 
 __all__ = ["classify_failure", "on_failure"]
+
+# One line per recovery step (never a token's text): INFO for a rescue, WARNING on give-up.
+logger = logging.getLogger("l0")
 
 
 def classify_failure(run: Run, exc: BaseException) -> tuple[L0Error | None, BaseException]:
@@ -95,6 +99,13 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
             EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
         )
     if decision.action is Action.GIVE_UP:
+        logger.warning(
+            "l0 stream %s gave up after %d attempt(s): %s (category=%s)",
+            run.opts.stream_id,
+            run.attempts,
+            decision.reason,
+            err.category.value if err else ErrorCategory.INTERNAL.value,
+        )
         final = (
             RetryBudgetExhaustedError(budget_key, errors=run.errors)
             if budget_key is not None
@@ -114,6 +125,14 @@ def _count_error(run: Run, err: L0Error) -> None:
 
 async def _report_error(run: Run, err: L0Error) -> None:
     if isinstance(err, StreamTimeoutError):
+        logger.info(
+            "l0 stream %s timeout: attempt=%d kind=%s timeout=%ss elapsed=%.3fs",
+            run.opts.stream_id,
+            run.attempts,
+            err.kind,
+            err.timeout,
+            err.elapsed,
+        )
         if run.emitter.active:
             await run.emitter.emit(
                 EventName.TIMEOUT_TRIGGERED,
@@ -153,6 +172,15 @@ async def _prepare_next(run: Run, err: L0Error | None, decision: Decision) -> li
             state.model_retry_count += 1
         else:
             state.network_retry_count += 1
+        logger.info(
+            "l0 stream %s retrying: attempt=%d retry=%d category=%s delay=%.3fs reason=%s",
+            run.opts.stream_id,
+            run.attempts,
+            run.counters.total,
+            err.category.value if err else None,
+            decision.delay,
+            decision.reason,
+        )
         if run.emitter.active:
             await run.emitter.emit(
                 EventName.RETRY_ATTEMPT,
@@ -166,6 +194,15 @@ async def _prepare_next(run: Run, err: L0Error | None, decision: Decision) -> li
         run.machine.to(Status.FALLING_BACK)
         state.fallback_index += 1
         run.counters = Counters()
+        logger.info(
+            "l0 stream %s falling back: attempt=%d source %d -> %d category=%s reason=%s",
+            run.opts.stream_id,
+            run.attempts,
+            run.source_index - 1,
+            run.source_index,
+            err.category.value if err else None,
+            decision.reason,
+        )
         if run.emitter.active:
             await run.emitter.emit(
                 EventName.FALLBACK_START,
@@ -199,6 +236,11 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
             delivered, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
         )
         run.resolver = OverlapResolver(delivered, prefix, max_overlap=cont.max_overlap)
+        logger.info(
+            "l0 stream %s resuming from checkpoint: chars=%d",
+            run.opts.stream_id,
+            len(delivered),
+        )
         return []
     state.checkpoint = ""
     state.clear_content()
@@ -208,6 +250,7 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
     run.checks.reset()
     if not shown:
         return []
+    logger.info("l0 stream %s reset: discard=%d chars", run.opts.stream_id, shown)
     if run.emitter.active:
         await run.emitter.emit(EventName.RESET, discard=shown)
     return [Event(EventType.RESET, None, {"discard": shown}, None, run.now())]

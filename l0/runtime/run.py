@@ -11,12 +11,14 @@ what happens (:mod:`l0.runtime.recovery`), and the loop carries it out.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import anyio
 
+from l0.adapters._shape import undecodable
 from l0.adapters.base import Adapter, AdapterStream
 from l0.adapters.registry import detect_adapter
 from l0.errors import (
@@ -52,6 +54,7 @@ from l0.types import (
 __all__ = ["Run"]
 
 _TOKEN = EventType.TOKEN
+_log = logging.getLogger("l0")
 _CLOSE_GRACE = 2.0  # seconds a provider gets to close its stream when we leave
 
 
@@ -140,6 +143,7 @@ class Run:
         # Recording (``record=``) keeps each plain token as the loop appends it: no extra
         # layer between the provider and the loop.
         append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
+        hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
             while True:
@@ -166,12 +170,16 @@ class Run:
                                 state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
+                                    if hold:
+                                        continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
                                     if wd.interrupt is not None:
                                         raise wd.interrupt
                                     continue
                             elif n < next_check:
                                 append(chunk)
+                                if hold:
+                                    continue
                                 yield Event(_TOKEN, chunk)
                                 if wd.interrupt is not None:
                                     raise wd.interrupt
@@ -189,6 +197,7 @@ class Run:
                             and chunk.type is _TOKEN
                             and chunk.text
                             and n + 1 < next_check
+                            and not hold
                         ):
                             # An l0.Event token from the source passes through as it is.
                             n += 1
@@ -198,7 +207,11 @@ class Run:
                             yield chunk
                         else:
                             state.token_count = n
-                            for ev in await self._decoded(decode(chunk)):
+                            try:
+                                decoded = decode(chunk)
+                            except Exception as exc:  # never a bare error from provider data
+                                raise undecodable(chunk, exc)
+                            for ev in await self._decoded(decoded):
                                 yield ev
                             if src.ended:
                                 break  # the end marker: the attempt is complete
@@ -258,7 +271,8 @@ class Run:
                 self.state.token_count += 1
                 if self.state.token_count < self.next_check:
                     self.state._parts.append(text)
-                    out.append(ev)
+                    if not self.checks.checked:
+                        out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
                     if kept:
@@ -321,6 +335,15 @@ class Run:
             continuation=self.opts.continuation,
         )
         self.machine.to(Status.ACTIVE)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "l0 stream %s attempt %d: source=%d retry_count=%d continuation=%s",
+                self.opts.stream_id,
+                attempt.number,
+                attempt.fallback_index,
+                attempt.retry_count,
+                attempt.is_continuation,
+            )
         self.wd.rebind()
         self.checks.new_attempt()
         if self.emitter.active:

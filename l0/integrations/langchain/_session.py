@@ -16,6 +16,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from l0.adapters.base import AdapterStream
 from l0.adapters.langchain import LangChainAdapter, LangChainStream
 from l0.core import stream as l0_stream
+from l0.errors import OutputRetractedError
 from l0.integrations.langchain._bridge import ThreadedChunks, isolated
 from l0.integrations.langchain._callbacks import (
     attempt_child_config,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
         def zero_output_check(self) -> bool: ...
 
 
-__all__ = ["L0_EVENTS", "RESET", "Session"]
+__all__ = ["L0_EVENTS", "RESET", "Session", "reset_notice"]
 
 L0_EVENTS: Mapping[str, str] = {
     EventName.RETRY_ATTEMPT.value: "l0_retry",
@@ -126,6 +127,8 @@ class Session:
         self.continuation = owner.continuation_settings()
         self.messages = self._continuable_messages()
         self._pending: list[Any] = []
+        self.reset_cause: BaseException | None = None  # why the last RESET happened
+        self.reset_data: dict[str, Any] = {}
 
     def _continuable_messages(self) -> list[Any] | None:
         """The input as messages when every runnable is a chat model that can continue it."""
@@ -194,6 +197,12 @@ class Session:
 
     async def _on_event(self, event: ObservabilityEvent) -> None:
         name = L0_EVENTS.get(event.name)
+        if event.name == EventName.RESET.value:
+            # Dispatched by the consumer instead (:meth:`reset_notice`): after the chunks
+            # it takes back have gone out, never before the failed attempt's last chunk.
+            self.reset_data = {"attempt": event.attempt, "stream_id": event.stream_id}
+            self.reset_data.update(event.data)
+            name = None
         if name is not None and can_dispatch(self.events_config):
             data = {"attempt": event.attempt, "stream_id": event.stream_id, **event.data}
             await adispatch_custom_event(name, data, config=self.events_config)
@@ -247,11 +256,24 @@ class Session:
                     if last is not None:
                         yield last
                 elif kind is EventType.RESET:
+                    errors = stream.errors
+                    self.reset_cause = errors[-1] if errors else None
                     yield RESET
                 else:
                     item = builder.item(ev, adapter.current)
                     if item is not None:
                         yield item
+
+
+async def reset_notice(session: Session, *, streamed: bool) -> None:
+    """At a :data:`RESET` read by the consumer: dispatch ``l0_reset`` (in order with the
+    chunks already out), then, when chunks were already streamed to a caller that cannot
+    take them back, raise :class:`~l0.errors.OutputRetractedError`."""
+    data = session.reset_data
+    if can_dispatch(session.events_config):
+        await adispatch_custom_event("l0_reset", dict(data), config=session.events_config)
+    if streamed:
+        raise OutputRetractedError(session.reset_cause, int(data.get("discard", 0)))
 
 
 def _text_length(chunk: Any) -> int:

@@ -33,7 +33,7 @@ from l0.integrations.langchain._bridge import call_blocking, closing, iterate_bl
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
 from l0.integrations.langchain._rewrap import find_chat_model, swap, unwrap
-from l0.integrations.langchain._session import RESET, Session, continuation_of
+from l0.integrations.langchain._session import RESET, Session, continuation_of, reset_notice
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
 from l0.runtime.timers import Clock
@@ -71,6 +71,8 @@ class L0ChatModel(BaseChatModel):
         drift: ``None``, ``True`` or a drift detector.
         continuation: Continue from the checkpoint after a failure (default True).
         check_intervals: How often streaming checks run.
+        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
+            text; docs/what-your-user-sees.md).
         detect_zero_output: Treat an empty answer as an error (default True).
         clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
         on_event: Receives every :class:`l0.ObservabilityEvent`.
@@ -84,13 +86,14 @@ class L0ChatModel(BaseChatModel):
     drift: Any = None
     continuation: bool | Continuation = True
     check_intervals: CheckIntervals | None = None
+    release: str | None = None
     detect_zero_output: bool | None = None
     clock: Clock | None = None
     on_event: EventHandler | None = None
 
     L0_OPTIONS: ClassVar[frozenset[str]] = frozenset(
         {"fallbacks", "retry", "timeout", "guardrails", "drift", "continuation"}
-        | {"check_intervals", "detect_zero_output", "clock", "on_event"}
+        | {"check_intervals", "release", "detect_zero_output", "clock", "on_event"}
     )
     """The l0 options (also what :meth:`for_class` accepts)."""
 
@@ -165,6 +168,7 @@ class L0ChatModel(BaseChatModel):
             "guardrails": self.guardrails,
             "drift": self.drift,
             "check_intervals": self.check_intervals,
+            "release": self.release,
             "clock": self.clock,
         }
 
@@ -250,10 +254,14 @@ class L0ChatModel(BaseChatModel):
         )
 
     async def _chunks(self, session: Session) -> AsyncIterator[ChatGenerationChunk]:
+        streamed = False
         async with closing(session.outputs()) as items:
             async for item in items:
                 if item is RESET:
-                    continue  # a chat-model stream cannot take chunks back (l0_reset event)
+                    # A chat-model stream cannot take chunks back: raise, never glue.
+                    await reset_notice(session, streamed=streamed)
+                    continue
+                streamed = True
                 message = (
                     item if isinstance(item, AIMessageChunk) else AIMessageChunk(content=str(item))
                 )
@@ -286,6 +294,7 @@ class L0ChatModel(BaseChatModel):
         async with closing(session.outputs()) as items:
             async for item in items:
                 if item is RESET:
+                    await reset_notice(session, streamed=False)
                     acc.reset()
                 else:
                     acc.add(item)

@@ -25,7 +25,13 @@ from typing_extensions import Self
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
-from l0.integrations.langchain._session import L0_EVENTS, RESET, Session, continuation_of
+from l0.integrations.langchain._session import (
+    L0_EVENTS,
+    RESET,
+    Session,
+    continuation_of,
+    reset_notice,
+)
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
 from l0.runtime.timers import Clock
@@ -58,6 +64,8 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         continuation: Continue chat models from the checkpoint after a failure (default
             True). Other runnables, or inputs that are not messages, restart instead.
         check_intervals: How often streaming checks run.
+        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
+            text; docs/what-your-user-sees.md).
         detect_zero_output: Treat an empty answer as an error (default: on for chat models
             and text outputs, off otherwise and in guard mode).
         clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
@@ -72,6 +80,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
     drift: Any = None
     continuation: bool | Continuation = True
     check_intervals: CheckIntervals | None = None
+    release: str | None = None
     detect_zero_output: bool | None = None
     clock: Clock | None = None
     on_event: EventHandler | None = None
@@ -104,6 +113,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
             "guardrails": self.guardrails,
             "drift": self.drift,
             "check_intervals": self.check_intervals,
+            "release": self.release,
             "clock": self.clock,
         }
 
@@ -153,6 +163,7 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         acc = Accumulator()
         async for item in session.outputs():
             if item is RESET:
+                await reset_notice(session, streamed=False)
                 acc.reset()
             else:
                 acc.add(item)
@@ -198,9 +209,14 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         else:
             value = await _gather(inputs)
             session = self._session(value, None, config, run_manager, call_kwargs, sync)
+        streamed = False
         async with contextlib.aclosing(session.outputs()) as items:
             async for item in items:
-                if item is not RESET:
+                if item is RESET:
+                    # A stream cannot take chunks back: raise rather than glue two answers.
+                    await reset_notice(session, streamed=streamed)
+                else:
+                    streamed = True
                     yield item
 
     def _session(

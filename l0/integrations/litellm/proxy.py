@@ -141,6 +141,9 @@ async def reliable_stream(
     # A streaming rule may report a match only when the next text arrives: with guardrails
     # each token waits for the next one's check, so no text they reject reaches the client.
     relay = ChunkRelay(hold=1 if opts.get("guardrails") else 0)
+    # The relay holds back itself and passes LiteLLM's own chunks on unchanged; l0's
+    # ``checked`` release would re-cut them (an explicit ``release=`` still wins).
+    opts.setdefault("release", "stream")
     fallbacks: Sequence[str] = opts.pop("fallbacks", None) or ()
     model = str(request_data.get("model") or "")
     first = [response]

@@ -50,6 +50,14 @@ def _content(chunk: Any) -> str | None:
     return content if isinstance(content, str) and content else None
 
 
+def _last(chunk: Any) -> bool:
+    """A chunk that ends the stream: a finish reason, or usage without choices."""
+    choices = getattr(chunk, "choices", None)
+    if not choices:
+        return True
+    return getattr(choices[0], "finish_reason", None) is not None
+
+
 class ChunkRelay:
     """Turns l0's events over tapped LiteLLM chunks into the client's chunks (module doc).
 
@@ -191,7 +199,10 @@ class ChunkRelay:
         ) == text:
             out = [self._stamp(c) for c in pending]
         else:
-            out = [self._stamp(c) for c in pending if _content(c) is None]
+            # A finish or usage chunk waits for finish(): l0 may still hold text back
+            # (checked release) that must go out before it.
+            out = [self._stamp(c) for c in pending if _content(c) is None and not _last(c)]
+            self._pending = [c for c in pending if _content(c) is None and _last(c)]
             template = next((c for c in reversed(pending) if _content(c) is not None), None)
             out.append(self._synth(text, template))
         if self.hold:

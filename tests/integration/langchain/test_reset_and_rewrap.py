@@ -22,23 +22,32 @@ def _chain(script: Script) -> Any:
     return ChatPromptTemplate.from_template("{q}") | chat_openai(script) | StrOutputParser()
 
 
-async def test_a_chain_restarts_with_a_reset_event() -> None:
+async def test_a_restarted_chain_stream_ends_with_an_error_never_two_answers() -> None:
     # A dict input to a whole chain cannot take an assistant prefix: the retry restarts.
-    script = Script(openai_reply("Draft", " one", fault=DROP), openai_reply("Final", " answer"))
-    runnable = L0Runnable(_chain(script), clock=FakeClock())
-    events = [e async for e in runnable.astream_events({"q": "hi"}, version="v2")]
-
-    resets = [e for e in events if e["event"] == "on_custom_event" and e["name"] == "l0_reset"]
-    assert [r["data"]["discard"] for r in resets] == [len("Draft one")]
-    streamed = [
-        e["data"]["chunk"]
-        for e in events
-        if e["event"] == "on_chain_stream" and not e["parent_ids"]
-    ]
-    # What a naive consumer sees: the discarded draft, then the restarted answer.
-    assert "".join(streamed) == "Draft oneFinal answer"
-    assert "messages" in script.requests[1]
-    assert script.requests[1]["messages"] == script.requests[0]["messages"]  # no prefix
+    # A stream cannot take "Draft one" back: after the l0_reset event (which comes after
+    # the chunks it takes back) the stream raises instead of gluing on "Final answer".
+    for _ in range(30):
+        script = Script(openai_reply("Draft", " one", fault=DROP), openai_reply("Final", " answer"))
+        runnable = L0Runnable(_chain(script), clock=FakeClock())
+        events: list[Any] = []
+        with pytest.raises(l0.OutputRetractedError) as info:
+            async for e in runnable.astream_events({"q": "hi"}, version="v2"):
+                events.append(e)
+        assert info.value.shown == len("Draft one")
+        assert isinstance(info.value.cause, l0.NetworkError)
+        order = [
+            "reset" if e["event"] == "on_custom_event" and e["name"] == "l0_reset" else "chunk"
+            for e in events
+            if (e["event"] == "on_chain_stream" and not e["parent_ids"])
+            or (e["event"] == "on_custom_event" and e["name"] == "l0_reset")
+        ]
+        assert order[-1] == "reset" and order.count("reset") == 1
+        streamed = [
+            e["data"]["chunk"]
+            for e in events
+            if e["event"] == "on_chain_stream" and not e["parent_ids"]
+        ]
+        assert "".join(streamed) == "Draft one"
 
 
 async def test_invoke_of_a_restarted_chain_returns_only_the_final_answer() -> None:

@@ -16,7 +16,7 @@ from l0.adapters.tool_calls import (
     reason_or_none,
     text_or_none,
 )
-from l0.errors import InvalidStreamError
+from l0.errors import MalformedChunkError
 from l0.types import ToolCall
 
 CONVENTIONS = ("present", "interleaved", "absent", "zero", "ids_everywhere")
@@ -164,9 +164,9 @@ def test_authoritative_arguments_win_and_parsed_arguments_are_accepted() -> None
 
 def test_fields_of_a_type_no_provider_sends_are_a_typed_error() -> None:
     tools = ToolCallAssembler()
-    with pytest.raises(InvalidStreamError):
+    with pytest.raises(MalformedChunkError):
         tools.add(0, 17, "f", None)
-    with pytest.raises(InvalidStreamError):
+    with pytest.raises(MalformedChunkError):
         tools.add(0, "c", "f", 3.5)
 
 

@@ -229,3 +229,48 @@ def test_untyped_certificate_message_is_classed_like_the_typed_error() -> None:
     )
     dns = to_l0_error(socket.gaierror("host not found"))
     assert dns is not None and dns.category is ErrorCategory.NETWORK
+
+
+async def test_logging_info_per_retry_and_fallback_warning_on_give_up_no_token_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="l0")
+    result = await l0.run(
+        ScriptedSource(["SECRET-TOKEN-TEXT", drop()]),
+        fallbacks=[lambda: ["fine"]],
+        retry=NO_WAIT,
+        clock=FakeClock(),
+    )
+    assert result.text == "fine"
+    info = [r for r in caplog.records if r.levelname == "INFO" and r.name == "l0"]
+    assert sum(" reset: discard=17 chars" in r.getMessage() for r in info) == 3
+    info = [r for r in info if " reset: " not in r.getMessage()]
+    steps = [" retrying:", " retrying:", " falling back:"]
+    assert len(info) == 3 and all(s in r.getMessage() for s, r in zip(steps, info, strict=True))
+    assert all(result.telemetry.stream_id in r.getMessage() for r in info)
+    assert "category=network" in info[0].getMessage() and "delay=" in info[0].getMessage()
+    assert not any("SECRET-TOKEN-TEXT" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with pytest.raises(l0.RetriesExhaustedError):
+        await l0.run(ScriptedSource([drop()]), retry=NO_WAIT, clock=FakeClock())
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "gave up after 3 attempt(s)" in warnings[0].getMessage()
+
+
+async def test_logging_resume_reset_and_debug_per_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="l0")
+    await l0.run(
+        ScriptedSource(["Hello", drop()], ["Hello world"]),
+        continuation=True,
+        retry=NO_WAIT,
+        clock=FakeClock(),
+    )
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "l0"]
+    assert sum(1 for lv, m in messages if lv == "DEBUG" and " attempt " in m) == 2
+    assert any(lv == "INFO" and "resuming from checkpoint: chars=5" in m for lv, m in messages)
+    caplog.clear()
+    await l0.run(ScriptedSource(["Hello", drop()], ["Hi"]), retry=NO_WAIT, clock=FakeClock())
+    assert any("reset: discard=5 chars" in r.getMessage() for r in caplog.records)
+    assert not any("Hello" in r.getMessage() for r in caplog.records)
