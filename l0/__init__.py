@@ -59,8 +59,11 @@ from l0.hedging import Hedge
 from l0.orchestration.consensus import ConsensusResult, consensus, quick_consensus
 from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.orchestration.pipeline import (
+    Branch,
+    Parallel,
     Pipeline,
     PipelineContext,
+    PipelineProgress,
     PipelineResult,
     PipelineStep,
     create_pipeline,
@@ -159,6 +162,7 @@ __all__ = [
     "AuthenticationError",
     "AutoCorrectResult",
     "BadRequestError",
+    "Branch",
     "BreakerStore",
     "CheckIntervals",
     "Chunk",
@@ -188,8 +192,10 @@ __all__ = [
     "ObservabilityEvent",
     "OperationPool",
     "OutputRetractedError",
+    "Parallel",
     "Pipeline",
     "PipelineContext",
+    "PipelineProgress",
     "PipelineResult",
     "PipelineStep",
     "PoolProgress",
