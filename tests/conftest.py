@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 # LiteLLM 1.110 keeps aiohttp transports in module-level clients whose __del__ fails during
 # interpreter shutdown (after aiohttp is torn down) and prints a TypeError after pytest's
@@ -15,3 +16,9 @@ os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# No hypothesis deadline by default: a loaded CI runner makes per-example timings meaningless
+# (hangs are bounded by pytest-timeout and by the fuzzers' own explicit deadlines).
+settings.register_profile("l0", deadline=None)
+settings.load_profile("l0")

@@ -10,7 +10,6 @@ from the same JSON without validation.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,13 +24,14 @@ from l0.adapters.base import AdapterStream
 from l0.adapters.langchain import LangChainStream
 from l0.adapters.litellm import LiteLLMStream
 from l0.adapters.openai import OpenAIStream
+from tests.fixtures.fuzz import FUZZ_CASES
 
 from .strategies import ANTHROPIC, CHAT, RESPONSES, json_values, sequences
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(900)]
 
-# 5,000 per adapter is the bar (``L0_FUZZ_CASES=5000``); CI runs 1,000 to stay in budget.
-CASES = int(os.environ.get("L0_FUZZ_CASES", "1000"))
+# 5,000 per adapter is the bar (``L0_FUZZ_CASES=5000``); CI runs a smaller budget.
+CASES = FUZZ_CASES
 FUZZ = settings(
     max_examples=CASES,
     deadline=None,
@@ -133,7 +133,9 @@ def _langchain_chunks(draw: st.DrawFn) -> Any:
         return draw(json_values)
 
 
-LANGCHAIN_CASES = min(500, CASES)  # building validated message objects is slow: a smaller budget
+LANGCHAIN_CASES = max(
+    100, CASES // 3
+)  # building validated message objects is slow: a smaller budget
 
 
 def test_langchain_decoder_never_raises_an_untyped_exception() -> None:

@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers, QueryParams
 
 from l0.integrations.fastapi import MemoryResumeStore
+from tests.fixtures.fuzz import FUZZ_CASES
 
 from .helpers import Reply, asgi_get, events
 from .test_resume_inputs import finished_and_running
 
-CASES = 5000
+CASES = FUZZ_CASES  # 5,000 per input form is the bar (L0_FUZZ_CASES=5000)
 HANG = 2.0  # seconds: an answer slower than this is a hang
 FUZZ = settings(
     max_examples=CASES,
@@ -120,6 +121,7 @@ HEADER_VALUES = st.one_of(
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 @pytest.mark.timeout(900)
 def test_fuzz_last_event_id_header(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served
@@ -156,6 +158,7 @@ QUERY_VALUES = st.one_of(
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 @pytest.mark.timeout(900)
 def test_fuzz_last_event_id_query(served: tuple[BlockingPortal, FastAPI]) -> None:
     portal, app = served

@@ -43,8 +43,12 @@ def openai_kwargs(server: object, model: str = "openai/chaos") -> dict[str, obje
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the proxy of ``test_proxy.py`` now, so it boots while earlier tests run."""
-    if any(
+    """Start the proxy of ``test_proxy.py`` now, so it boots while earlier tests run.
+
+    Under pytest-xdist every worker collects every test but only one runs ``test_proxy.py``:
+    there its fixture starts the proxy on first use instead (one boot, not one per worker).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and any(
         item.path.name == "test_proxy.py" and item.path.parent.name == "litellm"
         for item in session.items
     ):

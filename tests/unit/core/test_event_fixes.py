@@ -118,7 +118,7 @@ async def test_no_context_is_an_empty_mapping_on_every_event() -> None:
     assert all(dict(e.context) == {} for e in seen)
 
 
-@pytest.mark.parametrize("returned", [42, None, 3.5, object()], ids=repr)
+@pytest.mark.parametrize("returned", [42, None, 3.5, object()], ids=["42", "None", "3.5", "object"])
 async def test_an_unreadable_source_is_an_invalid_stream(returned: object) -> None:
     with pytest.raises(l0.InvalidStreamError) as info:
         await l0.run(lambda: returned, clock=FakeClock())

@@ -23,6 +23,7 @@ import l0
 from l0.output.structured import SchemaCheck
 from l0.testing import FakeClock
 from l0.utils.auto_correct import auto_correct_json
+from tests.fixtures.fuzz import FUZZ_CASES
 from tests.unit.json_strategies import documents
 
 
@@ -167,11 +168,12 @@ def _damaged_documents(draw: st.DrawFn) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)  # ~15 s idle, ~60 s on a loaded 2-core runner
+@pytest.mark.reliability
+@pytest.mark.timeout(240)  # at 5,000 cases: ~15 s idle, ~60 s on a loaded 2-core runner
 @settings(
-    max_examples=5_000,
+    max_examples=FUZZ_CASES,
     deadline=timedelta(seconds=2),  # a case over 2 s is a hang
-    derandomize=True,  # the same 5,000 cases in every run
+    derandomize=True,  # the same cases in every run
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
