@@ -249,6 +249,9 @@ class Telemetry:
     fallbacks: int = 0
     errors_by_category: dict[str, int] = field(default_factory=dict)
     violations: int = 0
+    loop_lag: float | None = None
+    """The most seconds a watchdog timer fired late (the event loop was blocked), when over
+    the reporting threshold; ``None`` when no lag was seen."""
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from l0.runtime.retry import Counters
 from l0.runtime.state_machine import StateMachine
 from l0.runtime.sync import warn_if_blocked
 from l0.runtime.timers import Clock
-from l0.runtime.watchdog import Watchdog
+from l0.runtime.watchdog import LOOP_LAG_THRESHOLD, Watchdog
 from l0.types import (
     Attempt,
     Event,
@@ -449,6 +449,16 @@ class Run:
             self.machine.to(status)
         if self.result is None:
             telemetry(self, self.now())
+        wd = self.wd
+        if wd.lag_count:
+            self.telemetry.loop_lag = wd.lag_max
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.LOOP_LAG,
+                    lag=wd.lag_max,
+                    count=wd.lag_count,
+                    threshold=LOOP_LAG_THRESHOLD,
+                )
         if self.emitter.active:
             await self.emitter.emit(
                 EventName.SESSION_END,
