@@ -79,7 +79,7 @@ async def test_the_stream_timeout_still_fires_with_a_slow_pattern() -> None:
 
     async def source():  # type: ignore[no-untyped-def]
         yield "x" * 1500
-        await anyio.sleep(5)  # a stall: inter_token must cut it
+        await anyio.Event().wait()  # a stall: inter_token must cut it
         yield "never"
 
     with pytest.raises(l0.L0Error) as info:

@@ -66,7 +66,7 @@ def test_leaving_stream_sync_early_closes_the_provider_stream_before_going_on() 
     async def source() -> AsyncIterator[str]:
         try:
             yield "first"
-            await anyio.sleep(5)
+            await anyio.Event().wait()  # a stall that only closing the stream ends
             yield "never"
         finally:
             closed.set()
@@ -93,7 +93,7 @@ async def source():
         yield "first"
         # Ctrl-C while the caller's thread waits for the next token (a stalled provider).
         threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
-        await anyio.sleep(10)
+        await anyio.Event().wait()  # a stall that only Ctrl-C ends
         yield "never"
     finally:
         print("provider closed", flush=True)
