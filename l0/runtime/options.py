@@ -69,10 +69,13 @@ class RunOptions(TypedDict, total=False):
         keep_raw: Keep every raw provider chunk on the adapter stream (off: memory stays flat).
         clock: Time source and sleeper (tests inject :class:`l0.testing.FakeClock`).
         stream_id: The run's id in events (random by default).
-        on_retry: Called with each ``RETRY_ATTEMPT`` event; likewise ``on_fallback``
-            (``FALLBACK_START``), ``on_checkpoint`` (``CHECKPOINT_SAVED``), ``on_resume``
-            (``RESUME_START``), ``on_timeout`` (``TIMEOUT_TRIGGERED``), ``on_violation``
-            (``GUARDRAIL_RULE_RESULT``), ``on_complete`` (``COMPLETE``) and ``on_error``
+        on_retry: Called with each ``RETRY_ATTEMPT`` event; likewise ``on_start``
+            (``ATTEMPT_START``: every attempt), ``on_fallback`` (``FALLBACK_START``),
+            ``on_checkpoint`` (``CHECKPOINT_SAVED``), ``on_resume`` (``RESUME_START``),
+            ``on_timeout`` (``TIMEOUT_TRIGGERED``), ``on_violation``
+            (``GUARDRAIL_RULE_RESULT``), ``on_drift`` (``DRIFT_CHECK_RESULT`` that detected
+            drift), ``on_tool_call`` (``TOOL_REQUESTED``), ``on_abort``
+            (``ABORT_REQUESTED``), ``on_complete`` (``COMPLETE``) and ``on_error``
             (``ERROR``): :data:`l0.runtime.callbacks.CALLBACK_EVENTS`.
         breaker: An :class:`l0.CircuitBreaker` shared across runs: a source whose circuit is
             open is skipped (:class:`l0.CircuitOpenError`, the next fallback answers) without
@@ -110,12 +113,16 @@ class RunOptions(TypedDict, total=False):
     keep_raw: bool
     clock: Clock | None
     stream_id: str | None
+    on_start: EventHandler | None
     on_retry: EventHandler | None
     on_fallback: EventHandler | None
     on_checkpoint: EventHandler | None
     on_resume: EventHandler | None
     on_timeout: EventHandler | None
     on_violation: EventHandler | None
+    on_drift: EventHandler | None
+    on_tool_call: EventHandler | None
+    on_abort: EventHandler | None
     on_complete: EventHandler | None
     on_error: EventHandler | None
     breaker: CircuitBreaker | None
@@ -413,12 +420,16 @@ def build_options(
     hedge: Hedge | None = None,
     release: str | None = None,
     record: Any = None,
+    on_start: EventHandler | None = None,
     on_retry: EventHandler | None = None,
     on_fallback: EventHandler | None = None,
     on_checkpoint: EventHandler | None = None,
     on_resume: EventHandler | None = None,
     on_timeout: EventHandler | None = None,
     on_violation: EventHandler | None = None,
+    on_drift: EventHandler | None = None,
+    on_tool_call: EventHandler | None = None,
+    on_abort: EventHandler | None = None,
     on_complete: EventHandler | None = None,
     on_error: EventHandler | None = None,
 ) -> Options:
@@ -427,12 +438,16 @@ def build_options(
     Takes the :class:`RunOptions`; ``callbacks`` maps ``on_*`` names to handlers too.
     """
     named = {
+        "on_start": on_start,
         "on_retry": on_retry,
         "on_fallback": on_fallback,
         "on_checkpoint": on_checkpoint,
         "on_resume": on_resume,
         "on_timeout": on_timeout,
         "on_violation": on_violation,
+        "on_drift": on_drift,
+        "on_tool_call": on_tool_call,
+        "on_abort": on_abort,
         "on_complete": on_complete,
         "on_error": on_error,
     }
