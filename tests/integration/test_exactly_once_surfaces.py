@@ -23,7 +23,11 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
 import l0
+from l0.chaos import ChaosServer
 from l0.integrations.langchain import L0ChatModel, L0Runnable
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+from l0.integrations import litellm as l0_litellm
 from tests.fixtures.exactly_once import FAULTS, Scenario, assemble
 
 pytestmark = pytest.mark.anyio
@@ -167,6 +171,34 @@ async def lc_chat_model_events_and_callbacks(sc: Scenario) -> Outcome:
     return await _events_and_tokens(L0ChatModel(primary, fallbacks=fallbacks, **_lc_options(sc)))
 
 
+async def litellm_acompletion(sc: Scenario) -> Outcome:
+    def answer(request: Any) -> str:
+        messages = request.body.get("messages") or [{}]
+        resumed = messages[-1].get("role") == "assistant"
+        if request.body.get("model") == "backup" and not resumed:
+            return sc.fallback_answer
+        return sc.answer
+
+    plan = f"drop_after_tokens={sc.rng.randint(1, 6)}" if sc.fault in ("drop", "fallback") else None
+    options = _lc_options(sc)
+    seen: list[str] = []
+    async with ChaosServer(plan, answer=answer, restate=sc.rng.randint(0, 12)) as server:
+        chunks = await l0_litellm.acompletion(
+            model="openai/primary",
+            api_base=server.openai_base_url,
+            api_key="test",
+            messages=[{"role": "user", "content": "q"}],
+            stream=True,
+            fallbacks=["openai/backup"],
+            **options,
+        )
+        async for chunk in chunks:
+            text = chunk.choices[0].delta.content if chunk.choices else None
+            if text:
+                seen.append(text)
+    return "".join(seen), seen
+
+
 SURFACES: dict[str, Callable[[Scenario], Awaitable[Outcome]]] = {
     f.__name__: f
     for f in (
@@ -179,6 +211,7 @@ SURFACES: dict[str, Callable[[Scenario], Awaitable[Outcome]]] = {
         lc_runnable_ainvoke,
         lc_runnable_events_and_callbacks,
         lc_chat_model_events_and_callbacks,
+        litellm_acompletion,
     )
 }
 
@@ -191,7 +224,12 @@ def _seeds(fault: str) -> Iterator[int]:
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("surface", list(SURFACES))
 async def test_exactly_once_on_every_surface(surface: str, fault: str) -> None:
-    for seed in list(_seeds(fault))[:CASES]:
+    if surface == "litellm_acompletion" and fault == "violation":
+        # By design the client keeps its text after a restart and the fallback is asked to
+        # continue it (docs/what-your-user-sees.md); the scripted fallback cannot model that.
+        pytest.skip("LiteLLM continues the client's text after a restart: another contract")
+    cases = 1 if surface.startswith("litellm") and "L0_SURFACE_CASES" not in os.environ else CASES
+    for seed in list(_seeds(fault))[:cases]:
         sc = Scenario(seed)
         try:
             text, seen = await SURFACES[surface](sc)
