@@ -38,7 +38,7 @@ def test_real_clock_recording_made_under_load_replays_byte_for_byte(block: float
                 if ev.type is l0.EventType.TOKEN:
                     i += 1
                     if i % 3 == 0:
-                        time.sleep(block)  # the consumer blocks the loop (load)
+                        time.sleep(block)  # noqa: ASYNC251 - the consumer blocks the loop (load)
         assert s.result is not None and s.result.text == TEXT
         rep = await l0.replay(store, store.keys()[0])
         assert rep.exact and rep.identical, rep.first_difference
