@@ -26,7 +26,8 @@ Fixed orders::
 
 ``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
 the next attempt cannot continue from it. ``RESUME_START`` only when it does continue; then
-``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned.
+``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned, and
+``RESET`` when the resumed text restarted the answer in other words (``Continuation``).
 """
 
 from __future__ import annotations

@@ -190,6 +190,9 @@ class Run:
                                 await self.rec.token(chunk)
                             text = await self.checks.on_token(chunk, ts or now())
                             next_check = self.next_check
+                            if self.checks.pending:  # a resumed stream restarted the answer
+                                for reset in self.checks.take_pending():
+                                    yield reset
                             if text:
                                 yield Event(_TOKEN, text, None, None, ts)
                         elif (
@@ -275,6 +278,8 @@ class Run:
                         out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
+                    if self.checks.pending:
+                        out.extend(self.checks.take_pending())
                     if kept:
                         out.append(ev if kept is text else Event(_TOKEN, kept, None, None, ts))
             else:
