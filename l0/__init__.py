@@ -22,6 +22,10 @@ tests/unit/test_layers.py; docs/architecture.md)::
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+# Utility modules (l0.format.format_tools(...), l0.compare.similarity(...)); not in __all__:
+# a star import must not shadow the builtin format().
+from l0 import compare as compare
+from l0 import format as format
 from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
 from l0.budget import RetryBudget
 from l0.core import run, run_sync, stream, stream_sync
@@ -59,8 +63,11 @@ from l0.hedging import Hedge
 from l0.orchestration.consensus import ConsensusResult, consensus, quick_consensus
 from l0.orchestration.parallel import RaceResult, batched, parallel, race
 from l0.orchestration.pipeline import (
+    Branch,
+    Parallel,
     Pipeline,
     PipelineContext,
+    PipelineProgress,
     PipelineResult,
     PipelineStep,
     create_pipeline,
@@ -159,6 +166,7 @@ __all__ = [
     "AuthenticationError",
     "AutoCorrectResult",
     "BadRequestError",
+    "Branch",
     "BreakerStore",
     "CheckIntervals",
     "Chunk",
@@ -188,8 +196,10 @@ __all__ = [
     "ObservabilityEvent",
     "OperationPool",
     "OutputRetractedError",
+    "Parallel",
     "Pipeline",
     "PipelineContext",
+    "PipelineProgress",
     "PipelineResult",
     "PipelineStep",
     "PoolProgress",

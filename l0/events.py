@@ -10,9 +10,11 @@ listens.
 
 Fixed orders::
 
-    success   SESSION_START ATTEMPT_START STREAM_INIT ADAPTER_DETECTED STREAM_READY FIRST_TOKEN
+    success   SESSION_START ATTEMPT_START STREAM_INIT ADAPTER_DETECTED STREAM_READY
+              [TIMEOUT_START] FIRST_TOKEN
               [CHECKPOINT_SAVED | GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT | TOOL_REQUESTED]*
-              STREAM_END [GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT]* COMPLETE SESSION_END
+              STREAM_END [GUARDRAIL_PHASE_START GUARDRAIL_RULE_RESULT* GUARDRAIL_PHASE_END]
+              [DRIFT_CHECK_RESULT] COMPLETE [RETRY_END] [FALLBACK_END] SESSION_END
     retry     … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR RETRY_ATTEMPT [RESET]
               ATTEMPT_START [RESUME_START] STREAM_INIT …
     fallback  … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR [RETRY_GIVE_UP] FALLBACK_START [RESET]
@@ -49,13 +51,17 @@ __all__ = [
     "EmptyData",
     "ErrorData",
     "EventName",
+    "FallbackEndData",
     "FallbackStartData",
     "FirstTokenData",
+    "GuardrailPhaseEndData",
+    "GuardrailPhaseStartData",
     "GuardrailRuleResultData",
     "NetworkErrorData",
     "ResetData",
     "ResumeStartData",
     "RetryAttemptData",
+    "RetryEndData",
     "RetryGiveUpData",
     "SessionEndData",
     "SessionStartData",
@@ -64,6 +70,7 @@ __all__ = [
     "StructuredParseStartData",
     "StructuredValidatedData",
     "StructuredValidationErrorData",
+    "TimeoutStartData",
     "TimeoutTriggeredData",
     "ToolRequestedData",
 ]
@@ -84,12 +91,24 @@ class EventName(str, Enum):
     """data: ``adapter`` (name)."""
     STREAM_READY = "STREAM_READY"
     """The provider stream is open and being read."""
+    TIMEOUT_START = "TIMEOUT_START"
+    """The attempt's timers are armed (after ``STREAM_READY``, when a per-attempt limit is
+    set); data: ``initial_token``, ``inter_token``, ``total`` (configured seconds, ``None``
+    when off)."""
     FIRST_TOKEN = "FIRST_TOKEN"
     """data: ``ttft`` (seconds since the attempt started)."""
     CHECKPOINT_SAVED = "CHECKPOINT_SAVED"
     """data: ``token_count``, ``length`` (chars kept)."""
+    GUARDRAIL_PHASE_START = "GUARDRAIL_PHASE_START"
+    """The completion guardrail check begins (after ``STREAM_END``); data: ``final``
+    (always true: streaming checks report only their violations), ``length`` (chars of
+    the answer checked)."""
     GUARDRAIL_RULE_RESULT = "GUARDRAIL_RULE_RESULT"
     """data: ``rule``, ``violation`` (a :class:`l0.guardrails.Violation`), ``final``."""
+    GUARDRAIL_PHASE_END = "GUARDRAIL_PHASE_END"
+    """The completion check ended, after its ``GUARDRAIL_RULE_RESULT`` events and before the
+    ``ERROR`` a rejecting violation causes; data: ``final``, ``violations`` (count),
+    ``passed``, ``duration`` (s)."""
     DRIFT_CHECK_RESULT = "DRIFT_CHECK_RESULT"
     """data: ``detected``, ``types``, ``confidence``, ``final``."""
     TOOL_REQUESTED = "TOOL_REQUESTED"
@@ -126,15 +145,24 @@ class EventName(str, Enum):
     """data: ``token_count``, ``length``, ``duration``, ``finish_reason``, ``usage`` (an
     :class:`l0.Usage` or ``None``), ``tool_calls`` (count), ``fallback_index``, ``result``
     (the :class:`l0.Result`)."""
+    RETRY_END = "RETRY_END"
+    """After ``COMPLETE`` of a run that retried; data: ``retries``, ``success`` (true)."""
+    FALLBACK_END = "FALLBACK_END"
+    """After ``COMPLETE`` (and ``RETRY_END``) of a run a fallback answered; data: ``index``
+    (the fallback's source index), ``success`` (true)."""
     SESSION_END = "SESSION_END"
     """Always last; data: ``status`` (completed / errored / aborted), ``attempts``,
     ``telemetry`` (the :class:`l0.Telemetry`), ``error`` (what the run raised, else ``None``)."""
 
     # Structured output (emitted by l0.structured).
     STRUCTURED_PARSE_START = "STRUCTURED_PARSE_START"
+    """``l0.structured`` starts parsing an attempt's text; data: ``length``."""
     STRUCTURED_AUTO_CORRECT = "STRUCTURED_AUTO_CORRECT"
+    """The text was repaired before validation; data: ``corrections``, ``valid``."""
     STRUCTURED_VALIDATION_ERROR = "STRUCTURED_VALIDATION_ERROR"
+    """The parsed value failed the schema (the attempt is retried); data: ``errors``."""
     STRUCTURED_VALIDATED = "STRUCTURED_VALIDATED"
+    """The parsed value passed the schema; data: ``corrected``."""
 
 
 # -- payloads: ``ObservabilityEvent.data`` for each name -------------------------------------
@@ -180,6 +208,44 @@ class CheckpointSavedData(TypedDict):
 
     token_count: int
     length: int
+
+
+class TimeoutStartData(TypedDict):
+    """``TIMEOUT_START``."""
+
+    initial_token: float | None
+    inter_token: float | None
+    total: float | None
+
+
+class GuardrailPhaseStartData(TypedDict):
+    """``GUARDRAIL_PHASE_START``."""
+
+    final: bool
+    length: int
+
+
+class GuardrailPhaseEndData(TypedDict):
+    """``GUARDRAIL_PHASE_END``."""
+
+    final: bool
+    violations: int
+    passed: bool
+    duration: float
+
+
+class RetryEndData(TypedDict):
+    """``RETRY_END``."""
+
+    retries: int
+    success: bool
+
+
+class FallbackEndData(TypedDict):
+    """``FALLBACK_END``."""
+
+    index: int
+    success: bool
 
 
 class GuardrailRuleResultData(TypedDict):
@@ -347,9 +413,12 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.STREAM_INIT: EmptyData,
     _N.ADAPTER_DETECTED: AdapterDetectedData,
     _N.STREAM_READY: EmptyData,
+    _N.TIMEOUT_START: TimeoutStartData,
     _N.FIRST_TOKEN: FirstTokenData,
     _N.CHECKPOINT_SAVED: CheckpointSavedData,
+    _N.GUARDRAIL_PHASE_START: GuardrailPhaseStartData,
     _N.GUARDRAIL_RULE_RESULT: GuardrailRuleResultData,
+    _N.GUARDRAIL_PHASE_END: GuardrailPhaseEndData,
     _N.DRIFT_CHECK_RESULT: DriftCheckResultData,
     _N.TOOL_REQUESTED: ToolRequestedData,
     _N.STREAM_END: StreamEndData,
@@ -364,6 +433,8 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.CONTINUATION_AMBIGUOUS: ContinuationAmbiguousData,
     _N.ABORT_REQUESTED: AbortRequestedData,
     _N.COMPLETE: CompleteData,
+    _N.RETRY_END: RetryEndData,
+    _N.FALLBACK_END: FallbackEndData,
     _N.SESSION_END: SessionEndData,
     _N.STRUCTURED_PARSE_START: StructuredParseStartData,
     _N.STRUCTURED_AUTO_CORRECT: StructuredAutoCorrectData,

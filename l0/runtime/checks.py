@@ -242,17 +242,44 @@ class Checks:
         if self.guardrails is not None:
             delta = "".join(parts[self._guard_idx :])
             self._guard_idx = len(parts)
-            await self._guard(delta, final=True)
+            await self._final_guard(delta)
         if self.drift is not None:
             delta = "".join(parts[self._drift_idx :])
             self._drift_idx = len(parts)
             await self._check_drift(delta, final=True)
 
-    async def _guard(self, delta: str, *, final: bool) -> None:
+    async def _final_guard(self, delta: str) -> None:
+        """The completion check, between ``GUARDRAIL_PHASE_START`` and ``GUARDRAIL_PHASE_END``
+        (streaming checks report only their violations: a phase per token would cost the
+        stream two events per check)."""
         assert self.guardrails is not None
-        await self._guard_result(
-            self.guardrails.check(delta, self.run.state, final=final), final=final
+        run = self.run
+        emitter = run.emitter
+        if not emitter.active:
+            await self._guard_result(
+                self.guardrails.check(delta, run.state, final=True), final=True
+            )
+            return
+        started = run.clock.now()
+        await emitter.emit(
+            EventName.GUARDRAIL_PHASE_START, final=True, length=len(run.state.content)
         )
+        result = self.guardrails.check(delta, run.state, final=True)
+        if not isinstance(result, Sequence):
+            result = await result
+        for v in result:
+            await emitter.emit(
+                EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=True
+            )
+        await emitter.emit(
+            EventName.GUARDRAIL_PHASE_END,
+            final=True,
+            violations=len(result),
+            passed=not result,
+            duration=run.clock.now() - started,
+        )
+        if result:
+            await self._violations(result, final=True, emitted=True)
 
     async def _guard_result(self, result: ViolationsResult, *, final: bool) -> None:
         if not isinstance(result, Sequence):
@@ -260,11 +287,13 @@ class Checks:
         if result:
             await self._violations(result, final=final)
 
-    async def _violations(self, violations: Sequence[Violation], *, final: bool) -> None:
+    async def _violations(
+        self, violations: Sequence[Violation], *, final: bool, emitted: bool = False
+    ) -> None:
         run = self.run
         run.state.violations.extend(violations)
         for v in violations:
-            if run.emitter.active:
+            if run.emitter.active and not emitted:
                 await run.emitter.emit(
                     EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=final
                 )

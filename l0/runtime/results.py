@@ -53,6 +53,11 @@ async def complete(run: Run) -> Result:
             fallback_index=result.fallback_index,
             result=result,
         )
+        retries = state.model_retry_count + state.network_retry_count
+        if retries:
+            await run.emitter.emit(EventName.RETRY_END, retries=retries, success=True)
+        if run.source_index:
+            await run.emitter.emit(EventName.FALLBACK_END, index=run.source_index, success=True)
     return result
 
 

@@ -405,6 +405,14 @@ class Run:
         if self.emitter.active:
             await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
             await self.emitter.emit(EventName.STREAM_READY)
+            limits = self.opts.timeout
+            if limits.initial_token is not None or limits.inter_token is not None:
+                await self.emitter.emit(
+                    EventName.TIMEOUT_START,
+                    initial_token=limits.initial_token,
+                    inter_token=limits.inter_token,
+                    total=limits.total,
+                )
         return src
 
     async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
