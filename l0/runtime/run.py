@@ -467,14 +467,16 @@ class Run:
         if self.result is None:
             telemetry(self, self.now())
         wd = self.wd
-        if wd.lag_count:
-            self.telemetry.loop_lag = wd.lag_max
+        # An exact replay's clock plays back the lag the live run measured (its own timers
+        # are virtual and measure none); otherwise the watchdog's measurement.
+        lag: tuple[float, int] | None = getattr(self.opts.clock, "recorded_loop_lag", None)
+        if lag is None and wd.lag_count:
+            lag = (wd.lag_max, wd.lag_count)
+        if lag is not None:
+            self.telemetry.loop_lag = lag[0]
             if self.emitter.active:
                 await self.emitter.emit(
-                    EventName.LOOP_LAG,
-                    lag=wd.lag_max,
-                    count=wd.lag_count,
-                    threshold=LOOP_LAG_THRESHOLD,
+                    EventName.LOOP_LAG, lag=lag[0], count=lag[1], threshold=LOOP_LAG_THRESHOLD
                 )
         if self.emitter.active:
             await self.emitter.emit(

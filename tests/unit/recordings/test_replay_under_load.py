@@ -45,3 +45,32 @@ def test_real_clock_recording_made_under_load_replays_byte_for_byte(block: float
         assert rep.text == TEXT
 
     anyio.run(main)
+
+
+def test_the_loop_lag_the_live_run_measured_is_played_back() -> None:
+    """A consumer blocks the loop past a pending inter-token deadline: the live run measures
+    the lag (``LOOP_LAG``, ``Telemetry.loop_lag``) and the exact replay reports the same."""
+
+    async def main() -> None:
+        store = l0.MemoryStore()
+        async with l0.stream(
+            ScriptedSource([*tokens(TEXT[:12]), stall(0.3), *tokens(TEXT[12:])], [*tokens(TEXT)]),
+            retry=l0.Retry(backoff="fixed", base_delay=0.01),
+            timeout=l0.Timeout(initial_token=1.0, inter_token=0.05),
+            continuation=True,
+            record=store,
+        ) as s:
+            blocked = False
+            async for ev in s:
+                if ev.type is l0.EventType.TOKEN and not blocked:
+                    blocked = True
+                    time.sleep(0.3)  # noqa: ASYNC251 - the consumer blocks the loop (load)
+        assert s.result is not None and s.result.text == TEXT
+        lag = s.result.telemetry.loop_lag
+        assert lag is not None and lag > 0.1
+        rep = await l0.replay(store, store.keys()[0])
+        assert rep.exact and rep.identical, rep.first_difference
+        assert rep.result is not None and rep.result.telemetry.loop_lag == lag
+        assert [e.name for e in rep.lifecycle].count("LOOP_LAG") == 1
+
+    anyio.run(main)
