@@ -22,9 +22,12 @@ Fixed orders::
     failure   … ERROR [RETRY_GIVE_UP] SESSION_END
     abort     … ABORT_REQUESTED ERROR SESSION_END
 
+``LOOP_LAG`` comes just before ``SESSION_END`` when the event loop was blocked during the run.
+
 ``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
 the next attempt cannot continue from it. ``RESUME_START`` only when it does continue; then
-``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned.
+``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned, and
+``RESET`` when the resumed text restarted the answer in other words (``Continuation``).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ __all__ = [
     "GuardrailPhaseEndData",
     "GuardrailPhaseStartData",
     "GuardrailRuleResultData",
+    "LoopLagData",
     "NetworkErrorData",
     "ResetData",
     "ResumeStartData",
@@ -146,6 +150,11 @@ class EventName(str, Enum):
     """data: ``token_count``, ``length``, ``duration``, ``finish_reason``, ``usage`` (an
     :class:`l0.Usage` or ``None``), ``tool_calls`` (count), ``fallback_index``, ``result``
     (the :class:`l0.Result`)."""
+    LOOP_LAG = "LOOP_LAG"
+    """The event loop was blocked during the run: a watchdog timer fired more than
+    ``threshold`` seconds late. data: ``lag`` (the most seconds late), ``count`` (timers that
+    late), ``threshold``. A stall deadline that passed while the loop was blocked is
+    re-checked after received data is read, so lag alone never cuts a stream."""
     RETRY_END = "RETRY_END"
     """After ``COMPLETE`` of a run that retried; data: ``retries``, ``success`` (true)."""
     FALLBACK_END = "FALLBACK_END"
@@ -299,6 +308,14 @@ class TimeoutTriggeredData(TypedDict):
     kind: str
     timeout: float
     elapsed: float
+
+
+class LoopLagData(TypedDict):
+    """``LOOP_LAG``."""
+
+    lag: float
+    count: int
+    threshold: float
 
 
 class NetworkErrorData(TypedDict):
@@ -456,6 +473,7 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.CONTINUATION_AMBIGUOUS: ContinuationAmbiguousData,
     _N.ABORT_REQUESTED: AbortRequestedData,
     _N.COMPLETE: CompleteData,
+    _N.LOOP_LAG: LoopLagData,
     _N.RETRY_END: RetryEndData,
     _N.FALLBACK_END: FallbackEndData,
     _N.BREAKER_OPEN: BreakerChangeData,

@@ -249,6 +249,9 @@ class Telemetry:
     fallbacks: int = 0
     errors_by_category: dict[str, int] = field(default_factory=dict)
     violations: int = 0
+    loop_lag: float | None = None
+    """The most seconds a watchdog timer fired late (the event loop was blocked), when over
+    the reporting threshold; ``None`` when no lag was seen."""
 
 
 @dataclass(slots=True)
@@ -373,18 +376,37 @@ class Continuation:
         prompt: Optional text appended as a user message after the assistant prefix by
             :meth:`Attempt.continuation_messages` (for providers that do not continue a
             trailing assistant message by themselves).
+        restart_similarity: A resumed stream that fits no reading of the checkpoint and
+            whose opening is at least this similar (0..1, ``rapidfuzz`` token-set ratio) to
+            the answer's opening restarted the answer in other words: it replaces the
+            checkpoint (a ``RESET`` for text already shown) instead of being glued onto it
+            (default 0.75; ``None`` turns detection off; needs ``rapidfuzz``).
+        restart_window: Characters of each opening compared (default 48).
     """
 
     min_overlap: int = 2
     max_overlap: int = 500
     prompt: str | None = None
     max_held_back: int = 500
+    restart_similarity: float | None = 0.75
+    restart_window: int = 48
 
     def __post_init__(self) -> None:
         if isinstance(self.max_held_back, bool) or not isinstance(self.max_held_back, int):
             raise TypeError("Continuation.max_held_back must be an int")
         if self.max_held_back < 1:
             raise ValueError(f"Continuation.max_held_back must be >= 1, got {self.max_held_back}")
+        sim = self.restart_similarity
+        if sim is not None and (isinstance(sim, bool) or not isinstance(sim, (int, float))):
+            raise TypeError("Continuation.restart_similarity must be a number in (0, 1] or None")
+        if sim is not None and not 0 < sim <= 1:
+            raise ValueError(f"Continuation.restart_similarity must be in (0, 1], got {sim}")
+        if isinstance(self.restart_window, bool) or not isinstance(self.restart_window, int):
+            raise TypeError("Continuation.restart_window must be an int")
+        if self.restart_window < 16:
+            raise ValueError(
+                f"Continuation.restart_window must be >= 16, got {self.restart_window}"
+            )
         if isinstance(self.min_overlap, bool) or not isinstance(self.min_overlap, int):
             raise TypeError("Continuation.min_overlap must be an int")
         if isinstance(self.max_overlap, bool) or not isinstance(self.max_overlap, int):

@@ -8,6 +8,7 @@ keeps at the nearest pending check (or 0 while every token needs it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from l0.runtime.run import Run
 
 __all__ = ["Checks"]
+
+logger = logging.getLogger("l0")
 
 _NEVER = 1 << 62
 _STEP = 8  # tokens between guardrail checks (and releases) under ``checked`` release
@@ -64,6 +67,7 @@ class Checks:
         self._gate_idx = 0  # parts already moved into ``held`` or released
         self.held = ""  # text accepted but not released yet
         self.released = 0  # characters of the current answer the consumer has been given
+        self.pending: list[Event] = []  # events to yield before the next token
         # A run is a new answer: hooks reused from an earlier run (the same rule list or
         # detector passed again) must not carry its scanner state over.
         if guardrails is not None:
@@ -129,10 +133,38 @@ class Checks:
             run.resolver = None
             await self._report_alignment(resolver)
             text = released
+            if resolver.restarted:
+                await self._restart_answer()
         if text:
             text = await self._accept(text)
         self._schedule()
         return text or None
+
+    async def _restart_answer(self) -> None:
+        """The resumed stream restarted the answer in other words: it replaces the checkpoint.
+
+        Text already shown is taken back with a ``RESET`` (queued in :attr:`pending`, which
+        the loop yields before the next token); held text is dropped silently."""
+        run = self.run
+        state = run.state
+        shown = self.shown()
+        state.checkpoint = ""
+        state.clear_content()
+        state.violations = []
+        state.drift_detected = False
+        state.resumed = False
+        self.reset()
+        logger.info("l0 stream %s: resumed stream restarted the answer", run.opts.stream_id)
+        if not shown:
+            return
+        if run.emitter.active:
+            await run.emitter.emit(EventName.RESET, discard=shown)
+        self.pending.append(Event(EventType.RESET, None, {"discard": shown}, None, run.now()))
+
+    def take_pending(self) -> list[Event]:
+        """Events the loop must yield before the next token (a restart's ``RESET``)."""
+        out, self.pending = self.pending, []
+        return out
 
     async def _report_alignment(self, resolver: OverlapResolver) -> None:
         """``CONTINUATION_AMBIGUOUS`` when the evidence did not force the alignment."""
@@ -230,11 +262,17 @@ class Checks:
         text = resolver.flush()
         run.resolver = None
         await self._report_alignment(resolver)
+        out: list[Event] = []
+        if resolver.restarted:
+            await self._restart_answer()
+            out = self.take_pending()
         self._schedule()
         if not text:
-            return []
+            return out
         text = await self._accept(text)
-        return [Event(EventType.TOKEN, text, None, None, run.now())] if text else []
+        if text:
+            out.append(Event(EventType.TOKEN, text, None, None, run.now()))
+        return out
 
     async def final(self) -> None:
         """The completion checks (all remaining text, ``final=True``)."""

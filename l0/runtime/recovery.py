@@ -235,7 +235,13 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
         prefix = resume_prefix_length(
             delivered, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
         )
-        run.resolver = OverlapResolver(delivered, prefix, max_overlap=cont.max_overlap)
+        run.resolver = OverlapResolver(
+            delivered,
+            prefix,
+            max_overlap=cont.max_overlap,
+            restart_similarity=cont.restart_similarity,
+            restart_window=cont.restart_window,
+        )
         logger.info(
             "l0 stream %s resuming from checkpoint: chars=%d",
             run.opts.stream_id,

@@ -40,7 +40,7 @@ from l0.runtime.retry import Counters
 from l0.runtime.state_machine import StateMachine
 from l0.runtime.sync import warn_if_blocked
 from l0.runtime.timers import Clock
-from l0.runtime.watchdog import Watchdog
+from l0.runtime.watchdog import LOOP_LAG_THRESHOLD, Watchdog
 from l0.types import (
     Attempt,
     Event,
@@ -190,6 +190,9 @@ class Run:
                                 await self.rec.token(chunk)
                             text = await self.checks.on_token(chunk, ts or now())
                             next_check = self.next_check
+                            if self.checks.pending:  # a resumed stream restarted the answer
+                                for reset in self.checks.take_pending():
+                                    yield reset
                             if text:
                                 yield Event(_TOKEN, text, None, None, ts)
                         elif (
@@ -275,6 +278,8 @@ class Run:
                         out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
+                    if self.checks.pending:
+                        out.extend(self.checks.take_pending())
                     if kept:
                         out.append(ev if kept is text else Event(_TOKEN, kept, None, None, ts))
             else:
@@ -458,6 +463,16 @@ class Run:
             self.machine.to(status)
         if self.result is None:
             telemetry(self, self.now())
+        wd = self.wd
+        if wd.lag_count:
+            self.telemetry.loop_lag = wd.lag_max
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.LOOP_LAG,
+                    lag=wd.lag_max,
+                    count=wd.lag_count,
+                    threshold=LOOP_LAG_THRESHOLD,
+                )
         if self.emitter.active:
             await self.emitter.emit(
                 EventName.SESSION_END,

@@ -6,6 +6,7 @@ fails here, instead of silently breaking OpenTelemetry, Sentry or LangChain.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +85,19 @@ async def _abort(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
                 s.abort()
 
 
+async def _loop_lag(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
+    async def blocking() -> Any:
+        yield "a"
+        time.sleep(0.2)  # the loop is blocked past the 0.05 s stall limit  # noqa: ASYNC251
+        yield "b"
+
+    result = await l0.run(
+        blocking, timeout=l0.Timeout(inter_token=0.05), retry=NO_WAIT, on_event=on_event
+    )
+    assert result.text == "ab"  # lag is not a stall
+    assert result.telemetry.loop_lag is not None and result.telemetry.loop_lag > 0.1
+
+
 async def _structured(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
     source = ScriptedSource(['{"nam": 1}'], ["{'name': 'Paris',}"])
     result = await l0.structured(City, source, retry=NO_WAIT, on_event=on_event)
@@ -109,6 +123,7 @@ SCENARIOS = [
     _continuation,
     _timeout_and_give_up,
     _abort,
+    _loop_lag,
 ]
 
 
