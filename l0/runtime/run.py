@@ -102,8 +102,13 @@ class Run:
             self.random = rec.random
             handlers = (*handlers, rec.on_event)
         self.now = self.clock.now
+        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self.emitter = Emitter(
-            handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
+            handlers,
+            stream_id=opts.stream_id,
+            now=self.now,
+            context=opts.context,
+            telemetry=self.telemetry,
         )
         self.wd = Watchdog(opts.timeout, self.state, self.now, self.clock)
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
@@ -116,7 +121,6 @@ class Run:
         self.result: Result | None = None
         self.breaker_key: str | None = None  # the key whose breaker let this attempt through
         self.final_error: BaseException | None = None
-        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self.next_check = 1
         self.warned_blocking = False  # a sync factory blocked the loop (warned once per run)
 
