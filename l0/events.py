@@ -47,6 +47,7 @@ __all__ = [
     "AbortRequestedData",
     "AdapterDetectedData",
     "AttemptStartData",
+    "BreakerChangeData",
     "CheckpointSavedData",
     "CompleteData",
     "ContinuationAmbiguousData",
@@ -159,6 +160,18 @@ class EventName(str, Enum):
     FALLBACK_END = "FALLBACK_END"
     """After ``COMPLETE`` (and ``RETRY_END``) of a run a fallback answered; data: ``index``
     (the fallback's source index), ``success`` (true)."""
+    BREAKER_OPEN = "BREAKER_OPEN"
+    """A call this run made on its :class:`l0.CircuitBreaker` opened a key's circuit (a
+    counted failure: the threshold reached, or a half-open trial failed), before that
+    failure's ``NETWORK_ERROR``/``ERROR``. data: ``key``, ``state_from``,
+    ``state_to`` (``open``), ``failures`` (counted failures that opened it),
+    ``opened_until`` (when it turns half-open, on the breaker's clock)."""
+    BREAKER_HALF_OPEN = "BREAKER_HALF_OPEN"
+    """The run's call let a trial through an open circuit whose recovery time passed (before
+    ``STREAM_INIT``); data as ``BREAKER_OPEN`` (``failures`` 0, ``opened_until`` ``None``)."""
+    BREAKER_CLOSE = "BREAKER_CLOSE"
+    """The run's half-open trial succeeded and closed the circuit (before ``COMPLETE``); data
+    as ``BREAKER_OPEN`` (``failures`` 0, ``opened_until`` ``None``)."""
     SESSION_END = "SESSION_END"
     """Always last; data: ``status`` (completed / errored / aborted), ``attempts``,
     ``telemetry`` (the :class:`l0.Telemetry`), ``error`` (what the run raised, else ``None``)."""
@@ -389,6 +402,16 @@ class CompleteData(TypedDict):
     result: Result
 
 
+class BreakerChangeData(TypedDict):
+    """``BREAKER_OPEN``, ``BREAKER_HALF_OPEN``, ``BREAKER_CLOSE``."""
+
+    key: str
+    state_from: str
+    state_to: str
+    failures: int
+    opened_until: float | None
+
+
 class SessionEndData(TypedDict):
     """``SESSION_END``."""
 
@@ -453,6 +476,9 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.LOOP_LAG: LoopLagData,
     _N.RETRY_END: RetryEndData,
     _N.FALLBACK_END: FallbackEndData,
+    _N.BREAKER_OPEN: BreakerChangeData,
+    _N.BREAKER_HALF_OPEN: BreakerChangeData,
+    _N.BREAKER_CLOSE: BreakerChangeData,
     _N.SESSION_END: SessionEndData,
     _N.STRUCTURED_PARSE_START: StructuredParseStartData,
     _N.STRUCTURED_AUTO_CORRECT: StructuredAutoCorrectData,

@@ -7,11 +7,14 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from l0.events import EventName
 from l0.redaction import redact_text
 from l0.types import ObservabilityEvent, Telemetry
+
+if TYPE_CHECKING:
+    from l0.breaker import BreakerChange
 
 __all__ = ["Emitter", "EventHandler", "freeze"]
 
@@ -137,3 +140,24 @@ class Emitter:
                     await result
             except Exception:
                 self._handler_failed(handler, name.value)
+
+    async def breaker(self, change: BreakerChange | None) -> None:
+        """Emit ``BREAKER_OPEN`` / ``_HALF_OPEN`` / ``_CLOSE`` for a change a breaker call
+        returned (nothing for ``None`` or when nobody listens)."""
+        if change is None or not self.active:
+            return
+        await self.emit(
+            _BREAKER_EVENTS[change.state_to.value],
+            key=change.key,
+            state_from=change.state_from.value,
+            state_to=change.state_to.value,
+            failures=change.failures,
+            opened_until=change.opened_until,
+        )
+
+
+_BREAKER_EVENTS = {
+    "open": EventName.BREAKER_OPEN,
+    "half_open": EventName.BREAKER_HALF_OPEN,
+    "closed": EventName.BREAKER_CLOSE,
+}

@@ -68,7 +68,7 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
         await run.rec.fault(exc, err, raisable)
     if run.breaker_key is not None and run.opts.breaker is not None:
         # The breaker itself decides whether this error's category counts.
-        await run.opts.breaker.record_failure(run.breaker_key, raisable)
+        await run.emitter.breaker(await run.opts.breaker.record_failure(run.breaker_key, raisable))
         run.breaker_key = None
     if err is not None:
         _count_error(run, err)

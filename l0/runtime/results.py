@@ -22,7 +22,7 @@ async def complete(run: Run) -> Result:
         state.duration = end - state.first_token_at
     run.machine.to(Status.COMPLETED)
     if run.breaker_key is not None and run.opts.breaker is not None:
-        await run.opts.breaker.record_success(run.breaker_key)
+        await run.emitter.breaker(await run.opts.breaker.record_success(run.breaker_key))
         run.breaker_key = None
     if run.opts.retry_budget is not None:
         key = run.opts.breaker_keys[run.source_index]

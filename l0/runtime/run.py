@@ -380,7 +380,8 @@ class Run:
         if breaker is not None:
             key = self.opts.breaker_keys[self.source_index]
             if key is not None:
-                await breaker.acquire(key)  # CircuitOpenError: fatal, the next fallback
+                # CircuitOpenError: fatal, the next fallback
+                await self.emitter.breaker(await breaker.acquire(key))
                 self.breaker_key = key
         if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_INIT)

@@ -14,13 +14,14 @@ import pydantic
 import pytest
 
 import l0
-from l0.errors import AuthenticationError
+from l0.errors import AuthenticationError, NetworkError
 from l0.events import PAYLOADS, EventName
 from l0.guardrails import Severity, Violation
 from l0.testing import FakeClock, ScriptedSource, drop, fail, stall, tokens
 
 pytestmark = pytest.mark.anyio
 NO_WAIT = l0.Retry(backoff="fixed", base_delay=0.0)
+NO_RETRY = l0.Retry(max_retries=0)
 
 
 class _WarnEveryCheck:
@@ -103,7 +104,20 @@ async def _structured(on_event: Callable[[l0.ObservabilityEvent], None]) -> None
     assert result.data == City(name="Paris")
 
 
+async def _breaker(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
+    clock = FakeClock()
+    breaker = l0.CircuitBreaker(failure_threshold=1, recovery_time=5.0, clock=clock)
+    failing = ScriptedSource([fail(NetworkError("down"))])
+    with pytest.raises(l0.L0Error):  # BREAKER_OPEN
+        await l0.run(
+            failing, breaker=breaker, keys=["m"], retry=NO_RETRY, on_event=on_event, clock=clock
+        )
+    clock.advance(5.0)
+    await l0.run(lambda: ["ok"], breaker=breaker, keys=["m"], on_event=on_event, clock=clock)
+
+
 SCENARIOS = [
+    _breaker,
     _success,
     _retry_reset_and_fallback,
     _continuation,
