@@ -36,6 +36,39 @@ def _core(timeout: l0.Timeout):
     return scenario
 
 
+class _PassRule:
+    """A guardrail that never objects (so the listener rows pay for checks, not violations)."""
+
+    name = "pass"
+
+    def reset(self) -> None:
+        pass
+
+    def check(self, delta: str, state: l0.State, *, final: bool) -> list[object]:
+        return []
+
+
+def _listened(guarded: bool):
+    seen: list[int] = [0]
+
+    def listener(event: l0.ObservabilityEvent) -> None:
+        seen[0] += 1
+
+    async def scenario(n: int) -> int:
+        count = 0
+        opts: dict[str, object] = {"timeout": NO_TIMEOUT, "on_event": listener}
+        if guarded:
+            opts["guardrails"] = [_PassRule()]
+            opts["release"] = "stream"
+        async with l0.stream(word_source(n), **opts) as s:  # type: ignore[arg-type]
+            async for ev in s:
+                if ev.type is TOKEN:
+                    count += 1
+        return count
+
+    return scenario
+
+
 def event_construction() -> None:
     """ns per construction: l0.Event against a frozen and a slotted dataclass."""
     import timeit
@@ -78,6 +111,8 @@ def main() -> int:
         ("floor", floor),
         ("l0.stream core", _core(NO_TIMEOUT)),
         ("l0.stream core + inter-token timeout", _core(INTER_TIMEOUT)),
+        ("core + on_event listener", _listened(False)),
+        ("core + listener + guardrail", _listened(True)),
     ]
     event_construction()
     rows = run_rounds(scenarios, args.sizes, args.rounds)

@@ -22,8 +22,9 @@ tests/unit/test_layers.py; docs/architecture.md)::
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-# The prompt-formatting module (l0.format.format_tools(...)); not in __all__: a star import
-# must not shadow the builtin format().
+# Utility modules (l0.format.format_tools(...), l0.compare.similarity(...)); not in __all__:
+# a star import must not shadow the builtin format().
+from l0 import compare as compare
 from l0 import format as format
 from l0.breaker import BreakerStore, CircuitBreaker, CircuitState, MemoryBreakerStore
 from l0.budget import RetryBudget

@@ -34,6 +34,7 @@ from l0.errors import CircuitOpenError, ErrorCategory, to_l0_error
 from l0.runtime.timers import Clock
 
 __all__ = [
+    "BreakerChange",
     "BreakerOp",
     "BreakerPolicy",
     "BreakerStore",
@@ -48,6 +49,8 @@ __all__ = [
 _log = logging.getLogger("l0.breaker")
 T = TypeVar("T")
 _Apply = Callable[[str, "BreakerOp", float, "BreakerPolicy"], Awaitable["float | None"]]
+_States = tuple["float | None", "CircuitState", "CircuitState"]
+_ApplyStates = Callable[[str, "BreakerOp", float, "BreakerPolicy"], Awaitable[_States]]
 
 DEFAULT_COUNTED = frozenset(
     {ErrorCategory.NETWORK, ErrorCategory.TRANSIENT, ErrorCategory.PROVIDER}
@@ -99,6 +102,27 @@ class CircuitRecord:
 
 
 _CLOSED = CircuitRecord()
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerChange:
+    """A state change one breaker call caused (what ``BREAKER_OPEN`` & co. report).
+
+    Attributes:
+        key: The circuit's key (a model name, say).
+        state_from: The state before the call (as stored).
+        state_to: The state after it.
+        failures: Counted failures that opened the circuit (``failure_threshold`` from
+            closed, 1 failed trial from half-open); 0 for any other change.
+        opened_until: When an opened circuit turns half-open (on the breaker's clock);
+            ``None`` unless ``state_to`` is open.
+    """
+
+    key: str
+    state_from: CircuitState
+    state_to: CircuitState
+    failures: int
+    opened_until: float | None
 
 
 class BreakerOp(str, Enum):
@@ -207,6 +231,12 @@ class TransitionStore(Protocol):
         ...
 
 
+# A TransitionStore may also provide ``async apply_states(key, op, now, policy)`` returning
+# ``(wait, state before, state after)`` in the same single step; the breaker then reports
+# state changes (:class:`BreakerChange`) at no extra cost. Without it, changes made through a
+# TransitionStore go unreported.
+
+
 class MemoryBreakerStore:
     """The in-process default: a dict behind a lock (safe across threads and event loops).
 
@@ -287,8 +317,10 @@ class CircuitBreaker:
         )
         self.store: BreakerStore = store if store is not None else MemoryBreakerStore()
         self._apply_op: _Apply | None = None
+        self._apply_states: _ApplyStates | None = None
         if isinstance(self.store, TransitionStore):
             self._apply_op = self.store.apply
+            self._apply_states = getattr(self.store, "apply_states", None)
         # A shared store needs wall time: monotonic clocks differ between processes.
         wall = store is not None and not isinstance(store, MemoryBreakerStore)
         self._now = clock.now if clock else (time.time if wall else time.monotonic)
@@ -320,36 +352,47 @@ class CircuitBreaker:
         """Seconds a counted failure stays counted."""
         return self.policy.window
 
-    async def acquire(self, key: str) -> None:
+    async def acquire(self, key: str) -> BreakerChange | None:
         """Let one call to ``key`` through, or raise.
+
+        Returns:
+            The state change letting it through caused (open to half-open), else ``None``.
 
         Raises:
             l0.CircuitOpenError: The circuit is open (or half-open with every trial taken),
                 or the store failed and ``fail_open`` is False.
         """
         try:
-            wait = await self._do(key, BreakerOp.ACQUIRE)
+            wait, change = await self._do(key, BreakerOp.ACQUIRE)
         except Exception:
             self._store_failed(key)
             if self.fail_open:
-                return
+                return None
             raise CircuitOpenError(key, 0.0) from None
         if wait is not None:
             raise CircuitOpenError(key, wait)
+        return change
 
-    async def record_success(self, key: str) -> None:
-        """A call to ``key`` succeeded: a half-open circuit closes."""
-        await self._record(key, BreakerOp.SUCCESS)
+    async def record_success(self, key: str) -> BreakerChange | None:
+        """A call to ``key`` succeeded: a half-open circuit closes.
 
-    async def record_failure(self, key: str, error: BaseException) -> None:
+        Returns:
+            The state change it caused (half-open to closed), else ``None``.
+        """
+        return await self._record(key, BreakerOp.SUCCESS)
+
+    async def record_failure(self, key: str, error: BaseException) -> BreakerChange | None:
         """A call to ``key`` failed with ``error``.
 
         Only errors whose category is in ``count`` count; any other failure just gives back a
         half-open trial slot (the provider answered, so it says nothing about its health).
+
+        Returns:
+            The state change it caused (to open), else ``None``.
         """
         mapped = to_l0_error(error)
         counted = mapped is not None and mapped.category in self.count
-        await self._record(key, BreakerOp.FAILURE if counted else BreakerOp.RELEASE)
+        return await self._record(key, BreakerOp.FAILURE if counted else BreakerOp.RELEASE)
 
     async def state(self, key: str) -> CircuitState:
         """The current state of ``key`` (an expired open circuit reads as half-open).
@@ -367,30 +410,61 @@ class CircuitBreaker:
         """Close the circuit of ``key`` and forget its failures (an operator's override)."""
         await self.store.update(key, lambda r: (_CLOSED, None))
 
-    async def _do(self, key: str, op: BreakerOp) -> float | None:
+    async def _do(self, key: str, op: BreakerOp) -> tuple[float | None, BreakerChange | None]:
         if self.store_timeout is None:
-            wait = await self._call(key, op)
+            wait, states = await self._call(key, op)
         else:
             with anyio.fail_after(self.store_timeout):
-                wait = await self._call(key, op)
+                wait, states = await self._call(key, op)
         if self._store_down:
             self._store_down = False
             _log.warning("circuit breaker store is back (key %r)", key)
-        return wait
+        if states is None or states[0] is states[1]:
+            return wait, None
+        return wait, self._change(key, *states)
 
-    async def _call(self, key: str, op: BreakerOp) -> float | None:
+    async def _call(
+        self, key: str, op: BreakerOp
+    ) -> tuple[float | None, tuple[CircuitState, CircuitState, float] | None]:
         now = self._now()
+        if self._apply_states is not None:
+            wait, before, after = await self._apply_states(key, op, now, self.policy)
+            return wait, (before, after, now)
         if self._apply_op is not None:
-            return await self._apply_op(key, op, now, self.policy)
+            return await self._apply_op(key, op, now, self.policy), None
         policy = self.policy
-        return await self.store.update(key, lambda r: transition(policy, r, op, now))
 
-    async def _record(self, key: str, op: BreakerOp) -> None:
+        def step(r: CircuitRecord | None) -> tuple[CircuitRecord, _States]:
+            new, wait = transition(policy, r, op, now)
+            return new, (wait, (r or _CLOSED).state, new.state)
+
+        wait, before, after = await self.store.update(key, step)
+        return wait, (before, after, now)
+
+    def _change(
+        self, key: str, before: CircuitState, after: CircuitState, now: float
+    ) -> BreakerChange:
+        opened = after is CircuitState.OPEN
+        failures = 0
+        if opened:
+            failures = 1 if before is CircuitState.HALF_OPEN else self.policy.failure_threshold
+        until = now + self.policy.recovery_time if opened else None
+        _log.info(
+            "circuit %r: %s -> %s%s",
+            key,
+            before.value,
+            after.value,
+            f" after {failures} counted failure(s)" if opened else "",
+        )
+        return BreakerChange(key, before, after, failures, until)
+
+    async def _record(self, key: str, op: BreakerOp) -> BreakerChange | None:
         # A broken shared store must not take the LLM calls down with it.
         try:
-            await self._do(key, op)
+            return (await self._do(key, op))[1]
         except Exception:
             self._store_failed(key)
+            return None
 
     def _store_failed(self, key: str) -> None:
         """Log a store outage once (at its start); later failures only at debug level."""

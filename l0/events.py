@@ -10,9 +10,11 @@ listens.
 
 Fixed orders::
 
-    success   SESSION_START ATTEMPT_START STREAM_INIT ADAPTER_DETECTED STREAM_READY FIRST_TOKEN
+    success   SESSION_START ATTEMPT_START STREAM_INIT ADAPTER_DETECTED STREAM_READY
+              [TIMEOUT_START] FIRST_TOKEN
               [CHECKPOINT_SAVED | GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT | TOOL_REQUESTED]*
-              STREAM_END [GUARDRAIL_RULE_RESULT | DRIFT_CHECK_RESULT]* COMPLETE SESSION_END
+              STREAM_END [GUARDRAIL_PHASE_START GUARDRAIL_RULE_RESULT* GUARDRAIL_PHASE_END]
+              [DRIFT_CHECK_RESULT] COMPLETE [RETRY_END] [FALLBACK_END] SESSION_END
     retry     … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR RETRY_ATTEMPT [RESET]
               ATTEMPT_START [RESUME_START] STREAM_INIT …
     fallback  … [TIMEOUT_TRIGGERED] [NETWORK_ERROR] ERROR [RETRY_GIVE_UP] FALLBACK_START [RESET]
@@ -20,9 +22,12 @@ Fixed orders::
     failure   … ERROR [RETRY_GIVE_UP] SESSION_END
     abort     … ABORT_REQUESTED ERROR SESSION_END
 
+``LOOP_LAG`` comes just before ``SESSION_END`` when the event loop was blocked during the run.
+
 ``RESET`` is emitted (and a ``RESET`` stream event yielded) only when text was delivered and
 the next attempt cannot continue from it. ``RESUME_START`` only when it does continue; then
-``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned.
+``CONTINUATION_AMBIGUOUS`` may follow ``FIRST_TOKEN`` once the resumed text is aligned, and
+``RESET`` when the resumed text restarted the answer in other words (``Continuation``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = [
     "AbortRequestedData",
     "AdapterDetectedData",
     "AttemptStartData",
+    "BreakerChangeData",
     "CheckpointSavedData",
     "CompleteData",
     "ContinuationAmbiguousData",
@@ -49,13 +55,18 @@ __all__ = [
     "EmptyData",
     "ErrorData",
     "EventName",
+    "FallbackEndData",
     "FallbackStartData",
     "FirstTokenData",
+    "GuardrailPhaseEndData",
+    "GuardrailPhaseStartData",
     "GuardrailRuleResultData",
+    "LoopLagData",
     "NetworkErrorData",
     "ResetData",
     "ResumeStartData",
     "RetryAttemptData",
+    "RetryEndData",
     "RetryGiveUpData",
     "SessionEndData",
     "SessionStartData",
@@ -64,6 +75,7 @@ __all__ = [
     "StructuredParseStartData",
     "StructuredValidatedData",
     "StructuredValidationErrorData",
+    "TimeoutStartData",
     "TimeoutTriggeredData",
     "ToolRequestedData",
 ]
@@ -84,12 +96,24 @@ class EventName(str, Enum):
     """data: ``adapter`` (name)."""
     STREAM_READY = "STREAM_READY"
     """The provider stream is open and being read."""
+    TIMEOUT_START = "TIMEOUT_START"
+    """The attempt's timers are armed (after ``STREAM_READY``, when a per-attempt limit is
+    set); data: ``initial_token``, ``inter_token``, ``total`` (configured seconds, ``None``
+    when off)."""
     FIRST_TOKEN = "FIRST_TOKEN"
     """data: ``ttft`` (seconds since the attempt started)."""
     CHECKPOINT_SAVED = "CHECKPOINT_SAVED"
     """data: ``token_count``, ``length`` (chars kept)."""
+    GUARDRAIL_PHASE_START = "GUARDRAIL_PHASE_START"
+    """The completion guardrail check begins (after ``STREAM_END``); data: ``final``
+    (always true: streaming checks report only their violations), ``length`` (chars of
+    the answer checked)."""
     GUARDRAIL_RULE_RESULT = "GUARDRAIL_RULE_RESULT"
     """data: ``rule``, ``violation`` (a :class:`l0.guardrails.Violation`), ``final``."""
+    GUARDRAIL_PHASE_END = "GUARDRAIL_PHASE_END"
+    """The completion check ended, after its ``GUARDRAIL_RULE_RESULT`` events and before the
+    ``ERROR`` a rejecting violation causes; data: ``final``, ``violations`` (count),
+    ``passed``, ``duration`` (s)."""
     DRIFT_CHECK_RESULT = "DRIFT_CHECK_RESULT"
     """data: ``detected``, ``types``, ``confidence``, ``final``."""
     TOOL_REQUESTED = "TOOL_REQUESTED"
@@ -126,15 +150,41 @@ class EventName(str, Enum):
     """data: ``token_count``, ``length``, ``duration``, ``finish_reason``, ``usage`` (an
     :class:`l0.Usage` or ``None``), ``tool_calls`` (count), ``fallback_index``, ``result``
     (the :class:`l0.Result`)."""
+    LOOP_LAG = "LOOP_LAG"
+    """The event loop was blocked during the run: a watchdog timer fired more than
+    ``threshold`` seconds late. data: ``lag`` (the most seconds late), ``count`` (timers that
+    late), ``threshold``. A stall deadline that passed while the loop was blocked is
+    re-checked after received data is read, so lag alone never cuts a stream."""
+    RETRY_END = "RETRY_END"
+    """After ``COMPLETE`` of a run that retried; data: ``retries``, ``success`` (true)."""
+    FALLBACK_END = "FALLBACK_END"
+    """After ``COMPLETE`` (and ``RETRY_END``) of a run a fallback answered; data: ``index``
+    (the fallback's source index), ``success`` (true)."""
+    BREAKER_OPEN = "BREAKER_OPEN"
+    """A call this run made on its :class:`l0.CircuitBreaker` opened a key's circuit (a
+    counted failure: the threshold reached, or a half-open trial failed), before that
+    failure's ``NETWORK_ERROR``/``ERROR``. data: ``key``, ``state_from``,
+    ``state_to`` (``open``), ``failures`` (counted failures that opened it),
+    ``opened_until`` (when it turns half-open, on the breaker's clock)."""
+    BREAKER_HALF_OPEN = "BREAKER_HALF_OPEN"
+    """The run's call let a trial through an open circuit whose recovery time passed (before
+    ``STREAM_INIT``); data as ``BREAKER_OPEN`` (``failures`` 0, ``opened_until`` ``None``)."""
+    BREAKER_CLOSE = "BREAKER_CLOSE"
+    """The run's half-open trial succeeded and closed the circuit (before ``COMPLETE``); data
+    as ``BREAKER_OPEN`` (``failures`` 0, ``opened_until`` ``None``)."""
     SESSION_END = "SESSION_END"
     """Always last; data: ``status`` (completed / errored / aborted), ``attempts``,
     ``telemetry`` (the :class:`l0.Telemetry`), ``error`` (what the run raised, else ``None``)."""
 
     # Structured output (emitted by l0.structured).
     STRUCTURED_PARSE_START = "STRUCTURED_PARSE_START"
+    """``l0.structured`` starts parsing an attempt's text; data: ``length``."""
     STRUCTURED_AUTO_CORRECT = "STRUCTURED_AUTO_CORRECT"
+    """The text was repaired before validation; data: ``corrections``, ``valid``."""
     STRUCTURED_VALIDATION_ERROR = "STRUCTURED_VALIDATION_ERROR"
+    """The parsed value failed the schema (the attempt is retried); data: ``errors``."""
     STRUCTURED_VALIDATED = "STRUCTURED_VALIDATED"
+    """The parsed value passed the schema; data: ``corrected``."""
 
 
 # -- payloads: ``ObservabilityEvent.data`` for each name -------------------------------------
@@ -182,6 +232,44 @@ class CheckpointSavedData(TypedDict):
     length: int
 
 
+class TimeoutStartData(TypedDict):
+    """``TIMEOUT_START``."""
+
+    initial_token: float | None
+    inter_token: float | None
+    total: float | None
+
+
+class GuardrailPhaseStartData(TypedDict):
+    """``GUARDRAIL_PHASE_START``."""
+
+    final: bool
+    length: int
+
+
+class GuardrailPhaseEndData(TypedDict):
+    """``GUARDRAIL_PHASE_END``."""
+
+    final: bool
+    violations: int
+    passed: bool
+    duration: float
+
+
+class RetryEndData(TypedDict):
+    """``RETRY_END``."""
+
+    retries: int
+    success: bool
+
+
+class FallbackEndData(TypedDict):
+    """``FALLBACK_END``."""
+
+    index: int
+    success: bool
+
+
 class GuardrailRuleResultData(TypedDict):
     """``GUARDRAIL_RULE_RESULT``."""
 
@@ -220,6 +308,14 @@ class TimeoutTriggeredData(TypedDict):
     kind: str
     timeout: float
     elapsed: float
+
+
+class LoopLagData(TypedDict):
+    """``LOOP_LAG``."""
+
+    lag: float
+    count: int
+    threshold: float
 
 
 class NetworkErrorData(TypedDict):
@@ -306,6 +402,16 @@ class CompleteData(TypedDict):
     result: Result
 
 
+class BreakerChangeData(TypedDict):
+    """``BREAKER_OPEN``, ``BREAKER_HALF_OPEN``, ``BREAKER_CLOSE``."""
+
+    key: str
+    state_from: str
+    state_to: str
+    failures: int
+    opened_until: float | None
+
+
 class SessionEndData(TypedDict):
     """``SESSION_END``."""
 
@@ -347,9 +453,12 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.STREAM_INIT: EmptyData,
     _N.ADAPTER_DETECTED: AdapterDetectedData,
     _N.STREAM_READY: EmptyData,
+    _N.TIMEOUT_START: TimeoutStartData,
     _N.FIRST_TOKEN: FirstTokenData,
     _N.CHECKPOINT_SAVED: CheckpointSavedData,
+    _N.GUARDRAIL_PHASE_START: GuardrailPhaseStartData,
     _N.GUARDRAIL_RULE_RESULT: GuardrailRuleResultData,
+    _N.GUARDRAIL_PHASE_END: GuardrailPhaseEndData,
     _N.DRIFT_CHECK_RESULT: DriftCheckResultData,
     _N.TOOL_REQUESTED: ToolRequestedData,
     _N.STREAM_END: StreamEndData,
@@ -364,6 +473,12 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.CONTINUATION_AMBIGUOUS: ContinuationAmbiguousData,
     _N.ABORT_REQUESTED: AbortRequestedData,
     _N.COMPLETE: CompleteData,
+    _N.LOOP_LAG: LoopLagData,
+    _N.RETRY_END: RetryEndData,
+    _N.FALLBACK_END: FallbackEndData,
+    _N.BREAKER_OPEN: BreakerChangeData,
+    _N.BREAKER_HALF_OPEN: BreakerChangeData,
+    _N.BREAKER_CLOSE: BreakerChangeData,
     _N.SESSION_END: SessionEndData,
     _N.STRUCTURED_PARSE_START: StructuredParseStartData,
     _N.STRUCTURED_AUTO_CORRECT: StructuredAutoCorrectData,

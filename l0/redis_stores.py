@@ -48,6 +48,7 @@ local max_trials = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
 local h = redis.call('HMGET', key, 'state', 'since', 'trials', 'failures')
 local state = h[1] or 'closed'
+local before = state
 local since = tonumber(h[2]) or 0
 local trials = tonumber(h[3]) or 0
 local failures = {}
@@ -101,8 +102,8 @@ if changed then
     redis.call('PEXPIRE', key, ARGV[7])
   end
 end
-if wait then return string.format('%.17g', wait) end
-return false
+if wait then wait = string.format('%.17g', wait) else wait = '' end
+return {wait, before, state}
 """
 
 _BUDGET_LUA = """
@@ -189,6 +190,12 @@ class RedisBreakerStore:
         self, key: str, op: BreakerOp, now: float, policy: BreakerPolicy
     ) -> float | None:
         """Run the transition for ``op`` in Redis; the wait of a refused acquire, or None."""
+        return (await self.apply_states(key, op, now, policy))[0]
+
+    async def apply_states(
+        self, key: str, op: BreakerOp, now: float, policy: BreakerPolicy
+    ) -> tuple[float | None, CircuitState, CircuitState]:
+        """Like :meth:`apply`, plus the state before and after (same single round trip)."""
         ttl = self.ttl or 2 * max(policy.window, policy.recovery_time)
         out = await self._script(
             keys=[self.prefix + key],
@@ -202,7 +209,9 @@ class RedisBreakerStore:
                 _ttl_ms(ttl),
             ],
         )
-        return None if out is None else float(_text(out))
+        raw_wait, before, after = (_text(x) for x in out)
+        wait = float(raw_wait) if raw_wait else None
+        return wait, CircuitState(before), CircuitState(after)
 
     async def get(self, key: str) -> CircuitRecord | None:
         """The stored record of ``key``, or ``None``."""

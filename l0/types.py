@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
@@ -233,7 +233,12 @@ class State:
 
 @dataclass(slots=True)
 class Telemetry:
-    """Timings and counters of one l0 run (seconds, monotonic clock)."""
+    """Timings and counters of one l0 run (seconds, monotonic clock).
+
+    ``handler_errors`` counts the exceptions raised by ``on_event`` handlers and ``on_*``
+    callbacks during the run (each logged, never breaking the stream); it is final once
+    ``SESSION_END`` was delivered.
+    """
 
     stream_id: str
     started_at: float
@@ -249,6 +254,10 @@ class Telemetry:
     fallbacks: int = 0
     errors_by_category: dict[str, int] = field(default_factory=dict)
     violations: int = 0
+    handler_errors: int = 0
+    loop_lag: float | None = None
+    """The most seconds a watchdog timer fired late (the event loop was blocked), when over
+    the reporting threshold; ``None`` when no lag was seen."""
 
 
 @dataclass(slots=True)
@@ -373,18 +382,37 @@ class Continuation:
         prompt: Optional text appended as a user message after the assistant prefix by
             :meth:`Attempt.continuation_messages` (for providers that do not continue a
             trailing assistant message by themselves).
+        restart_similarity: A resumed stream that fits no reading of the checkpoint and
+            whose opening is at least this similar (0..1, ``rapidfuzz`` token-set ratio) to
+            the answer's opening restarted the answer in other words: it replaces the
+            checkpoint (a ``RESET`` for text already shown) instead of being glued onto it
+            (default 0.75; ``None`` turns detection off; needs ``rapidfuzz``).
+        restart_window: Characters of each opening compared (default 48).
     """
 
     min_overlap: int = 2
     max_overlap: int = 500
     prompt: str | None = None
     max_held_back: int = 500
+    restart_similarity: float | None = 0.75
+    restart_window: int = 48
 
     def __post_init__(self) -> None:
         if isinstance(self.max_held_back, bool) or not isinstance(self.max_held_back, int):
             raise TypeError("Continuation.max_held_back must be an int")
         if self.max_held_back < 1:
             raise ValueError(f"Continuation.max_held_back must be >= 1, got {self.max_held_back}")
+        sim = self.restart_similarity
+        if sim is not None and (isinstance(sim, bool) or not isinstance(sim, (int, float))):
+            raise TypeError("Continuation.restart_similarity must be a number in (0, 1] or None")
+        if sim is not None and not 0 < sim <= 1:
+            raise ValueError(f"Continuation.restart_similarity must be in (0, 1], got {sim}")
+        if isinstance(self.restart_window, bool) or not isinstance(self.restart_window, int):
+            raise TypeError("Continuation.restart_window must be an int")
+        if self.restart_window < 16:
+            raise ValueError(
+                f"Continuation.restart_window must be >= 16, got {self.restart_window}"
+            )
         if isinstance(self.min_overlap, bool) or not isinstance(self.min_overlap, int):
             raise TypeError("Continuation.min_overlap must be an int")
         if isinstance(self.max_overlap, bool) or not isinstance(self.max_overlap, int):
@@ -478,6 +506,103 @@ class ObservabilityEvent:
     seq: int
     data: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY_CONTEXT)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-safe data (``json.dumps`` takes it as is).
+
+        ``data`` and ``context`` values become plain JSON: enums their value, errors
+        ``{"__": "error", "type", "message", ...}`` (an :class:`l0.L0Error` adds its
+        ``to_dict()``), dataclasses (``Result``, ``Usage``, ``Telemetry``, ``ToolCall``,
+        ``Violation``) their fields tagged ``"__": <class name>``, tuples and sets lists, and
+        anything else ``{"__": <class name>, "repr": ...}``. Never a traceback.
+        """
+        return {
+            "name": self.name,
+            "ts": self.ts,
+            "stream_id": self.stream_id,
+            "attempt": self.attempt,
+            "seq": self.seq,
+            "data": _jsonable(self.data),
+            "context": _jsonable(self.context),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObservabilityEvent:
+        """The event :meth:`to_dict` wrote (after a JSON round trip too).
+
+        Values stay the plain data :meth:`to_dict` made of them (a ``Result`` stays its
+        tagged dict), so ``from_dict(e.to_dict()).to_dict() == e.to_dict()`` for every event.
+
+        Raises:
+            ValueError: When a field is missing or has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"ObservabilityEvent.from_dict() takes a mapping, got {data!r}")
+        for key, kind in _EVENT_FIELDS.items():
+            if key not in data:
+                raise ValueError(f"ObservabilityEvent.from_dict(): missing field {key!r}")
+            value = data[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(
+                    f"ObservabilityEvent.from_dict(): field {key!r} must be "
+                    f"{' or '.join(k.__name__ for k in kind)}, got {value!r}"
+                )
+        payload, context = data.get("data") or {}, data.get("context") or {}
+        if not isinstance(payload, Mapping) or not isinstance(context, Mapping):
+            raise ValueError("ObservabilityEvent.from_dict(): data and context must be mappings")
+        return cls(
+            name=data["name"],
+            ts=float(data["ts"]),
+            stream_id=data["stream_id"],
+            attempt=data["attempt"],
+            seq=data["seq"],
+            data=dict(payload),
+            context=MappingProxyType(dict(context)) if context else _EMPTY_CONTEXT,
+        )
+
+
+_EVENT_FIELDS: Mapping[str, tuple[type, ...]] = {
+    "name": (str,),
+    "ts": (int, float),
+    "stream_id": (str,),
+    "attempt": (int,),
+    "seq": (int,),
+}
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON-safe data (see :meth:`ObservabilityEvent.to_dict`)."""
+    if value is None or value.__class__ in (bool, int, float, str):
+        return value
+    if isinstance(value, Enum):
+        return _jsonable(value.value)
+    if isinstance(value, (bool, int, float, str)):  # subclasses
+        return _builtin(value)(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [_jsonable(v) for v in items]
+    if isinstance(value, BaseException):
+        out: dict[str, Any] = {"__": "error", "type": type(value).__name__, "message": str(value)}
+        to_dict = getattr(value, "to_dict", None)
+        if callable(to_dict):
+            out.update(_jsonable(to_dict()))
+        return out
+    if is_dataclass(value) and not isinstance(value, type):
+        fields_out: dict[str, Any] = {"__": type(value).__name__}
+        for f in fields(value):
+            fields_out[f.name] = _jsonable(getattr(value, f.name))
+        return fields_out
+    return {"__": type(value).__name__, "repr": repr(value)}
+
+
+def _builtin(value: bool | int | float | str) -> type:
+    """The builtin type behind a subclass instance (``bool`` before ``int``)."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind
+    raise TypeError(value)  # pragma: no cover
 
 
 BackoffName = Literal["exponential", "linear", "fixed", "fixed_jitter", "full_jitter"]

@@ -141,13 +141,7 @@ class ChatChunkStream(AdapterStream):
             add(field(tc, "index"), field(tc, "id"), field(fn, "name"), field(fn, "arguments"))
 
     def _finish(self, reason: str, out: list[Event]) -> None:
-        self.finish_reason = reason
-        self.ended = True
-        for call in self._tools.finish_all():
-            self.tool_calls.append(call)
-            out.append(Event(_TOOL_CALL, None, call))
-        if self._refusal:
-            raise RefusalError("".join(self._refusal))
+        finish_chat(self, self._tools, self._refusal, reason, out)
 
     def _read_usage(self, chunk: Any) -> None:
         usage = field(chunk, "usage")
@@ -165,6 +159,24 @@ class ChatChunkStream(AdapterStream):
         """Tool calls still open when the chunks ran out (a cut stream) are dropped: their
         arguments may be incomplete, and the missing finish reason already fails the attempt."""
         return []
+
+
+def finish_chat(
+    stream: AdapterStream,
+    tools: ToolCallAssembler,
+    refusal: list[str],
+    reason: str,
+    out: list[Event],
+) -> None:
+    """A chat stream's end (SDK path and fast lane): record the finish reason, append the
+    assembled tool calls to ``out`` as events, raise :class:`RefusalError` for a refusal."""
+    stream.finish_reason = reason
+    stream.ended = True
+    for call in tools.finish_all():
+        stream.tool_calls.append(call)
+        out.append(Event(_TOOL_CALL, None, call))
+    if refusal:
+        raise RefusalError("".join(refusal))
 
 
 def _primary(choices: Any) -> Any:

@@ -149,12 +149,17 @@ _INBAND: dict[str, tuple[type[ProviderError], int | None]] = {
 
 def inband_error(
     kinds: tuple[object, ...],
-    message: str,
+    message: object,
     *,
     request_id: str | None = None,
     retry_after: float | None = None,
 ) -> ProviderError:
-    """The l0 error for an error event inside a stream; the first known kind wins."""
+    """The l0 error for an error event inside a stream; the first known kind wins.
+
+    ``message`` is whatever the event carried (a provider may send a non-string).
+    """
+    if not isinstance(message, str):
+        message = repr(message)
     for kind in kinds:
         if isinstance(kind, str) and kind in _INBAND:
             cls, status = _INBAND[kind]

@@ -15,7 +15,6 @@ deltas (the loop's own fast path) and the parsed JSON for everything else (read 
 
 from __future__ import annotations
 
-import json
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -23,10 +22,10 @@ from typing import Any
 
 import anyio
 import httpx2
-import orjson
 
 from l0.adapters.base import AdapterStream
-from l0.fastlane.sse import SSEFramer
+from l0.fastlane.sse import SSEFramer, one_event
+from l0.fastlane.template import TextTemplate, load_json
 
 __all__ = ["DONE", "SKIP", "FastRequest", "FastStream", "load_json"]
 
@@ -38,15 +37,6 @@ SKIP = object()
 _DRAIN = 1.0
 """Seconds spent reading the rest of a body after ``[DONE]`` (keeps the connection reusable,
 as the SDK does)."""
-
-
-def load_json(data: bytes) -> Any:
-    """Parse one event's data as the SDK's ``json.loads`` would: orjson first; on its
-    refusal, the standard library decides (so the value, or the exception, is the SDK's)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data.decode("utf-8"))
 
 
 class FastRequest:
@@ -93,6 +83,8 @@ class FastStream(AdapterStream):
     implements :meth:`start`, :meth:`handle` and :meth:`decode`."""
 
     expects_end = True
+    text_path: tuple[str | int, ...] = ()
+    """Where a text delta's text sits in its parsed event (:class:`TextTemplate`)."""
     wraps_transport_errors = False
     """True for an SDK whose stream wraps a mid-body transport error in its own connection
     or timeout exception (openai); the anthropic SDK lets the raw error through."""
@@ -100,6 +92,7 @@ class FastStream(AdapterStream):
     def __init__(self, request: FastRequest, *, keep_raw: bool = False) -> None:
         self.request = request
         self.response: Any = None
+        self.template = TextTemplate(self.text_path)
         super().__init__(self._read(), source=request, keep_raw=keep_raw)
 
     def start(self) -> Any:
@@ -108,7 +101,9 @@ class FastStream(AdapterStream):
 
     def handle(self, event: str | None, data: bytes) -> Any:
         """One SSE event -> a chunk for the loop (``str`` text, parsed JSON), or
-        :data:`SKIP`/:data:`DONE`. Raises the SDK's exception for an in-band error."""
+        :data:`SKIP`/:data:`DONE`. Raises the SDK's exception for an in-band error. Not
+        called for an event :attr:`template` recognises as a plain text delta; a handler
+        that returns a plain text delta's text calls ``self.template.learn``."""
         raise NotImplementedError
 
     def transport_error(self, exc: BaseException, timeout: bool) -> BaseException:
@@ -119,32 +114,62 @@ class FastStream(AdapterStream):
         async with self.start() as api_response:
             http = api_response.http_response
             self.response = http
-            body = http.aiter_bytes().__aiter__()
-            feed = SSEFramer().feed
+            body = _body(http)
+            framer = SSEFramer()
+            feed = framer.feed
             handle = self.handle
+            match = self.template.match
             timeouts, requests = _transport_errors()
             wrap = self.wraps_transport_errors
-            while True:
-                try:
-                    raw = await body.__anext__()
-                except StopAsyncIteration:
-                    return
-                except timeouts as exc:
-                    if not wrap:
-                        raise
-                    raise self.transport_error(exc, True) from exc
-                except requests as exc:
-                    if not wrap:
-                        raise
-                    raise self.transport_error(exc, False) from exc
-                for event, data in feed(raw):
-                    item = handle(event, data)
-                    if item is SKIP:
-                        continue
-                    if item is DONE:
-                        await _drain(body, requests)
+            try:
+                while True:
+                    try:
+                        raw = await body.__anext__()
+                    except StopAsyncIteration:
                         return
-                    yield item
+                    except timeouts as exc:
+                        _attach(exc, http)
+                        if not wrap:
+                            raise
+                        raise self.transport_error(exc, True) from exc
+                    except requests as exc:
+                        _attach(exc, http)
+                        if not wrap:
+                            raise
+                        raise self.transport_error(exc, False) from exc
+                    events: Any = (framer.idle and one_event(raw)) or feed(raw)
+                    for event, data in events:
+                        item = match(event, data)
+                        if item is None:
+                            item = handle(event, data)
+                            if item is SKIP:
+                                continue
+                            if item is DONE:
+                                await _drain(body, requests)
+                                return
+                        yield item
+            finally:
+                close = getattr(body, "aclose", None)
+                if close is not None:
+                    await close()
+
+
+def _body(http: Any) -> AsyncIterator[bytes]:
+    """The body's bytes from the lowest-level iterator that gives them as they will be read:
+    the transport's own stream (one async generator, no decoder or re-chunking layer) when
+    the body has no content encoding, else ``aiter_bytes`` (which undoes gzip and the like)."""
+    encoding = http.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("identity", "") and not http.is_stream_consumed:
+        http.is_stream_consumed = True  # as ``aiter_raw`` marks it: a second read refuses
+        stream: AsyncIterator[bytes] = http.stream.__aiter__()
+        return stream
+    return http.aiter_bytes().__aiter__()  # type: ignore[no-any-return]
+
+
+def _attach(exc: BaseException, http: Any) -> None:
+    """The request on an HTTP client's transport error, as ``aiter_raw`` attaches it."""
+    if getattr(exc, "_request", False) is None:
+        exc._request = http.request  # type: ignore[attr-defined]
 
 
 async def _drain(body: AsyncIterator[bytes], errors: tuple[type[BaseException], ...]) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from l0.adapters._common import RefusalError, ToolCallAssembler, reason_or_none, usage_of
+from l0.adapters._chat import finish_chat
+from l0.adapters._common import ToolCallAssembler, reason_or_none, usage_of
 from l0.adapters.base import Decoded
 from l0.errors import InvalidStreamError
 from l0.fastlane.base import DONE, FastStream, load_json
@@ -52,6 +53,8 @@ def openai_transport_error(exc: BaseException, timeout: bool, request: Any) -> B
 class OpenAIChatFastStream(FastStream):
     """Chat completions SSE (see the module docstring). Only the choice with ``index == 0``
     is read; the stream has ended once it carries a ``finish_reason``."""
+
+    text_path = ("choices", 0, "delta", "content")
 
     wraps_transport_errors = True
 
@@ -98,6 +101,7 @@ class OpenAIChatFastStream(FastStream):
                 ):
                     content = delta.get("content")
                     if content.__class__ is str and content:
+                        self.template.learn(event, data, obj, content)
                         return content
         return obj
 
@@ -166,13 +170,7 @@ class OpenAIChatFastStream(FastStream):
             add(_get(tc, "index"), _get(tc, "id"), _get(fn, "name"), _get(fn, "arguments"))
 
     def _finish(self, reason: str, out: list[Event]) -> None:
-        self.finish_reason = reason
-        self.ended = True
-        for call in self._tools.finish_all():
-            self.tool_calls.append(call)
-            out.append(Event(_TOOL_CALL, None, call))
-        if self._refusal:
-            raise RefusalError("".join(self._refusal))
+        finish_chat(self, self._tools, self._refusal, reason, out)
 
     def _read_usage(self, chunk: dict[str, Any]) -> None:
         usage = chunk.get("usage")

@@ -25,6 +25,8 @@ _TOKEN = EventType.TOKEN
 class AnthropicFastStream(FastStream):
     """Messages API SSE (see the module docstring)."""
 
+    text_path = ("delta", "text")
+
     def __init__(self, request: FastRequest, *, keep_raw: bool = False) -> None:
         super().__init__(request, keep_raw=keep_raw)
         self._inner = AnthropicStream(None)
@@ -49,6 +51,7 @@ class AnthropicFastStream(FastStream):
             if delta.__class__ is dict and delta.get("type") == "text_delta":
                 text = delta.get("text")
                 if text.__class__ is str and text:
+                    self.template.learn(event, data, obj, text)
                     return text
         return obj
 

@@ -26,6 +26,8 @@ _TEXT_DELTA = "response.output_text.delta"
 class OpenAIResponsesFastStream(FastStream):
     """Responses API SSE (see the module docstring)."""
 
+    text_path = ("delta",)
+
     wraps_transport_errors = True
 
     def __init__(self, request: FastRequest, *, keep_raw: bool = False) -> None:
@@ -57,6 +59,7 @@ class OpenAIResponsesFastStream(FastStream):
         if obj.get("type") == _TEXT_DELTA:
             delta = obj.get("delta")
             if delta.__class__ is str and delta:
+                self.template.learn(event, data, obj, delta)
                 return delta
         return obj
 

@@ -12,18 +12,36 @@ no blank line after it is never dispatched.
 
 from __future__ import annotations
 
-__all__ = ["SSEEvent", "SSEFramer"]
+__all__ = ["SSEEvent", "SSEFramer", "one_event"]
 
 SSEEvent = tuple[str | None, bytes]
 """One dispatched event: ``(event name or None, data)``."""
 
 
+def one_event(chunk: bytes) -> tuple[SSEEvent] | None:
+    """``chunk`` as its one event when it is exactly ``[event: NAME LF] data: DATA LF LF`` (the
+    common read), else None (the framer decides). Only valid while :attr:`SSEFramer.idle`."""
+    if chunk[-2:] != b"\n\n" or b"\r" in chunk:
+        return None
+    end = len(chunk) - 2
+    if chunk[:6] == b"data: ":
+        return ((None, chunk[6:end]),) if chunk.find(b"\n") == end else None
+    if chunk[:7] == b"event: ":
+        nl = chunk.find(b"\n")
+        if nl > 7 and chunk[nl + 1 : nl + 7] == b"data: " and chunk.find(b"\n", nl + 1) == end:
+            return ((chunk[7:nl].decode("utf-8"), chunk[nl + 7 : end]),)
+    return None
+
+
 class SSEFramer:
     """Splits an SSE byte stream into events (see the module docstring)."""
 
-    __slots__ = ("_buf", "_cr", "_data", "_event", "_id", "_retry")
+    __slots__ = ("_buf", "_cr", "_data", "_event", "_id", "_retry", "idle")
 
     def __init__(self) -> None:
+        self.idle = True
+        """Nothing pending: a read that is exactly one whole ``data: …`` line and a blank
+        line is that one event (the reader's short path)."""
         self._buf = b""
         self._cr = False  # the last chunk ended with \r: a \n starting the next one is its LF
         self._event: str | None = None
@@ -33,19 +51,17 @@ class SSEFramer:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events completed by ``chunk`` (possibly none)."""
-        # The common read: exactly one whole ``data: …`` event, nothing pending.
-        if (
-            chunk[:6] == b"data: "
-            and chunk.find(b"\n") == len(chunk) - 2
-            and chunk[-1:] == b"\n"
-            and not self._buf
+        out = self._feed(chunk)
+        self.idle = (
+            not self._buf
             and not self._cr
             and not self._data
             and self._event is None
             and not self._retry
-            and b"\r" not in chunk
-        ):
-            return [(None, chunk[6:-2])]
+        )
+        return out
+
+    def _feed(self, chunk: bytes) -> list[SSEEvent]:
         if self._cr:
             self._cr = False
             if chunk[:1] == b"\n":

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from l0.utils.compare import load_rapidfuzz
+
 __all__ = [
     "FieldConsensus",
     "field_consensus",
@@ -38,15 +40,8 @@ _SHORT = 32
 
 def _rapidfuzz() -> tuple[ModuleType, Any]:
     """``rapidfuzz.fuzz`` and ``rapidfuzz.distance.JaroWinkler`` (an optional dependency)."""
-    try:
-        from rapidfuzz import fuzz
-        from rapidfuzz.distance import JaroWinkler
-    except ImportError as exc:
-        raise ImportError(
-            "l0.consensus compares outputs with rapidfuzz: pip install 'l0[all]' "
-            "(or pip install rapidfuzz)"
-        ) from exc
-    return fuzz, JaroWinkler
+    rapidfuzz = load_rapidfuzz()
+    return rapidfuzz.fuzz, rapidfuzz.distance.JaroWinkler
 
 
 def normalise(text: str) -> str:

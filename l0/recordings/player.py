@@ -109,6 +109,25 @@ class ReplayResult:
         """The replayed run's status."""
         return self.recording.status
 
+    @property
+    def diverged(self) -> ReplayDivergedError | None:
+        """Why the replay could not say what would have happened, or ``None``.
+
+        Set when the replay needed what the recording does not have (more attempts of a
+        source than were recorded, a fallback that never ran, tokens after the point where
+        the live run stopped reading). The run's final error may wrap it (e.g. a
+        ``RetriesExhaustedError`` whose last error it is); this finds it either way.
+        """
+        seen: list[BaseException] = [self.error] if self.error is not None else []
+        while seen:
+            err = seen.pop()
+            if isinstance(err, ReplayDivergedError):
+                return err
+            seen.extend(getattr(err, "errors", None) or ())
+            linked = (getattr(err, "last_error", None), err.__cause__)
+            seen.extend(e for e in linked if isinstance(e, BaseException))
+        return None
+
 
 class _ExactClock:
     """The recorded clock: readings and cut waits played back in order."""
@@ -120,6 +139,12 @@ class _ExactClock:
         self._sleeps = 0
         self.last = rec.reads[0] if rec.reads else 0.0
         self.overrun = 0
+        # The machine's event-loop lag the live run measured, played back at its end.
+        self.recorded_loop_lag: tuple[float, int] | None = None
+        for item in rec.items:
+            if isinstance(item, dict) and item.get("n") == "LOOP_LAG":
+                data = item.get("d") or {}
+                self.recorded_loop_lag = (float(data.get("lag", 0.0)), int(data.get("count", 1)))
 
     def now(self) -> float:
         i = self._i

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from l0.runtime.record_schema import FORMAT, VERSION, unpack_floats
+from l0.runtime.record_schema import FORMAT, RESULT_REF, VERSION, unpack_floats
 from l0.runtime.record_stores import FileStore, RedisStore, Store, parse_lines
 
 __all__ = ["AttemptRecord", "Recording", "load_recording", "read_recording"]
@@ -92,6 +92,12 @@ class Recording:
                 draws.extend(doc.get("r", ()))
             elif doc.get("kind") == "end":
                 end = doc
+        if end is not None and "result" in end:
+            for item in items:  # a COMPLETE event's result is written once, on the end line
+                if item.__class__ is dict and item.get("k") == "life":
+                    data = item.get("d")
+                    if isinstance(data, dict) and data.get("result") == RESULT_REF:
+                        data["result"] = end["result"]
         return cls(header, items, reads, draws, end, list(lines))
 
     # -- views ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ keeps at the nearest pending check (or 0 while every token needs it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from l0.runtime.run import Run
 
 __all__ = ["Checks"]
+
+logger = logging.getLogger("l0")
 
 _NEVER = 1 << 62
 _STEP = 8  # tokens between guardrail checks (and releases) under ``checked`` release
@@ -64,6 +67,7 @@ class Checks:
         self._gate_idx = 0  # parts already moved into ``held`` or released
         self.held = ""  # text accepted but not released yet
         self.released = 0  # characters of the current answer the consumer has been given
+        self.pending: list[Event] = []  # events to yield before the next token
         # A run is a new answer: hooks reused from an earlier run (the same rule list or
         # detector passed again) must not carry its scanner state over.
         if guardrails is not None:
@@ -129,10 +133,38 @@ class Checks:
             run.resolver = None
             await self._report_alignment(resolver)
             text = released
+            if resolver.restarted:
+                await self._restart_answer()
         if text:
             text = await self._accept(text)
         self._schedule()
         return text or None
+
+    async def _restart_answer(self) -> None:
+        """The resumed stream restarted the answer in other words: it replaces the checkpoint.
+
+        Text already shown is taken back with a ``RESET`` (queued in :attr:`pending`, which
+        the loop yields before the next token); held text is dropped silently."""
+        run = self.run
+        state = run.state
+        shown = self.shown()
+        state.checkpoint = ""
+        state.clear_content()
+        state.violations = []
+        state.drift_detected = False
+        state.resumed = False
+        self.reset()
+        logger.info("l0 stream %s: resumed stream restarted the answer", run.opts.stream_id)
+        if not shown:
+            return
+        if run.emitter.active:
+            await run.emitter.emit(EventName.RESET, discard=shown)
+        self.pending.append(Event(EventType.RESET, None, {"discard": shown}, None, run.now()))
+
+    def take_pending(self) -> list[Event]:
+        """Events the loop must yield before the next token (a restart's ``RESET``)."""
+        out, self.pending = self.pending, []
+        return out
 
     async def _report_alignment(self, resolver: OverlapResolver) -> None:
         """``CONTINUATION_AMBIGUOUS`` when the evidence did not force the alignment."""
@@ -230,11 +262,17 @@ class Checks:
         text = resolver.flush()
         run.resolver = None
         await self._report_alignment(resolver)
+        out: list[Event] = []
+        if resolver.restarted:
+            await self._restart_answer()
+            out = self.take_pending()
         self._schedule()
         if not text:
-            return []
+            return out
         text = await self._accept(text)
-        return [Event(EventType.TOKEN, text, None, None, run.now())] if text else []
+        if text:
+            out.append(Event(EventType.TOKEN, text, None, None, run.now()))
+        return out
 
     async def final(self) -> None:
         """The completion checks (all remaining text, ``final=True``)."""
@@ -242,17 +280,44 @@ class Checks:
         if self.guardrails is not None:
             delta = "".join(parts[self._guard_idx :])
             self._guard_idx = len(parts)
-            await self._guard(delta, final=True)
+            await self._final_guard(delta)
         if self.drift is not None:
             delta = "".join(parts[self._drift_idx :])
             self._drift_idx = len(parts)
             await self._check_drift(delta, final=True)
 
-    async def _guard(self, delta: str, *, final: bool) -> None:
+    async def _final_guard(self, delta: str) -> None:
+        """The completion check, between ``GUARDRAIL_PHASE_START`` and ``GUARDRAIL_PHASE_END``
+        (streaming checks report only their violations: a phase per token would cost the
+        stream two events per check)."""
         assert self.guardrails is not None
-        await self._guard_result(
-            self.guardrails.check(delta, self.run.state, final=final), final=final
+        run = self.run
+        emitter = run.emitter
+        if not emitter.active:
+            await self._guard_result(
+                self.guardrails.check(delta, run.state, final=True), final=True
+            )
+            return
+        started = run.clock.now()
+        await emitter.emit(
+            EventName.GUARDRAIL_PHASE_START, final=True, length=len(run.state.content)
         )
+        result = self.guardrails.check(delta, run.state, final=True)
+        if not isinstance(result, Sequence):
+            result = await result
+        for v in result:
+            await emitter.emit(
+                EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=True
+            )
+        await emitter.emit(
+            EventName.GUARDRAIL_PHASE_END,
+            final=True,
+            violations=len(result),
+            passed=not result,
+            duration=run.clock.now() - started,
+        )
+        if result:
+            await self._violations(result, final=True, emitted=True)
 
     async def _guard_result(self, result: ViolationsResult, *, final: bool) -> None:
         if not isinstance(result, Sequence):
@@ -260,11 +325,13 @@ class Checks:
         if result:
             await self._violations(result, final=final)
 
-    async def _violations(self, violations: Sequence[Violation], *, final: bool) -> None:
+    async def _violations(
+        self, violations: Sequence[Violation], *, final: bool, emitted: bool = False
+    ) -> None:
         run = self.run
         run.state.violations.extend(violations)
         for v in violations:
-            if run.emitter.active:
+            if run.emitter.active and not emitted:
                 await run.emitter.emit(
                     EventName.GUARDRAIL_RULE_RESULT, rule=v.rule, violation=v, final=final
                 )

@@ -36,13 +36,45 @@ then, reported by :attr:`OverlapResolver.ambiguity` (the loop emits
 
 Buffering stops as soon as a single reading is left, so a resumed stream that simply
 continues is held back only by the length of ``H`` plus what it restates.
+
+**A restart in other words.** A model may ignore the prefix and start the answer over,
+phrased differently. No reading fits it, and the divergence policy would glue it onto the
+delivered text mid-sentence. With ``restart_similarity`` set, a diverged stream is buffered
+until its first ``restart_window`` characters are in (or it ends) and compared with the
+opening of the delivered text (``rapidfuzz`` ``token_set_ratio`` of the case-folded words):
+at or above the threshold it is a **restart** (:attr:`OverlapResolver.restarted`; nothing is
+removed, and the caller discards the delivered text). What cannot be told apart: a
+continuation whose opening reuses the opening's words (a list that repeats its lead-in), a
+restart that opens with other words than the first answer, and openings shorter than 16
+characters (never called a restart).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Ambiguity", "OverlapResolver", "resume_prefix_length"]
+__all__ = ["Ambiguity", "OverlapResolver", "opening_similarity", "resume_prefix_length"]
+
+_MIN_OPENING = 16  # shorter openings are never compared
+
+
+def opening_similarity(delivered: str, resumed: str, window: int) -> float | None:
+    """How alike the openings of ``delivered`` and ``resumed`` are, in ``[0, 1]``.
+
+    Compares the first ``min(window, len(delivered))`` characters of each (``rapidfuzz``
+    ``token_set_ratio`` of the case-folded words). ``None`` when the opening is shorter than
+    16 characters or ``rapidfuzz`` is not installed (``pip install 'l0[all]'``).
+    """
+    w = min(window, len(delivered))
+    if w < _MIN_OPENING or len(resumed) < min(w, _MIN_OPENING):
+        return None
+    try:
+        from rapidfuzz import fuzz
+        from rapidfuzz.utils import default_process
+    except ImportError:  # optional: without it, a restart is aligned as a divergence
+        return None
+    score = fuzz.token_set_ratio(delivered[:w], resumed[:w], processor=default_process)
+    return float(score) / 100.0
 
 
 def _unique_tail(delivered: str, p: int, window: int) -> bool:
@@ -113,6 +145,9 @@ class OverlapResolver:
             default, ``len(delivered.rstrip())``, holds back only trailing whitespace.
         max_overlap: The longest restatement looked for (chars). A full restart is
             recognised at any length.
+        restart_similarity: Threshold in ``(0, 1]`` above which a diverged stream whose
+            opening resembles the delivered text's opening is a restart (``None``: off).
+        restart_window: Characters of each opening compared.
     """
 
     __slots__ = (
@@ -123,12 +158,21 @@ class OverlapResolver:
         "_d",
         "_len",
         "_p",
+        "_similarity",
+        "_window",
         "ambiguity",
         "overlap",
+        "restarted",
     )
 
     def __init__(
-        self, delivered: str, prefix_length: int | None = None, *, max_overlap: int = 500
+        self,
+        delivered: str,
+        prefix_length: int | None = None,
+        *,
+        max_overlap: int = 500,
+        restart_similarity: float | None = None,
+        restart_window: int = 48,
     ) -> None:
         d = delivered
         p = len(d.rstrip()) if prefix_length is None else prefix_length
@@ -146,6 +190,10 @@ class OverlapResolver:
         """Characters removed from the resumed stream, once decided."""
         self.ambiguity: Ambiguity | None = None
         """Set when the decision was not forced by the evidence (see the module docstring)."""
+        self.restarted = False
+        """True once the resumed stream was found to restart the answer in other words."""
+        self._similarity = restart_similarity
+        self._window = min(restart_window, len(d))
 
     @property
     def prefix(self) -> str:
@@ -185,7 +233,24 @@ class OverlapResolver:
             self._advance(text)
         if self._alive:
             return None
+        if self._awaiting_opening():
+            return None
         return self._decide()
+
+    def _awaiting_opening(self) -> bool:
+        """Diverged, and restart detection needs more of the resumed stream's opening."""
+        return (
+            self._similarity is not None
+            and not self._confirmed
+            and self._window >= _MIN_OPENING
+            and self._len < self._window
+        )
+
+    def _is_restart(self, buf: str) -> bool:
+        if self._similarity is None:
+            return False
+        score = opening_similarity(self._d, buf, self._window)
+        return score is not None and score >= self._similarity
 
     def flush(self) -> str:
         """Decide now and return the buffered text minus what restates delivered text."""
@@ -207,6 +272,9 @@ class OverlapResolver:
         elif removals:
             removed = removals[0]
             self.ambiguity = Ambiguity("several", removed, tuple(removals), held)
+        elif self._is_restart(buf):
+            removed = 0
+            self.restarted = True
         else:
             removed = self._diverged()
             self.ambiguity = Ambiguity("diverged", removed, (removed,), held)

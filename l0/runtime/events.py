@@ -7,11 +7,14 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from l0.events import EventName
 from l0.redaction import redact_text
-from l0.types import ObservabilityEvent
+from l0.types import ObservabilityEvent, Telemetry
+
+if TYPE_CHECKING:
+    from l0.breaker import BreakerChange
 
 __all__ = ["Emitter", "EventHandler", "freeze"]
 
@@ -42,18 +45,35 @@ def freeze(value: Any) -> Any:
         return value
 
 
+def _flatten(handlers: Sequence[EventHandler]) -> list[EventHandler]:
+    """``handlers`` with every fan-out handler (``l0_fan_out``) replaced by its parts."""
+    flat: list[EventHandler] = []
+    for handler in handlers:
+        parts = getattr(handler, "l0_fan_out", None)
+        if isinstance(parts, tuple):
+            flat.extend(_flatten(parts))
+        else:
+            flat.append(handler)
+    return flat
+
+
 class Emitter:
     """Builds and dispatches :class:`ObservabilityEvent` objects for one run.
 
     ``active`` is False when nobody listens; callers on hot paths test it before building
     the payload, so an unobserved run pays one attribute read per check.
-    A handler that raises is logged on the ``l0`` logger and never breaks the stream.
+    A handler that raises never breaks the stream: its first failure in the run is logged on
+    the ``l0`` logger with the traceback, later ones at DEBUG, and every one is counted in
+    ``telemetry.handler_errors``. A handler with an ``l0_fan_out`` tuple (what
+    :func:`l0.observability.combine` returns) is delivered as those handlers, so each of
+    them is logged and counted on its own.
     """
 
     __slots__ = (
         "_failed",
         "_handlers",
         "_now",
+        "_telemetry",
         "active",
         "attempt",
         "context",
@@ -68,9 +88,11 @@ class Emitter:
         stream_id: str,
         now: Callable[[], float],
         context: Mapping[str, Any] | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
-        self._handlers = tuple(handlers)
+        self._handlers = tuple(_flatten(handlers))
         self._failed: set[int] = set()
+        self._telemetry = telemetry
         self._now = now
         self.active = bool(self._handlers)
         self.stream_id = stream_id
@@ -79,7 +101,10 @@ class Emitter:
         self.context: Mapping[str, Any] = freeze(context) if context and self.active else _EMPTY
 
     def _handler_failed(self, handler: EventHandler, name: str) -> None:
-        """Log a raising handler: its first failure in a run with the traceback, then briefly."""
+        """Log a raising handler: its first failure in a run with the traceback, then briefly;
+        count every failure."""
+        if self._telemetry is not None:
+            self._telemetry.handler_errors += 1
         if id(handler) in self._failed:
             logger.debug("l0: on_event handler %r raised again on %s", handler, name)
             return
@@ -115,3 +140,24 @@ class Emitter:
                     await result
             except Exception:
                 self._handler_failed(handler, name.value)
+
+    async def breaker(self, change: BreakerChange | None) -> None:
+        """Emit ``BREAKER_OPEN`` / ``_HALF_OPEN`` / ``_CLOSE`` for a change a breaker call
+        returned (nothing for ``None`` or when nobody listens)."""
+        if change is None or not self.active:
+            return
+        await self.emit(
+            _BREAKER_EVENTS[change.state_to.value],
+            key=change.key,
+            state_from=change.state_from.value,
+            state_to=change.state_to.value,
+            failures=change.failures,
+            opened_until=change.opened_until,
+        )
+
+
+_BREAKER_EVENTS = {
+    "open": EventName.BREAKER_OPEN,
+    "half_open": EventName.BREAKER_HALF_OPEN,
+    "closed": EventName.BREAKER_CLOSE,
+}

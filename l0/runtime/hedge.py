@@ -175,7 +175,7 @@ async def _may_hedge(run: Run, key: str | None) -> bool:
         return False
     if key is not None and breaker is not None:
         try:
-            await breaker.acquire(key)
+            await run.emitter.breaker(await breaker.acquire(key))
         except L0Error:
             return False
     return True
@@ -257,13 +257,15 @@ async def _record(run: Run, c: _Candidate, error: BaseException) -> None:
         if run.breaker_key is None:
             return  # the first's slot: already recorded
         run.breaker_key = None
-    await breaker.record_failure(c.key, error)
+    await run.emitter.breaker(await breaker.record_failure(c.key, error))
 
 
 async def _release(run: Run, key: str) -> None:
     """Give back the breaker slot of a twin that lost (closed by us: not its failure)."""
     if run.opts.breaker is not None:
-        await run.opts.breaker.record_failure(key, AbortedError("hedge lost"))
+        await run.emitter.breaker(
+            await run.opts.breaker.record_failure(key, AbortedError("hedge lost"))
+        )
 
 
 async def _adopt(

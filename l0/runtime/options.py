@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import logging
 import random
 import types
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +27,8 @@ from l0.runtime.events import EventHandler
 from l0.runtime.signature import takes_attempt
 from l0.runtime.timers import SYSTEM_CLOCK, Clock
 from l0.types import Attempt, CheckIntervals, Continuation, Retry, Timeout
+
+logger = logging.getLogger("l0")
 
 if TYPE_CHECKING:
     from l0.breaker import CircuitBreaker
@@ -178,10 +181,11 @@ def check_option_names(
 class Source:
     """A normalised source: call it with the :class:`Attempt` to get a stream (or awaitable)."""
 
-    __slots__ = ("_fn", "_one_shot", "_takes_attempt", "_used", "label")
+    __slots__ = ("_fn", "_one_shot", "_takes_attempt", "_used", "kind", "label")
 
     def __init__(self, source: Any, label: str) -> None:
         self.label = label
+        self.kind = ""  # for a one-shot source: what it is, for the messages
         self._used = False
         self._one_shot = False
         # A plain function or lambda (the common case) skips the stream-likeness checks.
@@ -196,6 +200,7 @@ class Source:
             self._fn = lambda: source
             self._takes_attempt = False
             self._one_shot = not isinstance(source, (list, tuple))
+            self.kind = _one_shot_kind(source)
         else:
             raise TypeError(
                 f"{label} must be a callable returning a stream (taking no argument or an "
@@ -205,12 +210,40 @@ class Source:
     def __call__(self, attempt: Attempt) -> Any:
         if self._one_shot and self._used:
             raise InvalidStreamError(
-                f"{self.label} is a stream object that can be read only once; pass a "
-                "factory (e.g. lambda: client.chat.completions.create(...)) to allow retries",
+                f"{self.label} is {self.kind}, read once already: it cannot be retried; "
+                f"pass a factory instead ({FACTORY_HINT})",
                 category=ErrorCategory.FATAL,
             )
         self._used = True
         return self._fn(attempt) if self._takes_attempt else self._fn()
+
+
+FACTORY_HINT = "e.g. lambda: client.chat.completions.create(..., stream=True)"
+
+
+def _one_shot_kind(source: object) -> str:
+    """What a ready (non-factory) source is, in the words of the messages."""
+    name = getattr(source, "__qualname__", None) or type(source).__qualname__
+    if inspect.iscoroutine(source):
+        return f"a coroutine object ({name}(...) called, not awaited)"
+    if inspect.isasyncgen(source) or inspect.isgenerator(source):
+        return f"a generator object ({name}(...) called)"
+    return f"a ready stream object ({type(source).__qualname__})"
+
+
+def warn_one_shot(sources: Sequence[Source], retry: Retry) -> None:
+    """Say up front (a WARNING on the ``l0`` logger) that ready streams cannot be retried."""
+    if retry.max_retries == 0:
+        return  # nothing would re-read it
+    for source in sources:
+        if source._one_shot:
+            logger.warning(
+                "l0: %s is %s, not a factory: it is read once, so l0 cannot retry, "
+                "continue or hedge it after a failure. Pass a factory instead (%s).",
+                source.label,
+                source.kind,
+                FACTORY_HINT,
+            )
 
 
 def _is_stream_like(obj: object) -> bool:
@@ -469,7 +502,7 @@ def build_options(
         breaker, retry_budget, keys, breaker_keys, len(sources)
     )
     hook = _guardrails(guardrails)
-    return Options(
+    options = Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
         timeout=_typed("timeout", timeout, Timeout, _DEFAULT_TIMEOUT),
@@ -496,3 +529,5 @@ def build_options(
         release=resolve_release(release, hook),
         record=_record(record, hedge),
     )
+    warn_one_shot(sources, options.retry)
+    return options

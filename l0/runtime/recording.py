@@ -32,8 +32,10 @@ from l0.errors import DriftError, GuardrailViolationError, L0Error
 from l0.redaction import may_hold_credential, redact_text
 from l0.runtime.record_schema import (
     FORMAT,
+    RESULT_REF,
     VERSION,
     dumps,
+    dumps_batch,
     encode,
     encode_error,
     encode_event,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["PreDecoded", "Recorder", "RecordingClock", "RunRecorder", "coerce_recorder"]
 
 _TOKEN = EventType.TOKEN
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 class Recorder:
@@ -237,7 +240,7 @@ class RunRecorder:
             line["c"] = pack_floats(self.reads)
         if self.draws:
             line["r"] = self.draws
-        text = _redacted(dumps(line))
+        text = _redacted(dumps_batch(line))
         self.seq += 1
         self.items.clear()
         self.reads.clear()
@@ -356,15 +359,39 @@ class RunRecorder:
 
     def on_event(self, event: ObservabilityEvent) -> None:
         """Record one lifecycle event (an ``on_event`` handler of the run)."""
-        entry = {
-            "k": "life",
-            "n": event.name,
-            "a": event.attempt,
-            "s": event.seq,
-            "ts": event.ts,
-            "d": encode(event.data, self.content),
-        }
-        self.items.append(entry)
+        data = event.data
+        if "result" in data and event.name == "COMPLETE":
+            # The result is the end line's (written once: it holds the whole answer).
+            data = {k: v for k, v in data.items() if k != "result"}
+            entry = encode(data, self.content)
+            entry["result"] = RESULT_REF
+            self.items.append(
+                {
+                    "k": "life",
+                    "n": event.name,
+                    "a": event.attempt,
+                    "s": event.seq,
+                    "ts": event.ts,
+                    "d": entry,
+                }
+            )
+            return
+        for value in data.values():
+            if value.__class__ not in _SCALARS:
+                data = encode(data, self.content)
+                break
+        else:  # the common case (checkpoints): scalars only, encoded as they are
+            data = dict(data)
+        self.items.append(
+            {
+                "k": "life",
+                "n": event.name,
+                "a": event.attempt,
+                "s": event.seq,
+                "ts": event.ts,
+                "d": data,
+            }
+        )
 
     async def finish(self, status: Status) -> None:
         """Write the outcome: status, result or final error, state (last line)."""

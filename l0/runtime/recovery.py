@@ -68,7 +68,7 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
         await run.rec.fault(exc, err, raisable)
     if run.breaker_key is not None and run.opts.breaker is not None:
         # The breaker itself decides whether this error's category counts.
-        await run.opts.breaker.record_failure(run.breaker_key, raisable)
+        await run.emitter.breaker(await run.opts.breaker.record_failure(run.breaker_key, raisable))
         run.breaker_key = None
     if err is not None:
         _count_error(run, err)
@@ -235,7 +235,13 @@ async def _carry_or_reset(run: Run, err: L0Error | None) -> list[Event]:
         prefix = resume_prefix_length(
             delivered, max_overlap=cont.max_overlap, max_held_back=cont.max_held_back
         )
-        run.resolver = OverlapResolver(delivered, prefix, max_overlap=cont.max_overlap)
+        run.resolver = OverlapResolver(
+            delivered,
+            prefix,
+            max_overlap=cont.max_overlap,
+            restart_similarity=cont.restart_similarity,
+            restart_window=cont.restart_window,
+        )
         logger.info(
             "l0 stream %s resuming from checkpoint: chars=%d",
             run.opts.stream_id,

@@ -22,7 +22,7 @@ async def complete(run: Run) -> Result:
         state.duration = end - state.first_token_at
     run.machine.to(Status.COMPLETED)
     if run.breaker_key is not None and run.opts.breaker is not None:
-        await run.opts.breaker.record_success(run.breaker_key)
+        await run.emitter.breaker(await run.opts.breaker.record_success(run.breaker_key))
         run.breaker_key = None
     if run.opts.retry_budget is not None:
         key = run.opts.breaker_keys[run.source_index]
@@ -53,6 +53,11 @@ async def complete(run: Run) -> Result:
             fallback_index=result.fallback_index,
             result=result,
         )
+        retries = state.model_retry_count + state.network_retry_count
+        if retries:
+            await run.emitter.emit(EventName.RETRY_END, retries=retries, success=True)
+        if run.source_index:
+            await run.emitter.emit(EventName.FALLBACK_END, index=run.source_index, success=True)
     return result
 
 

@@ -40,7 +40,7 @@ from l0.runtime.retry import Counters
 from l0.runtime.state_machine import StateMachine
 from l0.runtime.sync import warn_if_blocked
 from l0.runtime.timers import Clock
-from l0.runtime.watchdog import Watchdog
+from l0.runtime.watchdog import LOOP_LAG_THRESHOLD, Watchdog
 from l0.types import (
     Attempt,
     Event,
@@ -102,8 +102,13 @@ class Run:
             self.random = rec.random
             handlers = (*handlers, rec.on_event)
         self.now = self.clock.now
+        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self.emitter = Emitter(
-            handlers, stream_id=opts.stream_id, now=self.now, context=opts.context
+            handlers,
+            stream_id=opts.stream_id,
+            now=self.now,
+            context=opts.context,
+            telemetry=self.telemetry,
         )
         self.wd = Watchdog(opts.timeout, self.state, self.now, self.clock)
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
@@ -116,7 +121,6 @@ class Run:
         self.result: Result | None = None
         self.breaker_key: str | None = None  # the key whose breaker let this attempt through
         self.final_error: BaseException | None = None
-        self.telemetry = Telemetry(stream_id=opts.stream_id, started_at=0.0)
         self.next_check = 1
         self.warned_blocking = False  # a sync factory blocked the loop (warned once per run)
 
@@ -190,6 +194,9 @@ class Run:
                                 await self.rec.token(chunk)
                             text = await self.checks.on_token(chunk, ts or now())
                             next_check = self.next_check
+                            if self.checks.pending:  # a resumed stream restarted the answer
+                                for reset in self.checks.take_pending():
+                                    yield reset
                             if text:
                                 yield Event(_TOKEN, text, None, None, ts)
                         elif (
@@ -275,6 +282,8 @@ class Run:
                         out.append(ev)
                 else:
                     kept = await self.checks.on_token(text, ts)
+                    if self.checks.pending:
+                        out.extend(self.checks.take_pending())
                     if kept:
                         out.append(ev if kept is text else Event(_TOKEN, kept, None, None, ts))
             else:
@@ -371,7 +380,8 @@ class Run:
         if breaker is not None:
             key = self.opts.breaker_keys[self.source_index]
             if key is not None:
-                await breaker.acquire(key)  # CircuitOpenError: fatal, the next fallback
+                # CircuitOpenError: fatal, the next fallback
+                await self.emitter.breaker(await breaker.acquire(key))
                 self.breaker_key = key
         if self.emitter.active:
             await self.emitter.emit(EventName.STREAM_INIT)
@@ -401,6 +411,14 @@ class Run:
         if self.emitter.active:
             await self.emitter.emit(EventName.ADAPTER_DETECTED, adapter=adapter.name)
             await self.emitter.emit(EventName.STREAM_READY)
+            limits = self.opts.timeout
+            if limits.initial_token is not None or limits.inter_token is not None:
+                await self.emitter.emit(
+                    EventName.TIMEOUT_START,
+                    initial_token=limits.initial_token,
+                    inter_token=limits.inter_token,
+                    total=limits.total,
+                )
         return src
 
     async def _finish_attempt(self, src: AdapterStream) -> list[Event]:
@@ -449,6 +467,18 @@ class Run:
             self.machine.to(status)
         if self.result is None:
             telemetry(self, self.now())
+        wd = self.wd
+        # An exact replay's clock plays back the lag the live run measured (its own timers
+        # are virtual and measure none); otherwise the watchdog's measurement.
+        lag: tuple[float, int] | None = getattr(self.opts.clock, "recorded_loop_lag", None)
+        if lag is None and wd.lag_count:
+            lag = (wd.lag_max, wd.lag_count)
+        if lag is not None:
+            self.telemetry.loop_lag = lag[0]
+            if self.emitter.active:
+                await self.emitter.emit(
+                    EventName.LOOP_LAG, lag=lag[0], count=lag[1], threshold=LOOP_LAG_THRESHOLD
+                )
         if self.emitter.active:
             await self.emitter.emit(
                 EventName.SESSION_END,

@@ -8,6 +8,12 @@ most once per timeout period, never per token). It acts only while the run's gen
 running (``ag_running``: awaiting the provider, a backoff, or its own checks), never while
 the consumer holds an event: consumer time is not a provider stall.
 
+Loop lag is not provider silence: when the timer finds a stall deadline passed, the watchdog
+does not cut at once but lets the loop turn a few times first (``_GRACE_TURNS``), so data
+already in the socket buffer reaches the reader and moves the deadline; only a deadline that
+still stands is cut. A timer that fires more than :data:`LOOP_LAG_THRESHOLD` late measures the
+loop's lag (something blocked it): the run reports it (``LOOP_LAG``, ``Telemetry.loop_lag``).
+
 On asyncio the watchdog interrupts the pending read by cancelling the task and recognising
 its own cancellation (``Task.uncancel`` on 3.11+); on other backends (trio) each read runs in
 an anyio cancel scope with the current deadline (:class:`ScopedChunks`).
@@ -26,9 +32,12 @@ import anyio
 from l0.errors import L0Error, StreamTimeoutError
 from l0.types import State, Timeout
 
-__all__ = ["ScopedChunks", "Watchdog"]
+__all__ = ["LOOP_LAG_THRESHOLD", "ScopedChunks", "Watchdog"]
 
 _POLL = 0.005  # re-check interval while a deadline waits for the loop to start reading
+_GRACE_TURNS = 3  # loop turns a passed stall deadline waits for received data to be read
+LOOP_LAG_THRESHOLD = 0.1
+"""Seconds late a watchdog timer must fire for the loop's lag to be reported."""
 _warned = False
 
 
@@ -48,6 +57,8 @@ class Watchdog:
 
     Attributes:
         interrupt: The error that interrupted the run (a timeout or an abort), once one did.
+        lag_max: The most seconds a timer fired late (loop lag), when above the threshold.
+        lag_count: How many timers fired more than the threshold late.
         timed: Whether a stall deadline is set (the loop then timestamps every token).
         agen: The run's async generator, once iteration started.
     """
@@ -57,6 +68,8 @@ class Watchdog:
         "_attempt_start",
         "_cancelled",
         "_clock",
+        "_due",
+        "_grace",
         "_handle",
         "_interruptible",
         "_loop",
@@ -67,9 +80,12 @@ class Watchdog:
         "_timer_now",
         "_total_deadline",
         "_unsubscribe",
+        "_virtual",
         "agen",
         "asyncio",
         "interrupt",
+        "lag_count",
+        "lag_max",
         "timed",
         "timeout",
     )
@@ -94,7 +110,11 @@ class Watchdog:
         self._attempt_start: float | None = None
         self._activity_at: float | None = None
         self._total_deadline: float | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: asyncio.Handle | None = None
+        self._due: float | None = None  # when the pending timer should fire
+        self._grace = 0
+        self.lag_max = 0.0
+        self.lag_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._scope: anyio.CancelScope | None = None
@@ -102,6 +122,7 @@ class Watchdog:
         self.asyncio = False
         self._clock = clock
         self._unsubscribe: Callable[[], None] | None = None
+        self._virtual = False  # a hand-moved clock: timer lateness is not loop lag
 
     @property
     def attempt_started_at(self) -> float | None:
@@ -124,6 +145,7 @@ class Watchdog:
             self._total_deadline = self._now() + self.timeout.total
         # A clock whose time moves by hand (l0.testing.FakeClock) tells us when it moves.
         subscribe = getattr(self._clock, "subscribe", None)
+        self._virtual = subscribe is not None
         if subscribe is not None and (self.timed or self._total_deadline is not None):
             self._unsubscribe = subscribe(self._clock_moved)
         self._arm()
@@ -155,9 +177,7 @@ class Watchdog:
         self._interruptible = False
         self._attempt_start = None
         self._total_deadline = None
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._drop_timer()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -166,6 +186,7 @@ class Watchdog:
         """The (virtual) clock jumped: check the deadlines now."""
         if self.asyncio and self._loop is not None and self._handle is not None:
             self._handle.cancel()
+            self._due = None
             self._fire()
 
     def touch(self) -> None:
@@ -232,31 +253,67 @@ class Watchdog:
             return
         if not self.timed and self._total_deadline is None:
             return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._drop_timer()
         d = self.next_deadline()
         if d is not None:
-            self._handle = self._loop.call_later(max(d[0] - self._timer_now(), 0.0), self._fire)
+            self._later(max(d[0] - self._timer_now(), 0.0))
+
+    def _drop_timer(self) -> None:
+        """Cancel the pending timer; one already overdue measures the loop's lag."""
+        handle = self._handle
+        if handle is not None:
+            handle.cancel()
+            self._handle = None
+            due, self._due = self._due, None
+            if due is not None:
+                late = self._timer_now() - due
+                if late > LOOP_LAG_THRESHOLD and not self._virtual:
+                    self._lagged(late)
+
+    def _later(self, delay: float) -> None:
+        assert self._loop is not None
+        self._due = self._timer_now() + delay
+        self._handle = self._loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
+        now = self._timer_now()
+        due, self._due = self._due, None
+        if due is not None and now - due > LOOP_LAG_THRESHOLD and not self._virtual:
+            self._lagged(now - due)
         d = self.next_deadline()
         if d is None or self.interrupt is not None:
             return
         assert self._loop is not None
-        now = self._timer_now()
         if now < d[0]:
-            self._handle = self._loop.call_later(d[0] - now, self._fire)
+            self._grace = 0
+            self._later(d[0] - now)
             return
         if not self._cuttable():
             if d[1] != "total":
                 # The consumer holds the stream: its time is not a provider stall.
                 self._activity_at = now
-            self._handle = self._loop.call_later(_POLL, self._fire)
+            self._later(_POLL)
             return
+        if d[1] != "total" and self._grace < _GRACE_TURNS:
+            # Loop lag is not provider silence: let data already received reach the reader
+            # (it moves the deadline) before calling the provider silent.
+            self._grace += 1
+            self._handle = self._loop.call_soon(self._fire)
+            return
+        self._grace = 0
         self.interrupt = self._timeout_error(d, now)
         self._cut()
+
+    def _lagged(self, lag: float) -> None:
+        self.lag_count += 1
+        if lag > self.lag_max:
+            self.lag_max = lag
+        logging.getLogger("l0").warning(
+            "l0: the event loop was blocked: a timer fired %.3fs late (a stall deadline is "
+            "re-checked after received data is read)",
+            lag,
+        )
 
     # -- interruption ------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from l0.integrations.langchain._messages import (
     is_chat_model,
     to_messages,
 )
+from l0.integrations.langchain._released import ReleasedRuns
 from l0.observability.events import EventName
 from l0.runtime.events import EventHandler
 from l0.runtime.stream import Stream
@@ -129,6 +130,10 @@ class Session:
         self._pending: list[Any] = []
         self.reset_cause: BaseException | None = None  # why the last RESET happened
         self.reset_data: dict[str, Any] = {}
+        # A chain run (L0Runnable) reports its chat-model attempts itself, with the tokens
+        # l0 released (see :mod:`._released`); an L0ChatModel *is* the reported run.
+        self.released = ReleasedRuns(run_manager) if run_manager and not chat_run else None
+        self.stream: Stream | None = None
 
     def _continuable_messages(self) -> list[Any] | None:
         """The input as messages when every runnable is a chat model that can continue it."""
@@ -151,7 +156,7 @@ class Session:
         options = owner.l0_options()
         if guard:
             options["retry"] = _NO_RETRY  # the upstream cannot be re-run
-        return l0_stream(
+        self.stream = l0_stream(
             sources[0],
             fallbacks=sources[1:],
             continuation=self.continuation if self.messages is not None else False,
@@ -160,11 +165,24 @@ class Session:
             detect_zero_output=owner.zero_output_check(),
             **options,
         )
+        return self.stream
 
     def _source(self, runnable: Runnable[Any, Any], index: int) -> Any:
         async def source(attempt: Attempt) -> Any:
             value = self._input_for(attempt)
+            messages = to_messages(value) if is_chat_model(runnable) else None
             if self.chat_run:
+                child = quiet_attempt_config(self.config)
+            elif self.released is not None and messages is not None:
+                errors = self.stream.errors if self.stream is not None else []
+                await self.released.open(
+                    runnable,
+                    messages,
+                    self.kwargs,
+                    attempt=attempt.number,
+                    fallback_index=index,
+                    error=errors[-1] if errors else None,
+                )
                 child = quiet_attempt_config(self.config)
             else:
                 child = attempt_child_config(self.config, self.run_manager, attempt.number, index)
@@ -249,20 +267,32 @@ class Session:
                 return
             builder = self.builder
             adapter = self.adapter
-            async for ev in stream:
-                kind = ev.type
-                if kind is EventType.COMPLETE:
-                    last = builder.last(ev.data, adapter.current)
-                    if last is not None:
-                        yield last
-                elif kind is EventType.RESET:
-                    errors = stream.errors
-                    self.reset_cause = errors[-1] if errors else None
-                    yield RESET
-                else:
-                    item = builder.item(ev, adapter.current)
-                    if item is not None:
-                        yield item
+            reporter = self.released
+            try:
+                async for ev in stream:
+                    kind = ev.type
+                    if kind is EventType.COMPLETE:
+                        last = builder.last(ev.data, adapter.current)
+                        if reporter is not None:
+                            if last is not None:
+                                await reporter.token(last)
+                            await reporter.end()
+                        if last is not None:
+                            yield last
+                    elif kind is EventType.RESET:
+                        errors = stream.errors
+                        self.reset_cause = errors[-1] if errors else None
+                        yield RESET
+                    else:
+                        item = builder.item(ev, adapter.current)
+                        if item is not None:
+                            if reporter is not None:
+                                await reporter.token(item)
+                            yield item
+            except BaseException as exc:
+                if reporter is not None:
+                    await reporter.fail(exc)
+                raise
 
 
 async def reset_notice(session: Session, *, streamed: bool) -> None:

@@ -22,8 +22,6 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import (
     Runnable,
     RunnableBinding,
-    RunnableLambda,
-    RunnablePassthrough,
 )
 from langchain_core.runnables.config import ensure_config
 from pydantic import Field, model_validator
@@ -32,7 +30,7 @@ from typing_extensions import Self
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
-from l0.integrations.langchain._rewrap import find_chat_model, swap, unwrap
+from l0.integrations.langchain._rewrap import structured_output, unwrap
 from l0.integrations.langchain._session import RESET, Session, continuation_of, reset_notice
 from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
@@ -357,33 +355,20 @@ class L0ChatModel(BaseChatModel):
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead.
             **kwargs: Passed on (``method``, ``strict``, …).
         """
-        outs = [
-            _chat(m).with_structured_output(schema, include_raw=include_raw, **kwargs)
-            for m in self.runnables()
-        ]
-        found = [find_chat_model(out) for out in outs]
-        models = [f for f in found if f is not None]
-        if len(models) != len(outs):
-            raise NotImplementedError(
-                "L0ChatModel.with_structured_output: a wrapped model's structured output has "
-                "no chat model step to wrap"
-            )
-        primary = models[0]
-        wrapped: Runnable[Any, Any] = self._rewrapped(models)
-        if isinstance(primary, RunnableBinding):
-            fmt = primary.kwargs.get("ls_structured_output_format")
-            wrapped = wrapped.bind(ls_structured_output_format=fmt) if fmt else wrapped.bind()
-        if len(models) == 1:
-            return swap(outs[0], primary, wrapped)
-        # Each model's answer goes through that model's own parsers (OpenAI's json_schema
-        # parser reads a field only OpenAI sets): the steps after the model, fed the message.
-        tails = [swap(out, m, RunnablePassthrough()) for out, m in zip(outs, models, strict=True)]
 
-        def parse(message: BaseMessage) -> Runnable[Any, Any]:
-            index = message.response_metadata.get("l0", {}).get("fallback_index", 0)
-            return tails[index if isinstance(index, int) and index < len(tails) else 0]
+        def wrap(steps: list[Runnable[Any, Any]], can_continue: bool) -> Runnable[Any, Any]:
+            model = self._rewrapped(steps)
+            if not can_continue:
+                model = model.model_copy(update={"continuation": False})
+            wrapped: Runnable[Any, Any] = model
+            primary = steps[0]
+            if isinstance(primary, RunnableBinding):
+                fmt = primary.kwargs.get("ls_structured_output_format")
+                wrapped = wrapped.bind(ls_structured_output_format=fmt) if fmt else wrapped.bind()
+            return wrapped
 
-        return wrapped | RunnableLambda(parse, name="l0_structured_output")
+        models = [_chat(m) for m in self.runnables()]
+        return structured_output(models, wrap, "L0ChatModel", schema, include_raw, kwargs)
 
 
 def _chat(runnable: Runnable[Any, Any]) -> BaseChatModel:

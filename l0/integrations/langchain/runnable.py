@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config
 from pydantic import ConfigDict, Field, model_validator
@@ -25,6 +26,7 @@ from typing_extensions import Self
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
 from l0.integrations.langchain._options import check_option_names
+from l0.integrations.langchain._rewrap import structured_output, unwrap
 from l0.integrations.langchain._session import (
     L0_EVENTS,
     RESET,
@@ -271,6 +273,39 @@ class L0Runnable(RunnableSerializable[Any, Any]):
         )
 
     # -- re-wrapping (bind_tools, with_structured_output, …) -----------------------------------
+
+    def with_structured_output(
+        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[Any, Any]:
+        """Structured output as the wrapped chat models give it, every ``method``.
+
+        Each model builds its own structured output; only its model step is wrapped (an
+        ``L0Runnable`` over every model's step), so the parsers see the whole answer as in
+        LangChain: a non-JSON answer raises ``OutputParserException``, ``include_raw=True``
+        gives ``{"raw", "parsed", "parsing_error"}``. Runnables that are not chat models are
+        re-wrapped whole (their own ``with_structured_output``).
+
+        Args:
+            schema: A pydantic class, TypedDict or JSON schema.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead.
+            **kwargs: Passed on (``method``, ``strict``, …).
+        """
+        models = [unwrap(r) for r in self.runnables()]
+        if not models or not all(isinstance(m, BaseChatModel) for m in models):
+            rewrap = self.__getattr__("with_structured_output")
+            return typing.cast(
+                Runnable[Any, Any], rewrap(schema, include_raw=include_raw, **kwargs)
+            )
+
+        def wrap(steps: list[Runnable[Any, Any]], can_continue: bool) -> Runnable[Any, Any]:
+            fields = {key: getattr(self, key) for key in type(self).model_fields}
+            fields.update(runnable=steps[0], fallbacks=steps[1:])
+            if not can_continue:
+                fields["continuation"] = False
+            return type(self)(**fields)
+
+        chat = typing.cast(list[BaseChatModel], models)
+        return structured_output(chat, wrap, "L0Runnable", schema, include_raw, kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or self.__dict__.get("runnable") is None:

@@ -3,6 +3,8 @@ UTF-8 sequence) decodes on the fast lane exactly as the SDK path decodes it."""
 
 from __future__ import annotations
 
+import functools
+import gzip
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -81,18 +83,17 @@ def split(draw: st.DrawFn) -> list[bytes]:
     return [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _client(parts: list[bytes]) -> openai.AsyncOpenAI:
+def _client(parts: list[bytes], **headers: str) -> openai.AsyncOpenAI:
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(
-            200, headers={"content-type": "text/event-stream"}, stream=Pieces(parts)
-        )
+        headers["content-type"] = "text/event-stream"
+        return httpx2.Response(200, headers=headers, stream=Pieces(parts))
 
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
     return openai.AsyncOpenAI(api_key="test", max_retries=0, http_client=http)
 
 
-async def _both(parts: list[bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
-    client = _client(parts)
+async def _both(parts: list[bytes], **headers: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    client = _client(parts, **headers)
     kwargs: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     options: dict[str, Any] = {"retry": l0.Retry(attempts=1, max_retries=0)}
     sdk = await record(lambda: client.chat.completions.create(stream=True, **kwargs), **options)
@@ -106,6 +107,18 @@ async def _both(parts: list[bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_a_chat_body_split_anywhere_decodes_as_the_sdk_decodes_it(parts: list[bytes]) -> None:
     sdk, fast = anyio.run(_both, parts)
     assert fast == sdk
+
+
+def test_a_gzip_encoded_body_decodes_as_the_sdk_decodes_it() -> None:
+    # The fast lane reads the transport's own byte stream only for an unencoded body.
+    texts = ["Hel", "lo", " wörld", 'say "hi"', "!"]
+    frames = [f"data: {orjson.dumps(_chunk({'content': t})).decode()}\n\n" for t in texts]
+    frames.append(f"data: {orjson.dumps(_chunk({}, 'stop')).decode()}\n\ndata: [DONE]\n\n")
+    body = gzip.compress("".join(frames).encode())
+    parts = [body[i : i + 7] for i in range(0, len(body), 7)]
+    sdk, fast = anyio.run(functools.partial(_both, parts, **{"content-encoding": "gzip"}))
+    assert fast == sdk
+    assert fast["text"] == "".join(texts)
 
 
 def _event(obj: dict[str, Any], nl: str) -> str:

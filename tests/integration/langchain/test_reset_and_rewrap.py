@@ -70,8 +70,9 @@ async def test_with_structured_output_rewraps_primary_and_fallbacks() -> None:
         retry=l0.Retry(max_retries=0),
         clock=FakeClock(),
     ).with_structured_output(Weather, method="function_calling")
-    assert isinstance(runnable, L0Runnable)
-    assert len(runnable.fallbacks) == 1
+    # Only the model step is wrapped (the parsers run on the whole answer, as LangChain's).
+    assert isinstance(runnable.first, L0Runnable)
+    assert len(runnable.first.fallbacks) == 1
     assert await runnable.ainvoke("weather?") == Weather(city="Oslo")
     assert all("tools" in request for request in primary.requests + backup.requests)
 

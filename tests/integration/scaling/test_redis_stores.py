@@ -298,3 +298,40 @@ async def test_a_restarted_redis_is_used_again_and_the_recovery_is_logged(
     finally:
         await c.aclose()
         server.stop()
+
+
+@pytest.mark.anyio
+async def test_redis_reports_the_same_state_changes_as_memory_in_one_call(redis_url: str) -> None:
+    async def changes(store: object) -> list[object]:
+        clock = FakeClock()
+        b = CircuitBreaker(
+            failure_threshold=2,
+            recovery_time=5.0,
+            store=store,
+            clock=clock,  # type: ignore[arg-type]
+        )
+        out: list[object] = []
+        for step in ("a", "f", "a", "f", "+", "a", "f", "+", "a", "s"):
+            if step == "+":
+                clock.advance(5.0)
+            elif step == "a":
+                out.append(await b.acquire("k"))
+            elif step == "f":
+                out.append(await b.record_failure("k", ServerError("503")))
+            else:
+                out.append(await b.record_success("k"))
+        return out
+
+    redis = RedisBreakerStore.from_url(redis_url, prefix=prefix("changes"))
+    try:
+        expected = await changes(MemoryBreakerStore())
+        assert await changes(redis) == expected
+    finally:
+        await redis.client.aclose()
+    assert [c.state_to.value for c in expected if c is not None] == [  # type: ignore[attr-defined]
+        "open",
+        "half_open",
+        "open",
+        "half_open",
+        "closed",
+    ]

@@ -6,6 +6,7 @@ fails here, instead of silently breaking OpenTelemetry, Sentry or LangChain.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,13 +14,14 @@ import pydantic
 import pytest
 
 import l0
-from l0.errors import AuthenticationError
+from l0.errors import AuthenticationError, NetworkError
 from l0.events import PAYLOADS, EventName
 from l0.guardrails import Severity, Violation
 from l0.testing import FakeClock, ScriptedSource, drop, fail, stall, tokens
 
 pytestmark = pytest.mark.anyio
 NO_WAIT = l0.Retry(backoff="fixed", base_delay=0.0)
+NO_RETRY = l0.Retry(max_retries=0)
 
 
 class _WarnEveryCheck:
@@ -83,13 +85,46 @@ async def _abort(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
                 s.abort()
 
 
+async def _loop_lag(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
+    async def blocking() -> Any:
+        yield "a"
+        time.sleep(0.2)  # the loop is blocked past the 0.05 s stall limit  # noqa: ASYNC251
+        yield "b"
+
+    result = await l0.run(
+        blocking, timeout=l0.Timeout(inter_token=0.05), retry=NO_WAIT, on_event=on_event
+    )
+    assert result.text == "ab"  # lag is not a stall
+    assert result.telemetry.loop_lag is not None and result.telemetry.loop_lag > 0.1
+
+
 async def _structured(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
     source = ScriptedSource(['{"nam": 1}'], ["{'name': 'Paris',}"])
     result = await l0.structured(City, source, retry=NO_WAIT, on_event=on_event)
     assert result.data == City(name="Paris")
 
 
-SCENARIOS = [_success, _retry_reset_and_fallback, _continuation, _timeout_and_give_up, _abort]
+async def _breaker(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
+    clock = FakeClock()
+    breaker = l0.CircuitBreaker(failure_threshold=1, recovery_time=5.0, clock=clock)
+    failing = ScriptedSource([fail(NetworkError("down"))])
+    with pytest.raises(l0.L0Error):  # BREAKER_OPEN
+        await l0.run(
+            failing, breaker=breaker, keys=["m"], retry=NO_RETRY, on_event=on_event, clock=clock
+        )
+    clock.advance(5.0)
+    await l0.run(lambda: ["ok"], breaker=breaker, keys=["m"], on_event=on_event, clock=clock)
+
+
+SCENARIOS = [
+    _breaker,
+    _success,
+    _retry_reset_and_fallback,
+    _continuation,
+    _timeout_and_give_up,
+    _abort,
+    _loop_lag,
+]
 
 
 @pytest.mark.parametrize("scenario", [*SCENARIOS, _structured], ids=lambda f: f.__name__)

@@ -37,7 +37,7 @@ async def test_success_event_order() -> None:
     assert events[-1].type is l0.EventType.COMPLETE and events[-1].data is s.result
     assert names(seen) == [
         "SESSION_START", "ATTEMPT_START", "STREAM_INIT", "ADAPTER_DETECTED", "STREAM_READY",
-        "FIRST_TOKEN", "STREAM_END", "COMPLETE", "SESSION_END",
+        "TIMEOUT_START", "FIRST_TOKEN", "STREAM_END", "COMPLETE", "SESSION_END",
     ]  # fmt: skip
     assert [e.seq for e in seen] == list(range(len(seen)))
     assert {e.stream_id for e in seen} == {s.stream_id}
@@ -57,9 +57,9 @@ async def test_retry_event_order_and_reset_without_continuation() -> None:
     assert s.result.text == "Hello again"
     assert names(seen) == [
         "SESSION_START", "ATTEMPT_START", "STREAM_INIT", "ADAPTER_DETECTED", "STREAM_READY",
-        "FIRST_TOKEN", "NETWORK_ERROR", "ERROR", "RETRY_ATTEMPT", "RESET",
-        "ATTEMPT_START", "STREAM_INIT", "ADAPTER_DETECTED", "STREAM_READY", "FIRST_TOKEN",
-        "STREAM_END", "COMPLETE", "SESSION_END",
+        "TIMEOUT_START", "FIRST_TOKEN", "NETWORK_ERROR", "ERROR", "RETRY_ATTEMPT", "RESET",
+        "ATTEMPT_START", "STREAM_INIT", "ADAPTER_DETECTED", "STREAM_READY", "TIMEOUT_START",
+        "FIRST_TOKEN", "STREAM_END", "COMPLETE", "RETRY_END", "SESSION_END",
     ]  # fmt: skip
     assert source.closed == 2
     assert s.result.state.network_retry_count == 1 and s.result.state.model_retry_count == 0
@@ -72,9 +72,11 @@ async def test_fallback_event_order_and_final_failure_order() -> None:
     events, s = await collect(primary, fallbacks=[backup], on_event=seen.append)
     assert s.result.text == "from backup" and s.result.fallback_index == 1
     assert primary.calls == 1  # fatal: not retried on the same source
-    assert names(seen)[5:11] == [
-        "ERROR", "FALLBACK_START", "ATTEMPT_START", "STREAM_INIT", "ADAPTER_DETECTED", "STREAM_READY",
+    assert names(seen)[5:12] == [
+        "TIMEOUT_START", "ERROR", "FALLBACK_START", "ATTEMPT_START", "STREAM_INIT",
+        "ADAPTER_DETECTED", "STREAM_READY",
     ]  # fmt: skip
+    assert names(seen)[-3:] == ["COMPLETE", "FALLBACK_END", "SESSION_END"]
     fb = next(e for e in seen if e.name == "FALLBACK_START")
     assert fb.data["from_index"] == 0 and fb.data["to_index"] == 1
 

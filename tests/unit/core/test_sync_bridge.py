@@ -196,3 +196,36 @@ async def test_a_fake_clock_drives_a_stall_timeout_without_real_waiting() -> Non
     assert timeout.data["elapsed"] == pytest.approx(31.0)
     assert texts == ["Hel", None, "Hello", None]  # token, reset, token, complete
     assert calls == 2
+
+
+_CTRL_C_IN_BODY = """
+import _thread, time
+import l0
+
+def source():
+    try:
+        for i in range(1000):
+            yield f"t{i} "
+    finally:
+        print("provider closed", flush=True)
+
+try:
+    for event in l0.stream_sync(source):
+        if event.text == "t3 ":
+            _thread.interrupt_main()  # Ctrl-C while the caller's loop body runs
+            time.sleep(0.2)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+"""
+
+
+def test_ctrl_c_in_the_stream_sync_loop_body_raises_keyboard_interrupt() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_CTRL_C_IN_BODY)],
+        capture_output=True,
+        text=True,
+        timeout=25,
+    )
+    assert proc.stdout.splitlines() == ["provider closed", "KeyboardInterrupt"], proc.stderr
+    assert "RuntimeError" not in proc.stderr and "aclose()" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0

@@ -133,3 +133,25 @@ def test_property_field_level_agrees_with_the_whole_object(objects: list[dict[st
         f,
     ) in result.fields.items():  # a field's winner is at least as supported as the object's
         assert f.agreement >= result.agreement - 1e-9 or name not in result.data.model_dump()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(st.text("ab ", min_size=0, max_size=6), min_size=2, max_size=5),
+    threshold=st.sampled_from([0.6, 0.8, 0.95]),
+)
+def test_property_a_unanimous_result_is_contained_in_the_majority_result(
+    texts: list[str], threshold: float
+) -> None:
+    outputs = [ConsensusOutput(i, t) for i, t in enumerate(texts)]
+    weights = [1.0] * len(texts)
+    unanimous = decide(outputs, weights, "unanimous", threshold)
+    majority = decide(outputs, weights, "majority", threshold)
+    weighted = decide(outputs, weights, "weighted", threshold)
+    if unanimous.agreed:
+        # Every output agrees: majority and weighted agree too, on supporters that include
+        # the unanimous ones (all of them), with full agreement.
+        assert set(unanimous.supporters) == set(range(len(texts)))
+        assert set(unanimous.supporters) <= set(majority.supporters)
+        assert majority.agreed and weighted.agreed
+        assert majority.agreement == 1.0 == weighted.agreement

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import l0
 from l0.orchestration.window import Chunk, create_window, merge_results
@@ -137,3 +140,26 @@ async def test_process_rejects_bad_arguments() -> None:
         await window.process("not callable")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="concurrency"):
         await window.process(lambda c: ScriptedSource(["x"]), concurrency=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    document=st.text("ab. \n", min_size=1, max_size=300).filter(lambda d: d.strip() != ""),
+    size=st.integers(4, 60),
+    overlap_share=st.floats(0, 0.9),
+    strategy=st.sampled_from(["char", "paragraph", "sentence"]),
+)
+def test_property_character_strategies_give_exact_ordered_slices_within_size(
+    document: str, size: int, overlap_share: float, strategy: Any
+) -> None:
+    overlap = int(size * overlap_share)
+    chunks = list(create_window(document, size=size, overlap=overlap, strategy=strategy))
+    # Only whitespace between units (what paragraph/sentence windows trim) is left out.
+    assert document[: chunks[0].start].strip() == "" == document[chunks[-1].end :].strip()
+    for chunk in chunks:
+        assert document[chunk.start : chunk.end] == chunk.text
+        assert len(chunk.text) <= size
+    for a, b in itertools.pairwise(chunks):
+        assert a.start < b.start  # progressing
+        assert document[a.end : b.start].strip() == ""  # no text skipped
+        assert a.end - b.start <= overlap  # overlap honoured

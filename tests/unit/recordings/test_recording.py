@@ -174,3 +174,28 @@ def test_record_option_validation() -> None:
         l0.stream(lambda: iter(["a"]), record=l0.MemoryStore(), hedge=l0.Hedge(delay=1.0))
     with pytest.raises(TypeError, match="did you mean 'record'"):
         l0.stream(lambda: iter(["a"]), recrod=l0.MemoryStore())  # type: ignore[call-arg]
+
+
+def test_the_answer_is_written_once_and_complete_reads_it_back() -> None:
+    store = l0.MemoryStore()
+    result = anyio.run(_record, store)
+    raw = "\n".join(store.recordings[store.keys()[0]])
+    # The end line's result holds it; the COMPLETE event refers to it.
+    assert raw.count('"text":"Hello, world!"') == 1
+    rec = l0.recordings.Recording.from_lines(store.recordings[store.keys()[0]])
+    (complete,) = [e for e in rec.lifecycle() if e["n"] == "COMPLETE"]
+    assert complete["d"]["result"]["text"] == result.text == "Hello, world!"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": [1, "x", None, 2.5]}, '{"a":[1,"x",null,2.5]}'),
+        ({"a": float("inf"), "b": None}, '{"a":Infinity,"b":null}'),
+        ({"a": 2**70}, '{"a":1180591620717411303424}'),
+    ],
+)
+def test_batch_lines_are_the_json_of_the_stdlib_encoder(value: object, expected: str) -> None:
+    from l0.runtime.record_schema import dumps, dumps_batch
+
+    assert dumps_batch(value) == dumps(value) == expected
