@@ -132,13 +132,7 @@ class ChatChunkStream(AdapterStream):
         return out[0] if len(out) == 1 else out
 
     def _add_tools(self, tool_deltas: Any, chunk: Any) -> None:
-        seq = seq_or_none(tool_deltas, "delta.tool_calls", chunk) or ()
-        add = self._tools.add
-        for tc in seq:
-            if not is_record(tc):
-                raise malformed(f"a tool-call delta is a {type(tc).__name__}", chunk)
-            fn = record_or_none(field(tc, "function"), "tool_calls[].function", chunk)
-            add(field(tc, "index"), field(tc, "id"), field(fn, "name"), field(fn, "arguments"))
+        add_tool_deltas(self._tools, tool_deltas, chunk)
 
     def _finish(self, reason: str, out: list[Event]) -> None:
         finish_chat(self, self._tools, self._refusal, reason, out)
@@ -159,6 +153,18 @@ class ChatChunkStream(AdapterStream):
         """Tool calls still open when the chunks ran out (a cut stream) are dropped: their
         arguments may be incomplete, and the missing finish reason already fails the attempt."""
         return []
+
+
+def add_tool_deltas(tools: ToolCallAssembler, tool_deltas: Any, chunk: Any) -> None:
+    """Feed a chat delta's ``tool_calls`` to ``tools``; an unexpected shape is a
+    :class:`~l0.errors.MalformedChunkError` carrying ``chunk`` (SDK path and fast lane alike)."""
+    seq = seq_or_none(tool_deltas, "delta.tool_calls", chunk) or ()
+    add = tools.add
+    for tc in seq:
+        if not is_record(tc):
+            raise malformed(f"a tool-call delta is a {type(tc).__name__}", chunk)
+        fn = record_or_none(field(tc, "function"), "tool_calls[].function", chunk)
+        add(field(tc, "index"), field(tc, "id"), field(fn, "name"), field(fn, "arguments"))
 
 
 def finish_chat(

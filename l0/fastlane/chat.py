@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from l0.adapters._chat import finish_chat
+from l0.adapters._chat import add_tool_deltas, finish_chat
 from l0.adapters._common import ToolCallAssembler, reason_or_none, usage_of
+from l0.adapters._shape import str_or_none
 from l0.adapters.base import Decoded
-from l0.errors import InvalidStreamError
 from l0.fastlane.base import DONE, FastStream, load_json
 from l0.types import Event, EventType
 
@@ -124,7 +124,8 @@ class OpenAIChatFastStream(FastStream):
             return self._slow(chunk, choice, None)
         content = delta.get("content")
         if (
-            not choice.get("finish_reason")
+            (content is None or content.__class__ is str)  # anything else: a typed error
+            and not choice.get("finish_reason")
             and delta.get("tool_calls") is None
             and delta.get("refusal") is None
             and delta.keys() <= _DELTA_FIELDS
@@ -138,19 +139,15 @@ class OpenAIChatFastStream(FastStream):
             thinking = _reasoning(delta)
             if thinking:
                 out.append(Event(_PROGRESS, None, {"reasoning": thinking}))
-            content = delta.get("content")
+            content = str_or_none(delta.get("content"), "delta.content", chunk)
             if content:
-                if not isinstance(content, str):
-                    raise InvalidStreamError(
-                        f"chat delta content must be a string, got {type(content).__name__}"
-                    )
                 out.append(Event(_TOKEN, content))
             refusal = delta.get("refusal")
             if refusal:
                 self._refusal.append(str(refusal))
             tool_deltas = delta.get("tool_calls")
             if tool_deltas:
-                self._add_tools(tool_deltas)
+                self._add_tools(tool_deltas, chunk)
         finish = reason_or_none(_get(choice, "finish_reason"))
         if finish is not None:
             self._finish(finish, out)
@@ -159,15 +156,8 @@ class OpenAIChatFastStream(FastStream):
             return None
         return out[0] if len(out) == 1 else out
 
-    def _add_tools(self, tool_deltas: Any) -> None:
-        if not isinstance(tool_deltas, list):
-            raise InvalidStreamError(
-                f"delta.tool_calls must be a list, got {type(tool_deltas).__name__}"
-            )
-        add = self._tools.add
-        for tc in tool_deltas:
-            fn = _get(tc, "function")
-            add(_get(tc, "index"), _get(tc, "id"), _get(fn, "name"), _get(fn, "arguments"))
+    def _add_tools(self, tool_deltas: Any, chunk: Any) -> None:
+        add_tool_deltas(self._tools, tool_deltas, chunk)
 
     def _finish(self, reason: str, out: list[Event]) -> None:
         finish_chat(self, self._tools, self._refusal, reason, out)

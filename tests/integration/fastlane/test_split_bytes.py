@@ -14,6 +14,7 @@ import anyio
 import httpx2
 import openai
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -119,6 +120,16 @@ def test_a_gzip_encoded_body_decodes_as_the_sdk_decodes_it() -> None:
     sdk, fast = anyio.run(functools.partial(_both, parts, **{"content-encoding": "gzip"}))
     assert fast == sdk
     assert fast["text"] == "".join(texts)
+
+
+@pytest.mark.parametrize("content", [[None], ["a"], {"text": "a"}, 7, True])
+def test_content_that_is_not_a_string_is_a_typed_error_on_both_paths(content: Any) -> None:
+    """Found by the SSE byte fuzz: ``"content": [null]`` reached the fast lane's text as a list
+    (a bare ``TypeError`` when the text was joined)."""
+    first = f"data: {orjson.dumps(_chunk({'role': 'assistant', 'content': content})).decode()}\n\n"
+    sdk, fast = anyio.run(_both, [first.encode(), b"data: [DONE]\n\n"])
+    assert fast == sdk
+    assert sdk["raised"]["type"] == "MalformedChunkError"
 
 
 def _event(obj: dict[str, Any], nl: str) -> str:
