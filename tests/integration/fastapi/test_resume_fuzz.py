@@ -76,8 +76,7 @@ def expected(stream: str, value: str | None, same_route: bool) -> tuple[int, lis
 def check(reply: Reply, took: float, want: tuple[int, list[str]], stats: Stats) -> None:
     stats.cases += 1
     stats.statuses[reply.status] = stats.statuses.get(reply.status, 0) + 1
-    stats.slowest = max(stats.slowest, took)
-    assert took < HANG
+    stats.slowest = max(stats.slowest, took)  # the hang bound itself is `timed`'s fail_after
     status, ids = want
     assert reply.status == status, (reply.status, reply.body[:200])
     if status == 200:
