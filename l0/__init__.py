@@ -14,9 +14,9 @@ tests/unit/test_layers.py; docs/architecture.md)::
                    protection (circuit breaker, retry budget, hedging; Redis stores)
     components     adapters/ (provider stream -> l0 Event), guardrails/ (rules),
                    drift.py, utils/
-    vocabulary     types.py, events.py (event names + payloads), errors/ (the tree and its
-                   classifier), guardrails/hooks.py (Severity, Violation, hook protocols),
-                   redaction.py (credentials masked by value)
+    vocabulary     types.py, policy.py (option types), events.py (event names + payloads),
+                   errors/ (the tree and its classifier), guardrails/hooks.py (Severity,
+                   Violation, hook protocols), redaction.py (credentials masked by value)
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING

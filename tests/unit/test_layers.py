@@ -2,7 +2,7 @@
 
 Layers, bottom to top (a module may import its own layer and the layers below it)::
 
-    0 vocabulary     l0.types, l0.events, l0.errors.*, l0.guardrails.hooks, l0.redaction
+    0 vocabulary     l0.types, l0.policy, l0.events, l0.errors.*, l0.guardrails.hooks, l0.redaction
     1 components     l0.adapters.*, l0.guardrails.*, l0.drift, l0.utils.*
     2 runtime        l0.runtime.*, l0.breaker, l0.budget, l0.hedging, l0.redis_stores
     3 facade         l0.core
@@ -28,7 +28,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-VOCABULARY = ("l0.types", "l0.events", "l0.errors", "l0.guardrails.hooks", "l0.redaction")
+VOCABULARY = (
+    "l0.types",
+    "l0.policy",
+    "l0.events",
+    "l0.errors",
+    "l0.guardrails.hooks",
+    "l0.redaction",
+)
 COMPONENTS = ("l0.adapters", "l0.guardrails", "l0.drift", "l0.utils")
 RUNTIME = ("l0.runtime", "l0.breaker", "l0.budget", "l0.hedging", "l0.redis_stores")
 FACADE = ("l0.core",)

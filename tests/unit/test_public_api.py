@@ -20,7 +20,7 @@ def test_public_names_are_exported() -> None:
         "adapters", "core", "errors", "guardrails", "observability", "runtime", "testing", "types",
         "drift", "integrations", "output", "orchestration", "utils", "cli", "demo", "chaos",
         "breaker", "budget", "redis_stores", "hedging", "events", "redaction", "recordings",
-        "fastlane", "format", "compare",
+        "fastlane", "format", "compare", "policy",
     }  # fmt: skip
     assert public <= set(l0.__all__), public - set(l0.__all__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from l0.integrations.fastapi.store import RESUME_STORE_METHODS, MemoryResumeStore, ResumeStore
-from l0.types import Retry, Timeout, _check_seconds
+from l0.policy import Retry, Timeout, _check_seconds
 
 __all__ = ["FORMATS", "Format", "L0Settings", "Resume"]
 
