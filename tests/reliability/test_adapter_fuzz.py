@@ -10,6 +10,7 @@ from the same JSON without validation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(900)]
 
 # 5,000 per adapter is the bar (``L0_FUZZ_CASES=5000``); CI runs a smaller budget.
 CASES = FUZZ_CASES
+HANG = 2.0  # seconds for one case
 FUZZ = settings(
     max_examples=CASES,
     deadline=None,
@@ -107,15 +109,20 @@ def test_decoders_never_raise_an_untyped_exception(protocol: str) -> None:
     pytest.importorskip("anthropic")
     stream_class, templates, build = PROTOCOLS[protocol]
     seen = {"cases": 0}
+    slowest = [0.0]
 
     @FUZZ
     @given(sequences(templates))
     def run(data: list[Any]) -> None:
         seen["cases"] += 1
+        start = time.perf_counter()
         check_decoder(stream_class(iter(())), [build(d) for d in data])
+        slowest[0] = max(slowest[0], time.perf_counter() - start)
 
     run()
     assert seen["cases"] >= CASES
+    print(f"{protocol}: {seen['cases']} cases, slowest {slowest[0] * 1000:.1f} ms")
+    assert slowest[0] < HANG  # a case that takes this long is a hang
 
 
 @st.composite
