@@ -359,28 +359,14 @@ class RunRecorder:
 
     def on_event(self, event: ObservabilityEvent) -> None:
         """Record one lifecycle event (an ``on_event`` handler of the run)."""
-        data = event.data
+        data: Any = event.data
         if "result" in data and event.name == "COMPLETE":
             # The result is the end line's (written once: it holds the whole answer).
-            data = {k: v for k, v in data.items() if k != "result"}
-            entry = encode(data, self.content)
-            entry["result"] = RESULT_REF
-            self.items.append(
-                {
-                    "k": "life",
-                    "n": event.name,
-                    "a": event.attempt,
-                    "s": event.seq,
-                    "ts": event.ts,
-                    "d": entry,
-                }
-            )
-            return
-        for value in data.values():
-            if value.__class__ not in _SCALARS:
-                data = encode(data, self.content)
-                break
-        else:  # the common case (checkpoints): scalars only, encoded as they are
+            data = encode({k: v for k, v in data.items() if k != "result"}, self.content)
+            data["result"] = RESULT_REF
+        elif any(value.__class__ not in _SCALARS for value in data.values()):
+            data = encode(data, self.content)
+        else:  # the common case (checkpoints): scalars only, stored as they are
             data = dict(data)
         self.items.append(
             {
