@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -30,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_chaos_arguments(chaos)
     args = parser.parse_args(argv)
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        # As a command: a reader that goes away (`l0 demo | head`) ends it quietly, like other
+        # command-line tools, not with BrokenPipeError tracebacks.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:

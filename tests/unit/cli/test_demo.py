@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 
@@ -104,3 +106,21 @@ def test_ctrl_c_ends_the_demo_quietly() -> None:
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert err.strip() == "interrupted"
+
+
+def test_a_reader_that_goes_away_ends_the_demo_quietly() -> None:
+    """`NO_COLOR=1 l0 demo | head -3` printed two BrokenPipeError tracebacks and exited 1."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "l0", "demo"],  # paced: it writes after the reader left
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    code = proc.wait(timeout=30)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code in (0, -signal.SIGPIPE)
