@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import l0
 import l0.fastlane
+from tests.integration.fastlane.test_split_bytes import Pieces
 
 from .strategies import ANTHROPIC, CHAT, RESPONSES, sse_bodies
 
@@ -41,17 +42,6 @@ FUZZ = settings(
 )
 USER = [{"role": "user", "content": "hi"}]
 RETRY = l0.Retry(attempts=0, max_retries=0)  # one request per case: the bytes decide
-
-
-class Pieces(httpx2.AsyncByteStream):
-    """A response body delivered in the given pieces."""
-
-    def __init__(self, parts: list[bytes]) -> None:
-        self.parts = parts
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
-            yield part
 
 
 @dataclass
