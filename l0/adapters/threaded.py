@@ -8,7 +8,9 @@ appends them to a bounded buffer; the loop pops them without a thread hop per it
 waits only when the buffer is empty, woken by the thread). Stall timeouts, cancellation and
 client disconnects act on the loop side at once; closing tells the thread to stop pulling,
 closes the SDK stream (which interrupts a blocked read) or, for a generator, closes it in the
-thread as soon as its current ``next()`` returns.
+thread. Closing waits (up to :data:`CLOSE_WAIT` seconds) until the thread has closed the source,
+so its ``finally`` blocks have run before the caller goes on; only a generator blocked inside a
+read is left to close itself when that read returns (waiting would delay every retry by it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = ["ThreadedIterator"]
 
 _BUFFER = 256  # items the thread may read ahead of the consumer
 _LOW = _BUFFER // 4  # the consumer wakes a paused thread once the buffer drains below this
+CLOSE_WAIT = 2.0
+"""Seconds ``aclose`` waits for a worker thread not blocked in a read to close its source."""
 
 
 class ThreadedIterator:
@@ -47,6 +51,7 @@ class ThreadedIterator:
         "_notify",
         "_obj",
         "_paused",
+        "_reading",
         "_space",
         "_started",
         "_stop",
@@ -62,6 +67,7 @@ class ThreadedIterator:
         self._lock = threading.Lock()
         self._space = threading.Event()
         self._paused = False
+        self._reading = False
         self._done = False
         self._stop = False
         self._started = False
@@ -128,7 +134,9 @@ class ThreadedIterator:
             else:
                 it = iter(self._obj)
             items, lock, space = self._items, self._lock, self._space
+            self._reading = True
             for item in it:
+                self._reading = False
                 with lock:
                     items.append(item)
                     self._wake()
@@ -139,9 +147,11 @@ class ThreadedIterator:
                         space.wait()
                 if self._stop:
                     break
+                self._reading = True
         except BaseException as exc:  # handed to the consumer, raised there
             self._error = exc
         finally:
+            self._reading = False
             if self._stop and it is not None:
                 close = getattr(it, "close", None)
                 if close is not None:
@@ -153,7 +163,8 @@ class ThreadedIterator:
 
     async def aclose(self) -> None:
         """Stop the worker: it pulls nothing more; the SDK stream is closed now (interrupting
-        a blocked read), a generator as soon as its current ``next()`` returns."""
+        a blocked read), a generator by the thread, which this waits for (see the module
+        docstring) unless the generator is blocked in a read."""
         if self._stop:
             return
         self._stop = True
@@ -167,3 +178,12 @@ class ThreadedIterator:
         close = getattr(self._obj, "close", None)
         if close is not None and not hasattr(self._obj, "gi_frame"):
             close()  # an SDK stream: closing its response interrupts the blocked read
+        if self._reading:
+            return  # blocked in the source's next(): it closes itself when that returns
+        with anyio.move_on_after(CLOSE_WAIT, shield=True):  # a cancelled caller waits too
+            while True:
+                with self._lock:
+                    if self._done:
+                        return
+                    waiter = self._waiter = anyio.Event()
+                await waiter.wait()

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import pytest
 
@@ -108,3 +109,45 @@ def test_in_memory_sequences_are_read_inline() -> None:
     for inline in (["a"], ("a",), iter(["a"])):
         assert not isinstance(TEXT_ADAPTER.open(inline).chunks, ThreadedIterator)
     assert isinstance(TEXT_ADAPTER.open(x for x in "a").chunks, ThreadedIterator)
+
+
+@pytest.mark.parametrize("stop", ["break", "cancel"])
+async def test_leaving_early_returns_after_the_source_is_closed(stop: str) -> None:
+    """A generator paused ahead of the consumer is closed by its thread *before* the caller
+    goes on (its ``finally`` ran), however late the thread is scheduled."""
+    events: list[str] = []
+
+    def gen() -> Iterator[str]:
+        try:
+            for i in range(1000):  # more than the hand-off buffer: the thread pauses
+                yield f"t{i} "
+        finally:
+            threading.Event().wait(0.05)  # a slow close (a late thread, a loaded machine)
+            events.append("source closed")
+
+    with anyio.CancelScope() as scope:
+        async with l0.stream(gen) as stream:
+            async for event in stream:
+                if event.text == "t3 ":
+                    if stop == "cancel":
+                        scope.cancel()
+                        await anyio.lowlevel.checkpoint()
+                    break
+    events.append("caller goes on")
+    assert events == ["source closed", "caller goes on"]
+
+
+async def test_closing_does_not_wait_for_a_source_blocked_in_a_read() -> None:
+    """A stall's retry is not delayed by the blocked read it abandons."""
+    src = Blocking()
+    start = anyio.current_time()
+    result = await l0.run(
+        lambda: src.gen(wait=5),
+        timeout=l0.Timeout(inter_token=0.1),
+        retry=l0.Retry(attempts=1, backoff="fixed", base_delay=0.0),
+        fallbacks=[["fallback"]],
+    )
+    assert result.text == "fallback"
+    assert anyio.current_time() - start < 1.0
+    src.go.set()
+    assert await anyio.to_thread.run_sync(src.closed.wait, 2)
