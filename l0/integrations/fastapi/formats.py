@@ -36,6 +36,19 @@ def _json(data: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+_MARK = "\x01l0-text\x01"
+_MARK_JSON = orjson.dumps(_MARK)
+
+
+def _template(frame: bytes) -> tuple[bytes, bytes] | None:
+    """The bytes of ``frame`` (encoded with the text :data:`_MARK`) around the text's JSON
+    string, or None when the mark is not there exactly once (a model name holding it)."""
+    before, mark, after = frame.partition(_MARK_JSON)
+    if not mark or _MARK_JSON in after:
+        return None
+    return before, after
+
+
 class Encoder(Protocol):
     """Encodes wire events of one stream."""
 
@@ -51,6 +64,10 @@ class Encoder(Protocol):
         """The frame(s) for one wire event."""
         ...
 
+    def token(self, text: str | None, event_id: int) -> bytes:
+        """``encode("token", {"text": text}, event_id)``, the same bytes, for the hot path."""
+        ...
+
 
 class L0Encoder:
     """l0's own SSE events (the format fixed in the design's "Wire formats")."""
@@ -63,7 +80,12 @@ class L0Encoder:
         """``event: <kind>``, ``data: <json>``, ``id: <n>``."""
         return format_sse_event(data_str=_json(data), event=kind, id=str(event_id))
 
+    def token(self, text: str | None, event_id: int) -> bytes:
+        """A token frame: ``encode("token", {"text": text}, event_id)``'s bytes."""
+        return b"%s%s}\nid: %d\n\n" % (_L0_TOKEN, orjson.dumps(text), event_id)
 
+
+_L0_TOKEN = b'event: token\ndata: {"text":'
 _VERCEL_FINISH = {
     "stop": "stop",
     "end_turn": "stop",
@@ -89,6 +111,21 @@ class VercelEncoder:
         self.started = False
         self.text_id: str | None = None
         self.blocks = 0
+        self._delta: tuple[str, bytes, bytes] | None = None  # text id, bytes around the text
+
+    def token(self, text: str | None, event_id: int) -> bytes:
+        """``encode("token", {"text": text}, event_id)``'s bytes; a text part's deltas after
+        the first from a template."""
+        delta = self._delta
+        if delta is None or delta[0] != self.text_id:
+            frame = self.encode("token", {"text": text}, event_id)
+            if self.text_id is not None:
+                mark = {"type": "text-delta", "id": self.text_id, "delta": _MARK}
+                around = _template(format_sse_event(data_str=_json(mark), id="0"))
+                if around is not None:
+                    self._delta = (self.text_id, around[0], around[1][: -len(b"0\n\n")])
+            return frame
+        return b"%s%s%s%d\n\n" % (delta[1], orjson.dumps(text), delta[2], event_id)
 
     def _frames(self, parts: list[dict[str, Any]], event_id: int) -> bytes:
         out = [format_sse_event(data_str=_json(p)) for p in parts[:-1]]
@@ -160,6 +197,17 @@ class OpenAIEncoder:
         self.created = int(time.time())
         self.role_sent = False
         self.tool_index = 0
+        self._delta: tuple[bytes, bytes] | None = None  # the bytes around a content delta
+
+    def token(self, text: str | None, event_id: int) -> bytes:
+        """``encode("token", {"text": text}, event_id)``'s bytes (after the first chunk, which
+        carries the role, from a template)."""
+        delta = self._delta
+        if delta is None:
+            frame = self.encode("token", {"text": text}, event_id)
+            self._delta = _template(self._chunk({"content": _MARK}))
+            return frame
+        return b"%s%s%s" % (delta[0], orjson.dumps(text), delta[1])
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         if not self.role_sent:

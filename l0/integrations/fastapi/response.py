@@ -49,6 +49,8 @@ __all__ = ["L0StreamResponse", "error_response", "store_unavailable"]
 
 logger = logging.getLogger("l0.fastapi")
 
+_TOKEN = EventType.TOKEN
+
 _ABANDONED = {
     "type": "AbortedError",
     "message": "the stream was abandoned: its client left and the resume grace period passed",
@@ -70,6 +72,10 @@ class Frame:
     kind: str
     final: bool
     error: BaseException | None = None
+
+
+_PING = Frame(0, KEEPALIVE_COMMENT, "ping", False)
+"""A keepalive comment queued behind the frames (never stored, no id)."""
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -110,12 +116,15 @@ class _Connection:
         self.send = send
         self.headers = headers
         self.hint = hint
+        self.written = anyio.current_time()
+        """When the last write was made (the event loop's clock)."""
 
     async def start(self, first: bytes) -> None:
         await self.send({"type": "http.response.start", "status": 200, "headers": self.headers})
         await self.body(self.hint + first)
 
     async def body(self, data: bytes) -> None:
+        self.written = anyio.current_time()
         await self.send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def end(self) -> None:
@@ -149,14 +158,21 @@ class _Producer:
         """Encode, store (resume on), then hand to the local connection if still there."""
         self.last_id = n = self.last_id + 1
         final = kind == "done" or kind == "error"
-        frame = Frame(n, self.encoder.encode(kind, data, n), kind, final, error)
+        await self._deliver(Frame(n, self.encoder.encode(kind, data, n), kind, final, error))
+
+    async def _deliver(self, frame: Frame) -> None:
         if self.store is not None:
             try:
-                await self.store.append(self.stream_id, (StoredFrame(n, frame.data, final),))
+                await self.store.append(
+                    self.stream_id, (StoredFrame(frame.id, frame.data, frame.final),)
+                )
             except Exception:
                 # A failing store must not break the live answer: keep streaming, unresumable.
                 logger.exception("l0: resume store append failed; stream %s", self.stream_id)
                 self.store = None
+        self._hand(frame)
+
+    def _hand(self, frame: Frame) -> None:
         local = self.local
         if local is not None:
             try:
@@ -172,8 +188,17 @@ class _Producer:
         try:
             with scope:
                 try:
+                    token = self.encoder.token
                     async with self.stream as s:
                         async for event in s:
+                            if event.type is _TOKEN:  # the hot path: no wire dict
+                                self.last_id = n = self.last_id + 1
+                                frame = Frame(n, token(event.text, n), "token", False)
+                                if self.store is None:
+                                    self._hand(frame)
+                                else:
+                                    await self._deliver(frame)
+                                continue
                             wire = to_wire(event)
                             if wire is not None:
                                 if wire[0] == "reset" and not self.encoder.resets:
@@ -247,6 +272,7 @@ class L0StreamResponse(_SSEResponse):
         self.producer = producer
         self.resume = resume
         self.openai_request = openai_request
+        self._frames_in: MemoryObjectSendStream[Frame] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Open the store entry, start the producer, serve the client."""
@@ -265,7 +291,7 @@ class L0StreamResponse(_SSEResponse):
                 await store_unavailable(exc, sid)(scope, receive, send)
                 return
         send_frames, frames = anyio.create_memory_object_stream[Frame](math.inf)
-        self.producer.local = send_frames
+        self.producer.local = self._frames_in = send_frames
         with frames:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.producer.run)
@@ -342,28 +368,56 @@ class L0StreamResponse(_SSEResponse):
         await error_response(http_status(exc), code, message, **info)(scope, receive, send)
 
     async def _pump(self, frames: MemoryObjectReceiveStream[Frame], conn: _Connection) -> None:
-        """Forward frames as they come (coalescing a backlog), pinging when idle."""
-        while True:
-            with anyio.move_on_after(self.keepalive) as idle:
+        """Forward frames as they come, one write per backlog; a ping when idle (see
+        :meth:`_keepalive`)."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._keepalive, conn)
+            receive_nowait = frames.receive_nowait
+            while True:
                 try:
-                    frame = await frames.receive()
+                    frame = receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        frame = await frames.receive()
+                    except anyio.EndOfStream:
+                        break
                 except anyio.EndOfStream:
-                    return
-            if idle.cancelled_caught:
-                await conn.body(KEEPALIVE_COMMENT)
-                continue
-            batch = [frame.data]
-            final = frame.final
-            while not final:
-                try:
-                    more = frames.receive_nowait()
-                except (anyio.WouldBlock, anyio.EndOfStream):
                     break
-                batch.append(more.data)
-                final = more.final
-            await conn.body(b"".join(batch))
-            if final:
-                return
+                final = frame.final
+                if final or frame is _PING:
+                    await conn.body(frame.data)
+                    if final:
+                        break
+                    continue
+                batch = [frame.data]
+                while True:
+                    try:
+                        more = receive_nowait()
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                    batch.append(more.data)
+                    if more.final:
+                        final = True
+                        break
+                await conn.body(b"".join(batch))
+                if final:
+                    break
+            tg.cancel_scope.cancel()
+
+    async def _keepalive(self, conn: _Connection) -> None:
+        """Queue a ping behind the frames after ``keepalive`` seconds without a write (one
+        timer per idle period, not a timeout per frame)."""
+        period = self.keepalive
+        while True:
+            await anyio.sleep_until(conn.written + period)
+            if anyio.current_time() - conn.written >= period:
+                conn.written = anyio.current_time()
+                if self._frames_in is None:
+                    return
+                try:
+                    self._frames_in.send_nowait(_PING)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return
 
     async def _complete(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A non-streaming OpenAI request: run to the end, answer one ``chat.completion``."""
