@@ -25,6 +25,8 @@ from l0.adapters.litellm import LITELLM_ADAPTER
 from l0.core import stream as l0_stream
 from l0.core import stream_sync as l0_stream_sync
 from l0.errors import L0Error
+from l0.fastlane import FASTLANE_ADAPTER
+from l0.integrations.litellm.fastlane import fast_sources
 from l0.integrations.litellm.options import L0_OPTIONS, check_names, reject_near_misses
 from l0.integrations.litellm.relay import ChunkRelay
 from l0.redaction import collect_credentials
@@ -98,6 +100,7 @@ class _Plan:
         self.params = params
         self.call = call
         self.opts = l0_opts
+        self.fast = False  # fast_lane=True (the l0 event forms only)
         self.stream = bool(params[0].get("stream", False))
         for p in params:
             p.pop("stream", None)
@@ -110,15 +113,21 @@ class _Plan:
             opts["breaker_keys"] = list(keys)
         return opts
 
+    def _sources(self, relay: ChunkRelay | None) -> tuple[list[Source], Any]:
+        """The sources (primary first) and their adapter."""
+        if self.fast:
+            return fast_sources(self.params), FASTLANE_ADAPTER
+        return [_source(self.call, p, relay) for p in self.params], LITELLM_ADAPTER
+
     def events(self, keys: Sequence[str]) -> Stream:
-        sources = [_source(self.call, p, None) for p in self.params]
+        sources, adapter = self._sources(None)
         opts = self._options(keys)
-        return l0_stream(sources[0], fallbacks=sources[1:], adapter=LITELLM_ADAPTER, **opts)
+        return l0_stream(sources[0], fallbacks=sources[1:], adapter=adapter, **opts)
 
     def events_sync(self, keys: Sequence[str], relay: ChunkRelay | None) -> Iterator[Event]:
-        sources = [_source(self.call, p, relay) for p in self.params]
+        sources, adapter = self._sources(relay)
         opts = self._options(keys)
-        return l0_stream_sync(sources[0], fallbacks=sources[1:], adapter=LITELLM_ADAPTER, **opts)
+        return l0_stream_sync(sources[0], fallbacks=sources[1:], adapter=adapter, **opts)
 
     async def chunks(self, keys: Sequence[str], out: ChunkStream) -> AsyncGenerator[Any, None]:
         relay = ChunkRelay()
@@ -174,6 +183,14 @@ class ChunkStream:
 
 
 def _plain_plan(kwargs: dict[str, Any], fallbacks: Sequence[FallbackSpec], owner: str) -> _Plan:
+    fast = kwargs.pop("fast_lane", False)
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast_lane must be True or False, got {fast!r}")
+    if fast and owner not in ("stream", "stream_sync"):
+        raise TypeError(
+            f"{owner}(fast_lane=True): the fast lane gives l0 events, not LiteLLM chunks; "
+            f"use l0.integrations.litellm.stream(..., fast_lane=True)"
+        )
     l0_opts, params = _split(kwargs, owner)
     if isinstance(fallbacks, (str, Mapping)) or not isinstance(fallbacks, Sequence):
         raise TypeError("fallbacks must be a list of model names or dicts of LiteLLM kwargs")
@@ -182,7 +199,11 @@ def _plain_plan(kwargs: dict[str, Any], fallbacks: Sequence[FallbackSpec], owner
     all_params = [params, *(_fallback_params(f, params) for f in fallbacks)]
     for p in all_params:
         collect_credentials(p)  # keys passed as arguments are masked wherever l0 writes
-    return _Plan(all_params, litellm.acompletion, l0_opts)
+    plan = _Plan(all_params, litellm.acompletion, l0_opts)
+    if fast:
+        fast_sources(plan.params)  # refuses a provider or argument the fast lane cannot send
+        plan.fast = True
+    return plan
 
 
 def _keys(plan: _Plan) -> list[str]:

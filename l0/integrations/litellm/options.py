@@ -107,7 +107,7 @@ def reject_near_misses(owner: str, kwargs: Mapping[str, Any]) -> None:
     Raises:
         TypeError: Naming the keyword and the l0 option it is closest to.
     """
-    ours = L0_OPTIONS | {"fallbacks"}
+    ours = L0_OPTIONS | {"fallbacks", "fast_lane"}
     known = _litellm_params()
     for name in kwargs:
         if name in ours or name in known:
