@@ -252,6 +252,11 @@ class RunRecorder:
     async def start_session(self) -> None:
         """Write the header (the options replay needs)."""
         opts = self.run.opts
+        options = options_record(opts)
+        if self.run.wd.sampled:
+            # The default timeout's sampled stall watch (no token timestamps): replay
+            # needs the same mode to read the same clock.
+            options["timeout_sampled"] = True
         header = {
             "kind": "header",
             "format": FORMAT,
@@ -261,7 +266,9 @@ class RunRecorder:
             "content": self.content,
             "flush_every": self.recorder.flush_every,
             "gap": self.recorder.gap,
-            "options": options_record(opts),
+            "options": options,
+            # Whether the run had listeners of its own (then it emitted CHECKPOINT_SAVED).
+            "checkpoints": self.run.emitter.checkpoints,
         }
         await self._write(header)
 
@@ -358,7 +365,8 @@ class RunRecorder:
         await self.flush()
 
     def on_event(self, event: ObservabilityEvent) -> None:
-        """Record one lifecycle event (an ``on_event`` handler of the run)."""
+        """Record one lifecycle event (a passive ``on_event`` handler of the run: recording
+        alone does not turn on ``CHECKPOINT_SAVED``)."""
         data: Any = event.data
         if "result" in data and event.name == "COMPLETE":
             # The result is the end line's (written once: it holds the whole answer).
@@ -378,6 +386,8 @@ class RunRecorder:
                 "d": data,
             }
         )
+
+    on_event.l0_passive = True  # type: ignore[attr-defined]
 
     async def finish(self, status: Status) -> None:
         """Write the outcome: status, result or final error, state (last line)."""
