@@ -50,6 +50,10 @@ __all__ = [
     "BreakerChangeData",
     "CheckpointSavedData",
     "CompleteData",
+    "ConsensusAnalysisData",
+    "ConsensusEndData",
+    "ConsensusOutputData",
+    "ConsensusStartData",
     "ContinuationAmbiguousData",
     "DriftCheckResultData",
     "EmptyData",
@@ -185,6 +189,27 @@ class EventName(str, Enum):
     """The parsed value failed the schema (the attempt is retried); data: ``errors``."""
     STRUCTURED_VALIDATED = "STRUCTURED_VALIDATED"
     """The parsed value passed the schema; data: ``corrected``."""
+
+    # Consensus (emitted by l0.consensus under its own stream_id; each source's run keeps its
+    # own events and stream_id).
+    CONSENSUS_START = "CONSENSUS_START"
+    """``l0.consensus`` checked its options and starts every source; data: ``sources``
+    (count), ``strategy``, ``threshold``, ``resolve``, ``structured`` (``model=`` given),
+    ``stream_ids`` (each source's run id, in source order)."""
+    CONSENSUS_OUTPUT_COLLECTED = "CONSENSUS_OUTPUT_COLLECTED"
+    """One source's run ended (in the order they end, after that run's ``SESSION_END``);
+    data: ``index``, ``ok``, ``length`` (chars of its text, 0 when it failed), ``error``
+    (what ended it, else ``None``)."""
+    CONSENSUS_ANALYSIS = "CONSENSUS_ANALYSIS"
+    """The successful outputs were compared (not emitted when every source failed); data:
+    ``compared`` (their indexes), ``agreements`` / ``disagreements`` (pairs at / below the
+    threshold), ``mean_similarity``, ``min_similarity`` (over those pairs; 1.0 with fewer
+    than two outputs)."""
+    CONSENSUS_END = "CONSENSUS_END"
+    """Last event of a consensus that was not cancelled, before it returns or raises; data:
+    ``status`` (``agreed`` / ``disagreed`` / ``failed``: every source failed),
+    ``winner_index`` (``None`` when failed), ``agreement``, ``confidence``, ``resolution``,
+    ``duration`` (s, on the runs' clock)."""
 
 
 # -- payloads: ``ObservabilityEvent.data`` for each name -------------------------------------
@@ -446,6 +471,47 @@ class StructuredValidatedData(TypedDict):
     corrected: bool
 
 
+class ConsensusStartData(TypedDict):
+    """``CONSENSUS_START``."""
+
+    sources: int
+    strategy: str
+    threshold: float
+    resolve: str
+    structured: bool
+    stream_ids: tuple[str, ...]
+
+
+class ConsensusOutputData(TypedDict):
+    """``CONSENSUS_OUTPUT_COLLECTED``."""
+
+    index: int
+    ok: bool
+    length: int
+    error: BaseException | None
+
+
+class ConsensusAnalysisData(TypedDict):
+    """``CONSENSUS_ANALYSIS``."""
+
+    compared: tuple[int, ...]
+    agreements: int
+    disagreements: int
+    mean_similarity: float
+    min_similarity: float
+
+
+class ConsensusEndData(TypedDict):
+    """``CONSENSUS_END``."""
+
+    status: str
+    winner_index: int | None
+    agreement: float
+    confidence: float
+    resolution: str
+    duration: float
+
+
 _N = EventName
 PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.SESSION_START: SessionStartData,
@@ -484,6 +550,10 @@ PAYLOADS: Mapping[EventName, type[Any]] = {
     _N.STRUCTURED_AUTO_CORRECT: StructuredAutoCorrectData,
     _N.STRUCTURED_VALIDATION_ERROR: StructuredValidationErrorData,
     _N.STRUCTURED_VALIDATED: StructuredValidatedData,
+    _N.CONSENSUS_START: ConsensusStartData,
+    _N.CONSENSUS_OUTPUT_COLLECTED: ConsensusOutputData,
+    _N.CONSENSUS_ANALYSIS: ConsensusAnalysisData,
+    _N.CONSENSUS_END: ConsensusEndData,
 }
 """The payload type of each event: ``cast(PAYLOADS[name], event.data)``-style typed access;
 a test checks every emitted event's fields against it."""

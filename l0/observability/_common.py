@@ -13,7 +13,7 @@ __all__ = ["Outcome", "RunDispatcher", "context_model", "context_system", "usage
 R = TypeVar("R")
 
 _MODEL_KEYS = ("gen_ai.request.model", "model")
-_SYSTEM_KEYS = ("gen_ai.system", "system", "provider")
+_SYSTEM_KEYS = ("gen_ai.provider.name", "gen_ai.system", "system", "provider")
 
 
 class Outcome(str, Enum):
@@ -47,8 +47,8 @@ def context_model(context: Mapping[str, Any]) -> str | None:
 
 
 def context_system(context: Mapping[str, Any]) -> str | None:
-    """The GenAI system (provider) named in ``context`` (``gen_ai.system``, ``system`` or
-    ``provider``), if any."""
+    """The GenAI provider named in ``context`` (``gen_ai.provider.name``, ``gen_ai.system``,
+    ``system`` or ``provider``), if any."""
     return _first_str(context, _SYSTEM_KEYS)
 
 

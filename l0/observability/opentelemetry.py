@@ -7,12 +7,16 @@
     otel = OpenTelemetryHandler()  # the global tracer/meter providers, or pass your own
     await l0.run(source, on_event=otel, context={"model": "gpt-4o-mini"})
 
-One span per run (``chat {model}`` when ``context`` names the model, else ``l0.stream``), one
-child span per attempt, span events for retries, fallbacks, timeouts, network errors,
-guardrail violations, drift, resume and reset. The run span is always ended: ``SESSION_END``
-is the last event of every run (success, failure, abort, cancellation). Attribute names follow
-the OpenTelemetry GenAI semantic conventions; l0's own live under ``l0.*``. Only the
-OpenTelemetry API is used; global providers are read, never set.
+One span per run, named as the GenAI conventions say (``{gen_ai.operation.name}
+{gen_ai.request.model}``: ``chat gpt-4o-mini``; ``chat`` when ``context`` names no model), which
+covers every retry and fallback of the logical operation; one child span per attempt; span
+events for retries, fallbacks, timeouts, network errors, guardrail violations, drift, resume and
+reset. The run span is always ended: ``SESSION_END`` is the last event of every run (success,
+failure, abort, cancellation). Attribute and metric names follow the OpenTelemetry GenAI
+semantic conventions (the names below; a test compares them with the
+``opentelemetry-semantic-conventions`` package); l0's own live under ``l0.*``. Only the
+OpenTelemetry API is used (the conventions package is not needed at run time); global providers
+are read, never set.
 """
 
 from __future__ import annotations
@@ -46,8 +50,46 @@ from l0.types import ObservabilityEvent
 __all__ = ["OpenTelemetryHandler"]
 
 _SCOPE = "l0"
-_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-_SECONDS_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48)
+
+# OpenTelemetry GenAI semantic-convention names. Kept here rather than imported from
+# opentelemetry-semantic-conventions: that package is not a dependency of the API, and its GenAI
+# names live in a private ``_incubating`` module. tests/integration/observability/test_semconv.py
+# checks every name l0 emits against the package's constants.
+_OPERATION_NAME = "gen_ai.operation.name"
+_PROVIDER_NAME = "gen_ai.provider.name"
+_REQUEST_MODEL = "gen_ai.request.model"
+_FINISH_REASONS = "gen_ai.response.finish_reasons"
+_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+_TOKEN_TYPE = "gen_ai.token.type"
+_TOOL_NAME = "gen_ai.tool.name"
+_TOOL_CALL_ID = "gen_ai.tool.call.id"
+_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+_ERROR_TYPE = "error.type"
+_CHAT = "chat"  # the gen_ai.operation.name value
+_METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+_METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
+_METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+
+# The bucket boundaries the conventions advise.
+_TOKEN_BUCKETS = tuple(4**i for i in range(14))  # 1, 4, 16, ... 67108864
+_SECONDS_BUCKETS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
 
 Attrs = dict[str, AttributeValue]
 
@@ -60,6 +102,7 @@ class _Run:
     started: float
     base: Attrs  # gen_ai.* attributes shared by the run's metrics
     attempt: Span | None = None
+    attempt_number: int = 0
     last_error: BaseException | None = None
     error_attrs: Attrs = field(default_factory=dict)
     finish_reason: str | None = None
@@ -111,21 +154,21 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "l0.errors", unit="{error}", description="Attempt failures, by category and code"
         )
         self._tokens = meter.create_histogram(
-            "gen_ai.client.token.usage",
+            _METRIC_TOKEN_USAGE,
             unit="{token}",
             description="Provider-reported input and output tokens per run",
             explicit_bucket_boundaries_advisory=list(_TOKEN_BUCKETS),
         )
         self._duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
+            _METRIC_OPERATION_DURATION,
             unit="s",
             description="Duration of an l0 run, every attempt included",
             explicit_bucket_boundaries_advisory=list(_SECONDS_BUCKETS),
         )
         self._ttft = meter.create_histogram(
-            "l0.time_to_first_token",
+            _METRIC_TIME_TO_FIRST_CHUNK,
             unit="s",
-            description="Time from an attempt's start to its first token",
+            description="Time from an attempt's request to its first token",
             explicit_bucket_boundaries_advisory=list(_SECONDS_BUCKETS),
         )
         self._runs: dict[str, _Run] = {}
@@ -156,12 +199,12 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         data = event.data
         context = data.get("context") or {}
         model = context_model(context)
-        base: Attrs = {"gen_ai.operation.name": "chat"}
-        system = context_system(context)
-        if system:
-            base["gen_ai.system"] = system
+        base: Attrs = {_OPERATION_NAME: _CHAT}
+        provider = context_system(context)
+        if provider:
+            base[_PROVIDER_NAME] = provider
         if model:
-            base["gen_ai.request.model"] = model
+            base[_REQUEST_MODEL] = model
         attrs: Attrs = {
             **self._extra,
             **base,
@@ -170,13 +213,13 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "l0.continuation": bool(data.get("continuation")),
         }
         span = self._tracer.start_span(
-            f"chat {model}" if model else "l0.stream", kind=SpanKind.CLIENT, attributes=attrs
+            f"{_CHAT} {model}" if model else _CHAT, kind=SpanKind.CLIENT, attributes=attrs
         )
         return _Run(span=span, started=event.ts, base=base)
 
     def _close(self, run: _Run, event: ObservabilityEvent) -> None:
-        self._end_attempt(run, None)
         outcome = Outcome.of(event.data.get("status"))
+        self._end_attempt(run, run.last_error, outcome)
         span = run.span
         span.set_attribute("l0.outcome", outcome.value)
         span.set_attribute("l0.attempts", int(event.data.get("attempts") or 0))
@@ -187,10 +230,10 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         if outcome is Outcome.ERRORED:
             raised = event.data.get("error")  # what the caller got, else the last failure
             err = raised if isinstance(raised, BaseException) else run.last_error
-            error_type = type(err).__name__ if err is not None else "error"
-            span.set_attributes({**run.error_attrs, "error.type": error_type})
+            error_type = _error_type(err)
+            span.set_attributes({**run.error_attrs, _ERROR_TYPE: error_type})
             _record_error(span, err)
-            metric_attrs["error.type"] = error_type
+            metric_attrs[_ERROR_TYPE] = error_type
         elif outcome is Outcome.COMPLETED:
             span.set_status(Status(StatusCode.OK))
         self._requests.add(1, metric_attrs)
@@ -200,15 +243,18 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
     def _record_usage(self, run: _Run, usage: Any) -> None:
         input_tokens = getattr(usage, "input_tokens", None)
         output_tokens = getattr(usage, "output_tokens", None)
-        for kind, count in (("input", input_tokens), ("output", output_tokens)):
+        for kind, key, count in (
+            ("input", _INPUT_TOKENS, input_tokens),
+            ("output", _OUTPUT_TOKENS, output_tokens),
+        ):
             if isinstance(count, int):
-                run.span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
-                self._tokens.record(count, {**run.base, "gen_ai.token.type": kind})
+                run.span.set_attribute(key, count)
+                self._tokens.record(count, {**run.base, _TOKEN_TYPE: kind})
 
     # -- attempts ------------------------------------------------------------------------------
 
     def _attempt_start(self, run: _Run, event: ObservabilityEvent) -> None:
-        self._end_attempt(run, None)
+        self._end_attempt(run, None, Outcome.ABORTED)
         d = event.data
         number = int(d.get("number") or event.attempt)
         attrs: Attrs = {
@@ -221,13 +267,18 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         }
         ctx = trace.set_span_in_context(run.span)
         run.attempt = self._tracer.start_span(f"l0.attempt {number}", context=ctx, attributes=attrs)
+        run.attempt_number = number
 
-    def _end_attempt(self, run: _Run, error: BaseException | None) -> None:
+    def _end_attempt(self, run: _Run, error: BaseException | None, outcome: Outcome) -> None:
+        """End the open attempt span (if any) with its outcome; a failed attempt gets
+        ``error.type``, the exception event and ERROR status."""
         span = run.attempt
         if span is None:
             return
         run.attempt = None
-        if error is not None:
+        span.set_attribute("l0.attempt.outcome", outcome.value)
+        if outcome is Outcome.ERRORED:
+            span.set_attribute(_ERROR_TYPE, _error_type(error))
             _record_error(span, error)
         span.end()
 
@@ -238,14 +289,14 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         name = event.data.get("adapter")
         if run.attempt is not None and name:
             run.attempt.set_attribute("l0.adapter", str(name))
-        if name in ("openai", "anthropic") and "gen_ai.system" not in run.base:
-            run.base["gen_ai.system"] = str(name)
-            run.span.set_attribute("gen_ai.system", str(name))
+        if name in ("openai", "anthropic") and _PROVIDER_NAME not in run.base:
+            run.base[_PROVIDER_NAME] = str(name)
+            run.span.set_attribute(_PROVIDER_NAME, str(name))
 
     def _first_token(self, run: _Run, event: ObservabilityEvent) -> None:
         ttft = event.data.get("ttft")
         if isinstance(ttft, (int, float)):
-            self._target(run).set_attribute("l0.time_to_first_token", float(ttft))
+            self._target(run).set_attribute(_TIME_TO_FIRST_CHUNK, float(ttft))
             self._ttft.record(float(ttft), run.base)
 
     def _stream_end(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -268,7 +319,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         err = event.data.get("error")
         self._target(run).add_event(
             "l0.network_error",
-            {"l0.network.kind": str(event.data.get("kind")), "error.type": type(err).__name__},
+            {"l0.network.kind": str(event.data.get("kind")), _ERROR_TYPE: _error_type(err)},
         )
 
     def _violation(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -298,11 +349,11 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
     def _tool(self, run: _Run, event: ObservabilityEvent) -> None:
         d = event.data
         attrs: Attrs = {
-            "gen_ai.tool.name": str(d.get("name")),
-            "gen_ai.tool.call.id": str(d.get("id")),
+            _TOOL_NAME: str(d.get("name")),
+            _TOOL_CALL_ID: str(d.get("id")),
         }
         if self.record_content and d.get("arguments") is not None:
-            attrs["gen_ai.tool.call.arguments"] = redact_text(str(d["arguments"]))
+            attrs[_TOOL_CALL_ARGUMENTS] = redact_text(str(d["arguments"]))
         self._target(run).add_event("l0.tool_requested", attrs)
 
     def _resume(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -335,6 +386,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
             "l0.error.category": str(d.get("category")),
             "l0.error.code": str(d.get("code")),
             "l0.error.action": str(d.get("action")),
+            _ERROR_TYPE: _error_type(run.last_error),
         }
         if self._target(run) is run.attempt:
             run.attempt.set_attributes(run.error_attrs)
@@ -346,7 +398,15 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
                 "l0.error.code": str(d.get("code")),
             },
         )
-        self._end_attempt(run, run.last_error)
+        self._end_attempt(run, run.last_error, Outcome.ERRORED)
+
+    def _failure(self, run: _Run) -> Attrs:
+        """What a retry, give-up or fallback event says about the failure that caused it."""
+        attrs: Attrs = {"l0.attempt.number": run.attempt_number}
+        if run.error_attrs:
+            attrs[_ERROR_TYPE] = run.error_attrs[_ERROR_TYPE]
+            attrs["l0.error.category"] = run.error_attrs["l0.error.category"]
+        return attrs
 
     def _retry(self, run: _Run, event: ObservabilityEvent) -> None:
         d = event.data
@@ -354,6 +414,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         category = str(d.get("category"))
         counts = bool(d.get("counts"))
         attrs: Attrs = {
+            **self._failure(run),
             "l0.retry.number": int(d.get("retry") or run.retries),
             "l0.retry.category": category,
             "l0.retry.counts": counts,
@@ -367,7 +428,11 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
     def _give_up(self, run: _Run, event: ObservabilityEvent) -> None:
         run.span.add_event(
             "l0.retry_give_up",
-            {"l0.retry.reason": str(event.data.get("reason")), "l0.retries": run.retries},
+            {
+                **self._failure(run),
+                "l0.retry.reason": str(event.data.get("reason")),
+                "l0.retries": run.retries,
+            },
         )
 
     def _fallback(self, run: _Run, event: ObservabilityEvent) -> None:
@@ -376,6 +441,7 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
         run.span.add_event(
             "l0.fallback",
             {
+                **self._failure(run),
                 "l0.fallback.from_index": int(d.get("from_index") or 0),
                 "l0.fallback.to_index": to_index,
                 "l0.fallback.reason": str(d.get("reason")),
@@ -393,14 +459,20 @@ class OpenTelemetryHandler(RunDispatcher[_Run]):
 
     def _complete(self, run: _Run, event: ObservabilityEvent) -> None:
         d = event.data
-        self._end_attempt(run, None)
+        self._end_attempt(run, None, Outcome.COMPLETED)
         reason = d.get("finish_reason") or run.finish_reason
         span = run.span
         if reason:
-            span.set_attribute("gen_ai.response.finish_reasons", [str(reason)])
+            span.set_attribute(_FINISH_REASONS, [str(reason)])
         span.set_attribute("l0.token_count", int(d.get("token_count") or 0))
         span.set_attribute("l0.content_length", int(d.get("length") or 0))
         run.usage = usage_of(d)
+
+
+def _error_type(err: BaseException | None) -> str:
+    """``error.type``: the exception's class name (the conventions' fallback ``_OTHER`` when
+    there is none)."""
+    return type(err).__qualname__ if err is not None else "_OTHER"
 
 
 def _describe(err: BaseException | None) -> str:

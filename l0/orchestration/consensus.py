@@ -9,11 +9,16 @@ similarity is at least ``threshold``. Text: the normalised Indel similarity of t
 case-folded, whitespace-collapsed texts. Structured (``model=``): the validated objects are
 compared as JSON, field by field (short strings by Jaro-Winkler, numbers, booleans and null by
 equality), and :attr:`ConsensusResult.fields` gives the consensus of each field.
+
+Events (``on_event``, under the consensus's own ``stream_id``; each run keeps its own):
+``CONSENSUS_START``, ``CONSENSUS_OUTPUT_COLLECTED`` per source, ``CONSENSUS_ANALYSIS`` and
+``CONSENSUS_END`` (:mod:`l0.events`).
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -23,6 +28,7 @@ from typing_extensions import Unpack
 
 from l0.core import run
 from l0.errors import ContentError, RetriesExhaustedError
+from l0.events import EventName
 from l0.orchestration.agreement import (
     FieldConsensus,
     field_consensus,
@@ -32,6 +38,8 @@ from l0.orchestration.agreement import (
     text_similarity,
 )
 from l0.orchestration.parallel import open_streams
+from l0.runtime.events import Emitter
+from l0.runtime.timers import SYSTEM_CLOCK
 from l0.types import Result
 
 if TYPE_CHECKING:
@@ -242,15 +250,40 @@ async def consensus(
     if structured_options and model is None:
         raise TypeError(f"consensus: {sorted(structured_options)} need model=")
     open_streams(items[:1], options)  # validate the options before anything runs
-    outputs = await _run_all(items, model, structured_options, options)
+    events = _Events(options)
+    ids: list[str] | None = None
+    if events.active:  # each run's id is known up front, to tie its events to this consensus
+        ids = [options.get("stream_id") or _new_id() for _ in items]
+        await events.emit(
+            EventName.CONSENSUS_START,
+            sources=len(items),
+            strategy=strategy,
+            threshold=float(threshold),
+            resolve=resolve,
+            structured=model is not None,
+            stream_ids=tuple(ids),
+        )
+    outputs = await _run_all(items, model, structured_options, options, events, ids)
     good = [o for o in outputs if o.ok]
     if not good:
+        await events.end("failed", None, resolve)
         raise RetriesExhaustedError(
             f"consensus: all {len(items)} sources failed",
             errors=[o.error for o in outputs if o.error],
         )
     w = list(weights) if weights is not None else [1.0] * len(items)
     result = decide(outputs, w, strategy, threshold, resolve, model=model)
+    if events.active:
+        scores = [score for *_, score in (*result.agreements, *result.disagreements)]
+        await events.emit(
+            EventName.CONSENSUS_ANALYSIS,
+            compared=result.compared,
+            agreements=len(result.agreements),
+            disagreements=len(result.disagreements),
+            mean_similarity=sum(scores) / len(scores) if scores else 1.0,
+            min_similarity=min(scores, default=1.0),
+        )
+        await events.end("agreed" if result.agreed else "disagreed", result, result.resolution)
     if resolve == "fail" and not result.agreed:
         raise ContentError(
             f"consensus: the sources did not agree ({strategy}, agreement "
@@ -260,23 +293,72 @@ async def consensus(
     return result
 
 
+def _new_id() -> str:
+    return f"{random.getrandbits(128):032x}"
+
+
+class _Events(Emitter):
+    """The consensus's own event stream (inactive, so free, when nobody listens)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        handler = options.get("on_event")
+        clock = options.get("clock") or SYSTEM_CLOCK
+        super().__init__(
+            (handler,) if handler is not None else (),
+            stream_id=_new_id(),
+            now=clock.now,
+            context=options.get("context"),
+        )
+        self.started = clock.now()
+
+    async def end(self, status: str, result: ConsensusResult[Any] | None, resolution: str) -> None:
+        if not self.active:
+            return
+        await self.emit(
+            EventName.CONSENSUS_END,
+            status=status,
+            winner_index=result.winner_index if result is not None else None,
+            agreement=result.agreement if result is not None else 0.0,
+            confidence=result.confidence if result is not None else 0.0,
+            resolution=resolution,
+            duration=max(0.0, self._now() - self.started),
+        )
+
+
 async def _run_all(
-    items: list[Any], model: Any, structured_options: dict[str, Any], options: dict[str, Any]
+    items: list[Any],
+    model: Any,
+    structured_options: dict[str, Any],
+    options: dict[str, Any],
+    events: _Events,
+    ids: list[str] | None,
 ) -> list[ConsensusOutput]:
     outputs: list[ConsensusOutput] = [ConsensusOutput(i, "") for i in range(len(items))]
 
     async def one(index: int) -> None:
+        opts = options if ids is None else {**options, "stream_id": ids[index]}
         try:
             if model is None:
-                result = await run(items[index], **options)
+                result = await run(items[index], **opts)
                 outputs[index] = ConsensusOutput(index, result.text, result)
             else:
                 from l0.output.structured import structured
 
-                done = await structured(model, items[index], **structured_options, **options)
+                done = await structured(model, items[index], **structured_options, **opts)
                 outputs[index] = ConsensusOutput(index, done.raw, done.result, data=done.data)
         except Exception as exc:
             outputs[index] = ConsensusOutput(index, "", error=exc)
+        if events.active:
+            out = outputs[index]
+            await events.emit(
+                EventName.CONSENSUS_OUTPUT_COLLECTED,
+                index=index,
+                ok=out.ok,
+                length=len(out.text),
+                error=out.error,
+            )
 
     async with anyio.create_task_group() as tg:
         for index in range(len(items)):

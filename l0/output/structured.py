@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -58,6 +59,7 @@ __all__ = [
 T = TypeVar("T")
 
 _RULE = "schema"
+logger = logging.getLogger("l0")
 _NONE: tuple[Violation, ...] = ()
 
 
@@ -126,6 +128,7 @@ class _Relay:
         self.handler = handler
         self.seq = 0
         self.last: ObservabilityEvent | None = None
+        self.failures = 0  # structured events the handler raised on (added to the telemetry)
 
     async def __call__(self, event: ObservabilityEvent) -> None:
         self.last = event
@@ -137,7 +140,12 @@ class _Relay:
             event = ObservabilityEvent(name.value, 0.0, "", 0, self.seq, data)
         else:  # the run's id, attempt, time and context carry over
             event = dataclasses.replace(last, name=name.value, seq=self.seq, data=data)
-        await self._send(event)
+        try:
+            await self._send(event)
+        except Exception:  # as for the run's own events: logged, counted, never fatal
+            self.failures += 1
+            log = logger.exception if self.failures == 1 else logger.debug
+            log("l0: on_event handler %r raised on %s", self.handler, name.value)
 
     async def _send(self, event: ObservabilityEvent) -> None:
         self.seq += 1
@@ -352,6 +360,8 @@ async def structured(
 def success(check: SchemaCheck, result: Result) -> StructuredResult[Any]:
     """The result of a run that ended well; a run the schema check did not pass (e.g. a
     guardrail engine that swallowed the check) is a :class:`l0.StructuredOutputError`."""
+    if check.relay is not None:
+        result.telemetry.handler_errors += check.relay.failures
     if not check.ok:
         raise StructuredOutputError(
             "structured output: the run ended without a validated value",

@@ -18,6 +18,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import l0
 
 # LiteLLM fetches its model price map over the network at import unless told not to.
@@ -151,6 +153,7 @@ _ORDERS = textwrap.dedent(
 )
 
 
+@pytest.mark.timeout(150)  # a fresh interpreter imports everything 8 times
 def test_every_import_order_keeps_every_entry_point_working() -> None:
     rounds = 6
     code = _ORDERS.format(submodules=_submodules(), rounds=rounds)

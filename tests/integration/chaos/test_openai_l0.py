@@ -90,10 +90,10 @@ async def test_no_first_byte_trips_the_initial_token_timeout() -> None:
 async def test_keepalive_comments_do_not_keep_a_think_alive() -> None:
     """SSE comments are dropped inside the openai SDK, so l0 never sees them: a long think
     with keepalives still trips ``initial_token``. Size that timeout for the think time."""
-    plan = "stall_after_bytes=0,keepalive=0.02,stall_for=0.5"
+    plan = "stall_after_bytes=0,keepalive=0.02,stall_for=1.0"
     async with ChaosServer(plan) as server, openai_client(server) as client:
         result = await l0.run(
-            openai_chat(client), retry=FAST, timeout=l0.Timeout(initial_token=0.15)
+            openai_chat(client), retry=FAST, timeout=l0.Timeout(initial_token=0.3)
         )
     assert result.text == DEFAULT_ANSWER
     assert error_names(result) == ["StreamTimeoutError"]

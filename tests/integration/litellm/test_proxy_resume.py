@@ -50,6 +50,7 @@ async def test_drop_right_after_a_held_token_is_not_doubled() -> None:
         assert [r.outcome for r in server.requests] == ["dropped", "complete"]
 
 
+@pytest.mark.timeout(120)  # one LiteLLM call per cut (~15 per case): ~10 s on a busy machine
 @pytest.mark.parametrize("restate", [0, 4])
 @pytest.mark.parametrize("guarded", [False, True], ids=["no-hold", "hold"])
 async def test_every_cut_resumes_exactly(guarded: bool, restate: int) -> None:

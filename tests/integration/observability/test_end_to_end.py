@@ -52,7 +52,7 @@ async def test_openai_drop_then_continue_traced(chaos: ChaosServer, otel: Otel) 
     assert seen[0] == "SESSION_START" and seen[-1] == "SESSION_END"
     run = otel.span("chat gpt-4o-mini")
     attrs = dict(run.attributes or {})
-    assert attrs["gen_ai.system"] == "openai"  # from the detected adapter
+    assert attrs["gen_ai.provider.name"] == "openai"  # from the detected adapter
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert run.status.status_code is StatusCode.OK
     assert [e.name for e in run.events] == ["l0.retry"]  # continued: no reset

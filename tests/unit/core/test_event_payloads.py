@@ -104,6 +104,13 @@ async def _structured(on_event: Callable[[l0.ObservabilityEvent], None]) -> None
     assert result.data == City(name="Paris")
 
 
+async def _consensus(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
+    failing = ScriptedSource([fail(AuthenticationError("no"))])
+    sources = [lambda: ["Paris is the capital."], lambda: ["Paris is the capital!"], failing]
+    result = await l0.consensus(sources, retry=NO_RETRY, on_event=on_event, clock=FakeClock())
+    assert result.agreed and result.winner_index in (0, 1)
+
+
 async def _breaker(on_event: Callable[[l0.ObservabilityEvent], None]) -> None:
     clock = FakeClock()
     breaker = l0.CircuitBreaker(failure_threshold=1, recovery_time=5.0, clock=clock)
@@ -127,7 +134,9 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("scenario", [*SCENARIOS, _structured], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "scenario", [*SCENARIOS, _structured, _consensus], ids=lambda f: f.__name__
+)
 async def test_every_event_carries_exactly_its_payload_fields(scenario: Any) -> None:
     seen: list[l0.ObservabilityEvent] = []
     await scenario(seen.append)
@@ -139,7 +148,7 @@ async def test_every_event_carries_exactly_its_payload_fields(scenario: Any) -> 
 
 async def test_the_scenarios_cover_every_event_name() -> None:
     seen: list[l0.ObservabilityEvent] = []
-    for scenario in [*SCENARIOS, _structured]:
+    for scenario in [*SCENARIOS, _structured, _consensus]:
         await scenario(seen.append)
     assert {e.name for e in seen} == {n.value for n in EventName}
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from l0.utils.auto_correct import auto_correct_json
+from tests.fixtures.fuzz import FUZZ_CASES
 from tests.unit.json_strategies import (
     complete_nodes,
     consistent,
@@ -93,7 +94,7 @@ def test_last_resort_delegates_to_json_repair() -> None:
     assert "json_repair" in result.corrections
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=FUZZ_CASES // 2, deadline=None)  # 150 in CI
 @given(value=values, style=styles)
 def test_property_valid_json_is_unchanged(value: object, style: dict[str, object]) -> None:
     text = dumps(value, style)
@@ -101,7 +102,7 @@ def test_property_valid_json_is_unchanged(value: object, style: dict[str, object
     assert (result.text, result.corrections, result.valid) == (text, (), True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=FUZZ_CASES // 2, deadline=None)
 @given(doc=documents, style=styles, data=st.data())
 def test_property_truncation_repairs_to_the_complete_prefix(
     doc: object, style: dict[str, object], data: st.DataObject

@@ -5,6 +5,7 @@ STRUCTURED_* events, partial objects."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -168,6 +169,24 @@ async def test_structured_events_are_in_line_and_gap_free() -> None:
     assert names.index("STRUCTURED_VALIDATION_ERROR") < names.index("RETRY_ATTEMPT")
     assert names[-1] == "SESSION_END"
     assert {e.stream_id for e in events} == {events[0].stream_id}
+
+
+@pytest.mark.anyio
+async def test_a_handler_raising_on_a_structured_event_never_breaks_the_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(event: l0.ObservabilityEvent) -> None:
+        if event.name.startswith("STRUCTURED_"):
+            raise RuntimeError("bug in my handler")
+
+    with caplog.at_level(logging.DEBUG, logger="l0"):
+        src = Script('{"name": "A", "population": 2}')
+        res = await structured(City, src, on_event=broken, clock=FakeClock())
+    assert res.data == City(name="A", population=2)
+    assert res.result.telemetry.handler_errors == 2  # PARSE_START and VALIDATED, both counted
+    failures = [r for r in caplog.records if "raised on STRUCTURED_" in r.getMessage()]
+    assert [r.levelno for r in failures] == [logging.ERROR, logging.DEBUG]  # traceback once
+    assert caplog.text.count("Traceback") == 1 and "bug in my handler" in caplog.text
 
 
 @pytest.mark.anyio
