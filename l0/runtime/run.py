@@ -155,9 +155,10 @@ class Run:
         now = self.now
         # Timestamp every token for an exact stall deadline (not in sampled mode).
         timed = wd.timed and not wd.sampled
-        # Recording (``record=``) keeps each plain token as the loop appends it: no extra
-        # layer between the provider and the loop.
-        append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
+        append = state._parts.append
+        # Recording (``record=``) keeps each plain token as the loop appends it (no extra
+        # layer between the provider and the loop; ``None``: one test per token when off).
+        tee = None if self.rec is None else self.rec.tee()
         hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
@@ -185,6 +186,8 @@ class Run:
                                 state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
+                                    if tee is not None:
+                                        tee(chunk)
                                     if hold:
                                         continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
@@ -193,6 +196,8 @@ class Run:
                                     continue
                             elif n < next_check:
                                 append(chunk)
+                                if tee is not None:
+                                    tee(chunk)
                                 if hold:
                                     continue
                                 yield Event(_TOKEN, chunk)
@@ -221,6 +226,8 @@ class Run:
                             # An l0.Event token from the source passes through as it is.
                             n += 1
                             append(chunk.text)
+                            if tee is not None:
+                                tee(chunk.text)
                             if timed:
                                 state.last_token_at = chunk.ts = now()
                             yield chunk
