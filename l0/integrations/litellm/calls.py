@@ -24,7 +24,7 @@ import litellm
 from l0.adapters.litellm import LITELLM_ADAPTER
 from l0.core import stream as l0_stream
 from l0.core import stream_sync as l0_stream_sync
-from l0.errors import L0Error
+from l0.errors import L0Error, OutputRetractedError
 from l0.integrations.litellm.options import L0_OPTIONS, check_names, reject_near_misses
 from l0.integrations.litellm.relay import ChunkRelay
 from l0.redaction import collect_credentials
@@ -82,7 +82,11 @@ def _source(call: Call, params: Mapping[str, Any], relay: ChunkRelay | None) -> 
     messages: Sequence[Any] = params["messages"]
 
     async def source(attempt: Attempt) -> Any:
+        # Continue what the client has: after a RESET l0's own checkpoint is empty while the
+        # client keeps its text (the relay picks the prefix and aligns what comes back).
         # Without a checkpoint continuation_messages returns the messages unchanged.
+        if relay is not None:
+            attempt = relay.resume(attempt)
         response = await call(
             **fixed, messages=attempt.continuation_messages(messages), stream=True
         )
@@ -127,18 +131,34 @@ class _Plan:
         async with l0_stream(
             sources[0], fallbacks=sources[1:], adapter=LITELLM_ADAPTER, **opts
         ) as s:
-            async for ev in s:
-                for chunk in relay.feed(ev):
-                    yield chunk
+            try:
+                async for ev in s:
+                    for chunk in relay.feed(ev):
+                        yield chunk
+            except OutputRetractedError as exc:
+                raise _retracted(exc, s.errors) from None
             out.result = s.result
         for chunk in relay.finish():
             yield chunk
 
     def chunks_sync(self, keys: Sequence[str]) -> Iterator[Any]:
         relay = ChunkRelay()
-        for ev in self.events_sync(keys, relay):
-            yield from relay.feed(ev)
+        events = self.events_sync(keys, relay)
+        try:
+            for ev in events:
+                yield from relay.feed(ev)
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
         yield from relay.finish()
+
+
+def _retracted(exc: OutputRetractedError, errors: Sequence[BaseException]) -> L0Error:
+    """``exc`` naming the failure that made l0 restart (the relay does not see it)."""
+    if exc.cause is not None or not errors:
+        return exc
+    return OutputRetractedError(errors[-1], exc.shown)
 
 
 class ChunkStream:

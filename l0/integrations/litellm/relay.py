@@ -10,7 +10,14 @@ yields, :meth:`ChunkRelay.feed` returns the chunks the client should get:
   pending chunks that carry no text, then one chunk with the text l0 kept;
 * after a ``RESET`` (l0 restarted the answer, e.g. after a guardrail violation) the client
   keeps what it already has: the new attempt continues from the text already sent and goes
-  through an overlap resolver against it, so a restated prefix is not sent twice.
+  through an overlap resolver against it, so a restated prefix is not sent twice. Only an
+  exact continuation is accepted there (a reading the resolver confirmed, a full restart that
+  restates the client's text included): a stream that diverges from it (a fallback answering
+  afresh, a restart in other words) cannot be reconciled with text the client already has,
+  and the client's stream ends with :class:`~l0.errors.OutputRetractedError` instead of
+  gluing the two answers together. The same holds for a ``RESET`` inside an attempt (the core
+  found that a resumed stream restarted the answer): what follows must restate the client's
+  text from its start, or the stream ends with that error.
 
 Which prefix a new attempt continues from is :meth:`ChunkRelay.resume`'s decision: l0's own
 checkpoint while the client's text is l0's delivered text (held tokens included: they are
@@ -34,6 +41,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+from l0.errors import OutputRetractedError
 from l0.runtime.continuation import OverlapResolver, resume_prefix_length
 from l0.types import Attempt, Event, EventType
 
@@ -80,6 +88,9 @@ class ChunkRelay:
         # text the resolver removed as a restatement of it (None: not decided yet).
         self._base: str | None = None
         self._removed: int | None = None
+        # A RESET was fed and no attempt was set up to continue the client's text since: the
+        # text that follows (a restart inside the attempt) must restate it from its start.
+        self._unaligned = False
         self._last: Any = None
         self.chunks = 0
 
@@ -118,6 +129,7 @@ class ChunkRelay:
             overlap = cont.max_overlap if cont is not None else 500
             self._resolver = OverlapResolver(base, k, max_overlap=overlap)
             self._removed = None
+            self._unaligned = False
             return dataclasses.replace(attempt, checkpoint=base[:k], held_back=base[k:])
         removed = self._removed
         if removed is None or removed > len(attempt.checkpoint):
@@ -156,15 +168,18 @@ class ChunkRelay:
             self._base = self.sent
             self._resolver = None  # set up by resume(), with the prefix the attempt is sent
             self._removed = None
+            self._unaligned = bool(self._base)
         return []
 
     def finish(self) -> list[Any]:
         """The run completed: held text, then the last attempt's remaining chunks."""
         out = self._release(0)
         if self._resolver is not None:
-            text = self._resolver.flush()
+            resolver = self._resolver
+            text = resolver.flush()
             self._resolver = None
             self._removed = 0
+            self._check_aligned(resolver)
             if text:
                 out.append(self._synth(text, self._pending[-1] if self._pending else None))
                 self._record(text)
@@ -183,6 +198,12 @@ class ChunkRelay:
         return out
 
     def _token(self, text: str) -> list[Any]:
+        if self._unaligned:
+            # A restart inside the attempt (no resume() since the RESET): its text starts the
+            # answer over, so the only reading is a full restart restating the client's text.
+            self._unaligned = False
+            self._resolver = OverlapResolver(self._base or "", 0, max_overlap=0)
+            self._removed = None
         if self._resolver is not None:
             resolver = self._resolver
             released = resolver.feed(text)
@@ -190,6 +211,7 @@ class ChunkRelay:
                 return []
             self._resolver = None
             self._removed = resolver.overlap
+            self._check_aligned(resolver)
             text = released
         pending, self._pending = self._pending, []
         if not text:
@@ -212,6 +234,14 @@ class ChunkRelay:
             self._record(text)
         self.chunks += len(out)
         return out
+
+    def _check_aligned(self, resolver: OverlapResolver) -> None:
+        """End the client's stream when the text after a ``RESET`` does not continue the
+        client's text exactly (module doc): never glue two answers together."""
+        amb = resolver.ambiguity
+        if resolver.restarted or (amb is not None and amb.reason == "diverged"):
+            self._pending.clear()
+            raise OutputRetractedError(None, len(self.sent))
 
     def _record(self, text: str) -> None:
         self._sent.append(text)

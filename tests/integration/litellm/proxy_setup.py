@@ -30,15 +30,19 @@ POISONED = DEFAULT_ANSWER[:CUT] + " FORBIDDEN" + DEFAULT_ANSWER[CUT:]
 
 
 class Answers:
-    """The chaos server's answer: poisoned for the next ``poison`` requests."""
+    """The chaos server's answer: poisoned for the next ``poison`` requests, then the texts
+    in ``after`` (one per request), then the default answer."""
 
     def __init__(self) -> None:
         self.poison = 0
+        self.after: list[str] = []
 
     def __call__(self, request: Any) -> str:
         if self.poison > 0:
             self.poison -= 1
             return POISONED
+        if self.after:
+            return self.after.pop(0)
         return DEFAULT_ANSWER
 
 

@@ -47,6 +47,7 @@ def server(upstream: ChaosServer, proxy: LiteLLMProxy) -> ChaosServer:
     """The upstream, its log cleared, every answer clean unless a test says otherwise."""
     upstream.reset()
     ANSWERS.poison = 0
+    ANSWERS.after.clear()
     return upstream
 
 
@@ -123,6 +124,26 @@ def test_guardrail_violation_is_retried_without_sending_the_rejected_text(
     first, second = server.requests
     assert first.outcome in ("client_gone", "complete")  # l0 cut it, or it had ended
     assert second.continuation.matched  # continued from the clean text already sent
+
+
+def test_a_fresh_answer_after_a_rejected_one_ends_with_an_error_event(
+    server: ChaosServer, proxy: LiteLLMProxy
+) -> None:
+    """The re-issued request ignores the client's text and answers afresh: it cannot be
+    reconciled with what the client has, so the stream ends with an error event (issue 11)."""
+    ANSWERS.poison = 1
+    ANSWERS.after = ["Quiet meadows hold small flowers near cold streams."] * 3
+    shown = ""
+    stream = client(proxy).chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": "rivers?"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as info:
+        for chunk in stream:
+            shown += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+    assert shown and DEFAULT_ANSWER.startswith(shown)  # a clean prefix, nothing glued on
+    assert "cannot take them back" in str(info.value)
+    second = server.requests[1]
+    assert second.continuation.prefix and not second.continuation.matched
 
 
 def test_client_disconnect_closes_the_upstream_at_once(
