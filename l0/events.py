@@ -206,8 +206,8 @@ class EventName(str, Enum):
     threshold), ``mean_similarity``, ``min_similarity`` (over those pairs; 1.0 with fewer
     than two outputs)."""
     CONSENSUS_END = "CONSENSUS_END"
-    """Last event of a consensus that was not cancelled, before it returns or raises; data:
-    ``status`` (``agreed`` / ``disagreed`` / ``failed``: every source failed),
+    """Always the last event of a consensus, before it returns or raises; data: ``status``
+    (``agreed`` / ``disagreed`` / ``failed``: every source failed / ``cancelled``),
     ``winner_index`` (``None`` when failed), ``agreement``, ``confidence``, ``resolution``,
     ``duration`` (s, on the runs' clock)."""
 

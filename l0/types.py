@@ -75,7 +75,9 @@ class Event:
         data: The payload of non-text events (a :class:`ToolCall`, a dict, the :class:`Result`).
         error: The error of an ``ERROR`` event.
         ts: Monotonic seconds (``time.monotonic()`` unless a clock is injected) when the event
-            was produced.
+            was produced; ``0.0`` on the plain-text tokens l0 does not timestamp (those
+            between checks, unless an explicit ``timeout=`` stall deadline needs each one's
+            time: a clock read can cost more than the rest of a token's path).
     """
 
     __slots__ = ("data", "error", "text", "ts", "type")
@@ -163,9 +165,9 @@ class State:
     """Live state of one l0 stream, updated as tokens arrive.
 
     ``content`` is accumulated in O(1) amortised per token and joined only when read.
-    ``token_count`` (and, without a stall timeout, ``last_token_at``) is kept in a local of
-    the hot loop and written back at every check and at the end of each attempt, so in
-    between it may lag (until the attempt ends when no check is configured).
+    ``token_count`` (and, without an explicit stall timeout, ``last_token_at``) is kept in a
+    local of the hot loop and written back at every check and at the end of each attempt, so
+    in between it may lag (until the attempt ends when no check is configured).
     ``checkpoint`` is the last known-good text: the delivered text a continued attempt
     resumes from, and after a successful run the whole answer (it passed its final checks);
     empty after a reset.

@@ -47,7 +47,9 @@ BatchTarget = Callable[[list[ObservabilityEvent]], Awaitable[None] | None]
 """What :func:`batch` calls: a sync or async callable taking a list of events."""
 
 _NAMES = frozenset(e.value for e in EventName)
-_BOUNDARIES = frozenset({EventName.SESSION_START.value, EventName.SESSION_END.value})
+# The last event of a stream: a run's SESSION_END, a consensus's CONSENSUS_END.
+_ENDS = frozenset({EventName.SESSION_END.value, EventName.CONSENSUS_END.value})
+_BOUNDARIES = frozenset({EventName.SESSION_START.value, EventName.CONSENSUS_START.value, *_ENDS})
 
 
 def _check_callable(value: object, what: str) -> None:
@@ -236,7 +238,7 @@ class _Debounced:
         due: list[ObservabilityEvent] = []
         with self._lock:
             name = event.name
-            if name == EventName.SESSION_END.value:
+            if name in _ENDS:
                 # The run is over: every held-back event first, then SESSION_END.
                 for key in [k for k in self._last if k[0] == event.stream_id]:
                     held = self._last.pop(key)[1]
@@ -284,7 +286,8 @@ def debounce(handler: Handler, interval: float, *names: str | EventName) -> Hand
     The first event of a burst is delivered at once; later ones within ``interval`` are held
     back, keeping only the latest, which is delivered before the next event of that name
     past the interval, or before ``SESSION_END`` (every held-back event of the run, in
-    order). ``SESSION_START`` and ``SESSION_END`` always pass.
+    order). ``SESSION_START`` and ``SESSION_END`` always pass (and a consensus's
+    ``CONSENSUS_START`` / ``CONSENSUS_END``, which end its stream the same way).
 
     Args:
         handler: The sync or async handler to call.
@@ -327,7 +330,7 @@ class BatchHandler:
             buffer.append(event)
             if not (
                 len(buffer) >= self._size
-                or event.name == EventName.SESSION_END.value
+                or event.name in _ENDS
                 or (self._interval is not None and event.ts - buffer[0].ts >= self._interval)
             ):
                 return None
@@ -369,7 +372,8 @@ def batch(target: BatchTarget, size: int = 50, *, interval: float | None = None)
 
     A run's batch is delivered when it holds ``size`` events, when its oldest event is
     ``interval`` seconds older than the newest (on the events' ``ts``), and at the run's
-    ``SESSION_END`` (so nothing is left behind). A batch never mixes runs.
+    ``SESSION_END`` (a consensus's ``CONSENSUS_END``), so nothing is left behind. A batch
+    never mixes runs.
 
     Args:
         target: A sync or async callable taking a ``list`` of events.

@@ -263,7 +263,12 @@ async def consensus(
             structured=model is not None,
             stream_ids=tuple(ids),
         )
-    outputs = await _run_all(items, model, structured_options, options, events, ids)
+    try:
+        outputs = await _run_all(items, model, structured_options, options, events, ids)
+    except BaseException:  # cancelled: the consensus's stream still ends
+        with anyio.CancelScope(shield=True):
+            await events.end("cancelled", None, resolve)
+        raise
     good = [o for o in outputs if o.ok]
     if not good:
         await events.end("failed", None, resolve)

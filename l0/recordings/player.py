@@ -23,6 +23,7 @@ import anyio.lowlevel
 from l0.adapters.base import AdapterStream, Decoded
 from l0.errors import AbortedError, ErrorCategory, L0Error, StreamTimeoutError
 from l0.recordings.recording import AttemptRecord, Recording, load_recording
+from l0.runtime.options import DEFAULT_TIMEOUT
 from l0.runtime.record_schema import decode_error, decode_event, decode_value
 from l0.runtime.record_stores import MemoryStore
 from l0.runtime.recording import Recorder
@@ -503,11 +504,16 @@ async def replay(recording: Any, key: str | None = None, **overrides: Any) -> Re
             if hasattr(result, "__await__"):
                 await result
 
+    # A listener turns on CHECKPOINT_SAVED: the replay's observer does when the live run had
+    # listeners of its own (recordings without the flag predate passive recording).
+    observe.l0_passive = not rec.header.get("checkpoints", True)  # type: ignore[attr-defined]
+
     cont = opts.get("continuation")
     run_opts: dict[str, Any] = {
         "fallbacks": factories[1:],
         "retry": overrides.get("retry") or _retry(opts["retry"], random),
-        "timeout": overrides.get("timeout") or Timeout(**opts["timeout"]),
+        "timeout": overrides.get("timeout")
+        or (DEFAULT_TIMEOUT if opts.get("timeout_sampled") else Timeout(**opts["timeout"])),
         "continuation": overrides.get("continuation", Continuation(**cont) if cont else False),
         "check_intervals": overrides.get("check_intervals")
         or CheckIntervals(**opts["check_intervals"]),

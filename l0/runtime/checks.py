@@ -100,7 +100,9 @@ class Checks:
         if self._first_pending or run.resolver is not None:
             run.next_check = 0
             return
-        nxt = self._next_ckpt if run.emitter.active else _NEVER
+        nxt = self._next_ckpt if run.emitter.checkpoints else _NEVER
+        if run.rec is not None:  # recording: its buffer is written from the slow path
+            nxt = min(nxt, run.state.token_count + run.rec.recorder.flush_every)
         if self.checked:
             nxt = min(nxt, run.state.token_count + _STEP)
         if self.guardrails is not None:
@@ -206,7 +208,7 @@ class Checks:
         parts.append(text)
         if n >= self._next_ckpt:
             self._next_ckpt = n + self.intervals.checkpoint
-            if run.emitter.active:
+            if run.emitter.checkpoints:
                 # Count only the new pieces: reading state.content here would copy the whole
                 # text at every checkpoint (quadratic over a long answer).
                 self._ckpt_len += sum(map(len, parts[self._ckpt_idx :]))

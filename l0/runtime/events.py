@@ -67,6 +67,11 @@ class Emitter:
     ``telemetry.handler_errors``. A handler with an ``l0_fan_out`` tuple (what
     :func:`l0.observability.combine` returns) is delivered as those handlers, so each of
     them is logged and counted on its own.
+
+    ``checkpoints`` is False when every handler is *passive* (a true ``l0_passive``
+    attribute: the run's recorder, replay's observer): they receive every event the run
+    emits, but do not by themselves turn on ``CHECKPOINT_SAVED``, the one lifecycle event
+    emitted every few tokens (and only for listeners).
     """
 
     __slots__ = (
@@ -76,6 +81,7 @@ class Emitter:
         "_telemetry",
         "active",
         "attempt",
+        "checkpoints",
         "context",
         "seq",
         "stream_id",
@@ -95,6 +101,7 @@ class Emitter:
         self._telemetry = telemetry
         self._now = now
         self.active = bool(self._handlers)
+        self.checkpoints = any(not getattr(h, "l0_passive", False) for h in self._handlers)
         self.stream_id = stream_id
         self.attempt = 0
         self.seq = 0

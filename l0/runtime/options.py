@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from l0.runtime.recording import Recorder
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "OPTION_NAMES",
     "RELEASE_POLICIES",
     "Options",
@@ -284,7 +285,8 @@ class Options:
 
 
 _DEFAULT_RETRY = Retry()
-_DEFAULT_TIMEOUT = Timeout()
+DEFAULT_TIMEOUT = Timeout()
+"""The timeout of a run given no ``timeout=`` (its stalls are watched by sampling)."""
 _DEFAULT_INTERVALS = CheckIntervals()
 
 
@@ -505,7 +507,7 @@ def build_options(
     options = Options(
         sources=sources,
         retry=_typed("retry", retry, Retry, _DEFAULT_RETRY),
-        timeout=_typed("timeout", timeout, Timeout, _DEFAULT_TIMEOUT),
+        timeout=_typed("timeout", timeout, Timeout, DEFAULT_TIMEOUT),
         guardrails=hook,
         drift=_drift(drift),
         continuation=_continuation(continuation),

@@ -93,8 +93,8 @@ def dumps(obj: Any) -> str:
 
 
 def dumps_batch(obj: Any) -> str:
-    """:func:`dumps` for batch lines, on orjson (several times faster; the same JSON for
-    the values batches hold). Values orjson refuses (an int past 64 bits, say) and
+    """:func:`dumps` for recording lines, on orjson (several times faster; the same values
+    for what recordings hold). Values orjson refuses (an int past 64 bits, say) and
     non-finite floats (orjson writes ``null``) go through :func:`dumps`."""
     try:
         text = _orjson_dumps(obj, option=_ORJSON_OPTS).decode()

@@ -34,7 +34,6 @@ from l0.runtime.record_schema import (
     FORMAT,
     RESULT_REF,
     VERSION,
-    dumps,
     dumps_batch,
     encode,
     encode_error,
@@ -229,7 +228,8 @@ class RunRecorder:
     # -- writing -------------------------------------------------------------------------------
 
     async def _write(self, line: dict[str, Any]) -> None:
-        await self.recorder.store.append(self.key, [_redacted(dumps(line))])
+        # (orjson: the end line holds the whole answer, several times over)
+        await self.recorder.store.append(self.key, [_redacted(dumps_batch(line))])
 
     async def flush(self) -> None:
         """Write the buffered items, clock readings and draws as one batch line."""
@@ -252,6 +252,11 @@ class RunRecorder:
     async def start_session(self) -> None:
         """Write the header (the options replay needs)."""
         opts = self.run.opts
+        options = options_record(opts)
+        if self.run.wd.sampled:
+            # The default timeout's sampled stall watch (no token timestamps): replay
+            # needs the same mode to read the same clock.
+            options["timeout_sampled"] = True
         header = {
             "kind": "header",
             "format": FORMAT,
@@ -261,7 +266,9 @@ class RunRecorder:
             "content": self.content,
             "flush_every": self.recorder.flush_every,
             "gap": self.recorder.gap,
-            "options": options_record(opts),
+            "options": options,
+            # Whether the run had listeners of its own (then it emitted CHECKPOINT_SAVED).
+            "checkpoints": self.run.emitter.checkpoints,
         }
         await self._write(header)
 
@@ -308,23 +315,17 @@ class RunRecorder:
         self.stream = RecordingStream(src, self)
         return self.stream
 
-    def appender(self, parts: list[str]) -> Callable[[str], None]:
-        """The loop's ``append`` for plain tokens: keeps the text and records the token."""
-        parts_append = parts.append
-        items_append = self.items.append
+    def tee(self) -> Callable[[str], Any]:
+        """What the loop calls with each plain token it keeps (beside the state's own
+        append): records the text, or its length when metadata-only."""
         if self.content:
+            return self.items.append  # (the buffer is cleared in place when written)
+        items_append = self.items.append
 
-            def append(text: str) -> None:
-                parts_append(text)
-                items_append(text)
+        def record_length(text: str) -> None:
+            items_append(len(text))
 
-        else:
-
-            def append(text: str) -> None:
-                parts_append(text)
-                items_append(len(text))
-
-        return append
+        return record_length
 
     async def token(self, text: str) -> None:
         """A plain token on the loop's slow path (every check interval): recorded; the
@@ -358,7 +359,8 @@ class RunRecorder:
         await self.flush()
 
     def on_event(self, event: ObservabilityEvent) -> None:
-        """Record one lifecycle event (an ``on_event`` handler of the run)."""
+        """Record one lifecycle event (a passive ``on_event`` handler of the run: recording
+        alone does not turn on ``CHECKPOINT_SAVED``)."""
         data: Any = event.data
         if "result" in data and event.name == "COMPLETE":
             # The result is the end line's (written once: it holds the whole answer).
@@ -378,6 +380,8 @@ class RunRecorder:
                 "d": data,
             }
         )
+
+    on_event.l0_passive = True  # type: ignore[attr-defined]
 
     async def finish(self, status: Status) -> None:
         """Write the outcome: status, result or final error, state (last line)."""
@@ -452,7 +456,7 @@ class RecordingStream(AdapterStream):
         self.text_fast_path = inner.text_fast_path
         self._done = False
         # A text stream is read as it is (the loop records its tokens, :meth:`RunRecorder.
-        # appender`); a provider stream through a layer that decodes and records each chunk.
+        # tee`); a provider stream through a layer that decodes and records each chunk.
         self.chunks = inner.chunks if inner.text_fast_path else self._chunks()
 
     # The adapter's end-of-stream state, read by the loop.

@@ -1,10 +1,11 @@
 """The attempt loop: one run, from the first attempt to the result or the final error.
 
 :class:`Run` drives :meth:`Run.events`, the one async generator between the provider and the
-consumer. Per token it does one type check, one clock read, two counter updates and builds
-one :class:`~l0.types.Event`; everything else (first token, checkpoints, guardrails, drift,
-overlap removal) happens on the slow path (:mod:`l0.runtime.checks`), every
-``CheckIntervals`` tokens. After a failure the pure :func:`l0.runtime.retry.decide` chooses
+consumer. Per plain-text token it does one type check, a counter update, one append and
+builds one :class:`~l0.types.Event` (plus one clock read when an explicit stall timeout needs
+each token's time: :mod:`l0.runtime.watchdog`); everything else (first token, checkpoints,
+guardrails, drift, overlap removal) happens on the slow path (:mod:`l0.runtime.checks`),
+every ``CheckIntervals`` tokens. After a failure the pure :func:`l0.runtime.retry.decide` chooses
 what happens (:mod:`l0.runtime.recovery`), and the loop carries it out.
 """
 
@@ -28,6 +29,7 @@ from l0.errors import (
 )
 from l0.events import EventName
 from l0.redaction import collect_credentials
+from l0.runtime import options as _options
 from l0.runtime.checks import Checks
 from l0.runtime.continuation import OverlapResolver
 from l0.runtime.end_of_stream import read_after_end
@@ -110,7 +112,15 @@ class Run:
             context=opts.context,
             telemetry=self.telemetry,
         )
-        self.wd = Watchdog(opts.timeout, self.state, self.now, self.clock)
+        # The default timeout (no ``timeout=`` given) watches stalls by sampling: no clock
+        # read per token (l0.runtime.watchdog, "Sampled mode").
+        self.wd = Watchdog(
+            opts.timeout,
+            self.state,
+            self.now,
+            self.clock,
+            sampled=opts.timeout is _options.DEFAULT_TIMEOUT,
+        )
         self.checks = Checks(self, opts.guardrails, opts.drift, opts.check_intervals)
         self.errors: list[BaseException] = []
         self.counters = Counters()
@@ -143,10 +153,12 @@ class Run:
         state = self.state
         wd = self.wd
         now = self.now
-        timed = wd.timed
-        # Recording (``record=``) keeps each plain token as the loop appends it: no extra
-        # layer between the provider and the loop.
-        append = state._parts.append if self.rec is None else self.rec.appender(state._parts)
+        # Timestamp every token for an exact stall deadline (not in sampled mode).
+        timed = wd.timed and not wd.sampled
+        append = state._parts.append
+        # Recording (``record=``) keeps each plain token as the loop appends it (no extra
+        # layer between the provider and the loop; ``None``: one test per token when off).
+        tee = None if self.rec is None else self.rec.tee()
         hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
@@ -174,6 +186,8 @@ class Run:
                                 state.last_token_at = ts = now()
                                 if n < next_check:
                                     append(chunk)
+                                    if tee is not None:
+                                        tee(chunk)
                                     if hold:
                                         continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
@@ -182,6 +196,8 @@ class Run:
                                     continue
                             elif n < next_check:
                                 append(chunk)
+                                if tee is not None:
+                                    tee(chunk)
                                 if hold:
                                     continue
                                 yield Event(_TOKEN, chunk)
@@ -192,13 +208,14 @@ class Run:
                             state.token_count = n
                             if self.rec is not None:
                                 await self.rec.token(chunk)
-                            text = await self.checks.on_token(chunk, ts or now())
+                            at = ts if timed else now()  # (one read per check)
+                            text = await self.checks.on_token(chunk, at)
                             next_check = self.next_check
                             if self.checks.pending:  # a resumed stream restarted the answer
                                 for reset in self.checks.take_pending():
                                     yield reset
                             if text:
-                                yield Event(_TOKEN, text, None, None, ts)
+                                yield Event(_TOKEN, text, None, None, at)
                         elif (
                             chunk.__class__ is event_cls
                             and chunk.type is _TOKEN
@@ -209,6 +226,8 @@ class Run:
                             # An l0.Event token from the source passes through as it is.
                             n += 1
                             append(chunk.text)
+                            if tee is not None:
+                                tee(chunk.text)
                             if timed:
                                 state.last_token_at = chunk.ts = now()
                             yield chunk

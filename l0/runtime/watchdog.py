@@ -1,12 +1,22 @@
 """Stall and overall deadlines, and abort, for one run — without a task or timer per token.
 
-When a stall deadline is set, the attempt loop records each token's arrival time in
-``State.last_token_at`` (one clock read per token, which ``Event.ts`` reuses). The watchdog
-keeps **one** timer for the nearest deadline; when it fires it re-reads the last arrival time
-and, if the stream moved meanwhile, re-arms for the new deadline (so a timer is created at
-most once per timeout period, never per token). It acts only while the run's generator is
-running (``ag_running``: awaiting the provider, a backoff, or its own checks), never while
-the consumer holds an event: consumer time is not a provider stall.
+When an explicit stall deadline is set (``timeout=l0.Timeout(...)``), the attempt loop
+records each token's arrival time in ``State.last_token_at`` (one clock read per token, which
+``Event.ts`` reuses). The watchdog keeps **one** timer for the nearest deadline; when it fires
+it re-reads the last arrival time and, if the stream moved meanwhile, re-arms for the new
+deadline (so a timer is created at most once per timeout period, never per token). It acts
+only while the run's generator is running (``ag_running``: awaiting the provider, a backoff,
+or its own checks), never while the consumer holds an event: consumer time is not a provider
+stall.
+
+**Sampled mode** (the default ``Timeout()``, no ``timeout=`` given, on asyncio with the real
+clock): plain-text tokens are not timestamped at all (a clock read costs more than the rest
+of the token's fast path on some machines). Instead the timer wakes every
+``inter_token / SAMPLES`` seconds and compares the number of text pieces the run holds with
+its last look: if it grew, the stream was alive at the timer's own clock reading. A stall is
+then cut between ``inter_token`` and ``inter_token * (1 + 1 / SAMPLES)`` after the last
+token (30 s to 30.9 s by default) instead of within a few ms of it; the first token of each
+attempt, provider chunks and every other liveness sign are still timestamped exactly.
 
 Loop lag is not provider silence: when the timer finds a stall deadline passed, the watchdog
 does not cut at once but lets the loop turn a few times first (``_GRACE_TURNS``), so data
@@ -32,12 +42,15 @@ import anyio
 from l0.errors import L0Error, StreamTimeoutError
 from l0.types import State, Timeout
 
-__all__ = ["LOOP_LAG_THRESHOLD", "ScopedChunks", "Watchdog"]
+__all__ = ["LOOP_LAG_THRESHOLD", "SAMPLES", "ScopedChunks", "Watchdog"]
 
 _POLL = 0.005  # re-check interval while a deadline waits for the loop to start reading
 _GRACE_TURNS = 3  # loop turns a passed stall deadline waits for received data to be read
 LOOP_LAG_THRESHOLD = 0.1
 """Seconds late a watchdog timer must fire for the loop's lag to be reported."""
+SAMPLES = 32
+"""Progress samples per ``inter_token`` window in sampled mode (the default timeout): a stall
+is cut at most ``inter_token / SAMPLES`` late."""
 _warned = False
 
 
@@ -59,7 +72,10 @@ class Watchdog:
         interrupt: The error that interrupted the run (a timeout or an abort), once one did.
         lag_max: The most seconds a timer fired late (loop lag), when above the threshold.
         lag_count: How many timers fired more than the threshold late.
-        timed: Whether a stall deadline is set (the loop then timestamps every token).
+        timed: Whether a stall deadline is set.
+        sampled: Whether the inter-token deadline is watched by sampling progress (the
+            default timeout; set by :meth:`start_session`): the loop then timestamps no
+            plain-text token. Otherwise, when ``timed``, it timestamps every token.
         agen: The run's async generator, once iteration started.
     """
 
@@ -74,6 +90,8 @@ class Watchdog:
         "_interruptible",
         "_loop",
         "_now",
+        "_period",
+        "_pieces",
         "_scope",
         "_state",
         "_task",
@@ -81,11 +99,13 @@ class Watchdog:
         "_total_deadline",
         "_unsubscribe",
         "_virtual",
+        "_want_sampled",
         "agen",
         "asyncio",
         "interrupt",
         "lag_count",
         "lag_max",
+        "sampled",
         "timed",
         "timeout",
     )
@@ -96,6 +116,8 @@ class Watchdog:
         state: State,
         now: Callable[[], float],
         clock: object = None,
+        *,
+        sampled: bool = False,
     ) -> None:
         self.timeout = timeout
         self._state = state
@@ -123,6 +145,12 @@ class Watchdog:
         self._clock = clock
         self._unsubscribe: Callable[[], None] | None = None
         self._virtual = False  # a hand-moved clock: timer lateness is not loop lag
+        # Sampled mode (decided in start_session): the timer's poll period and the number
+        # of text pieces (``State._parts``) at its last look.
+        self._want_sampled = sampled and timeout.inter_token is not None
+        self.sampled = False
+        self._period = (timeout.inter_token or 0.0) / SAMPLES
+        self._pieces = 0
 
     @property
     def attempt_started_at(self) -> float | None:
@@ -148,6 +176,9 @@ class Watchdog:
         self._virtual = subscribe is not None
         if subscribe is not None and (self.timed or self._total_deadline is not None):
             self._unsubscribe = subscribe(self._clock_moved)
+        # Sampling needs this watchdog's own timer on the real clock (a hand-moved clock and
+        # trio's per-read cancel scopes read the deadline, not a poll).
+        self.sampled = self._want_sampled and self.asyncio and not self._virtual
         self._arm()
 
     def rebind(self) -> None:
@@ -163,6 +194,7 @@ class Watchdog:
         """The provider is being asked for a new stream: start the initial-token clock."""
         self._attempt_start = self._now()
         self._activity_at = None
+        self._pieces = len(self._state._parts)
         self._interruptible = True
         self._arm()
 
@@ -256,7 +288,29 @@ class Watchdog:
         self._drop_timer()
         d = self.next_deadline()
         if d is not None:
-            self._later(max(d[0] - self._timer_now(), 0.0))
+            self._later(self._delay(d, self._timer_now()))
+
+    def _delay(self, d: tuple[float, str, float], now: float) -> float:
+        """Seconds until the timer should next look: the deadline, or sooner to sample."""
+        delay = max(d[0] - now, 0.0)
+        if self.sampled and d[1] == "inter_token" and delay > self._period:
+            return self._period
+        return delay
+
+    def _sample(self, now: float) -> None:
+        """Sampled mode: text arrived since the last look means the stream was alive now."""
+        pieces = len(self._state._parts)
+        if pieces == self._pieces:
+            return
+        self._pieces = pieces
+        start = self._attempt_start
+        last = self._state.last_token_at
+        # Only once the attempt's first token (always timestamped) is in: before it the
+        # initial-token deadline applies, which sampling never moves.
+        if start is not None and last is not None and last >= start:
+            act = self._activity_at
+            if act is None or now > act:
+                self._activity_at = now
 
     def _drop_timer(self) -> None:
         """Cancel the pending timer; one already overdue measures the loop's lag."""
@@ -281,13 +335,15 @@ class Watchdog:
         due, self._due = self._due, None
         if due is not None and now - due > LOOP_LAG_THRESHOLD and not self._virtual:
             self._lagged(now - due)
+        if self.sampled:
+            self._sample(now)
         d = self.next_deadline()
         if d is None or self.interrupt is not None:
             return
         assert self._loop is not None
         if now < d[0]:
             self._grace = 0
-            self._later(d[0] - now)
+            self._later(self._delay(d, now))
             return
         if not self._cuttable():
             if d[1] != "total":

@@ -172,6 +172,27 @@ async def lc_chat_model_events_and_callbacks(sc: Scenario) -> Outcome:
     return await _events_and_tokens(L0ChatModel(primary, fallbacks=fallbacks, **_lc_options(sc)))
 
 
+# One chaos server (and Router) for the module: a server per case would be a new api_base
+# per case, and LiteLLM's client cache drops old clients with their sockets still open.
+_CHAOS: list[Any] = []
+
+
+@pytest.fixture(scope="module")
+def chaos() -> Iterator[None]:
+    import litellm
+
+    with ChaosServer() as server:
+
+        def deployment(name: str) -> dict[str, Any]:
+            params = {"model": f"openai/{name}", "api_base": server.openai_base_url}
+            return {"model_name": name, "litellm_params": {**params, "api_key": "test"}}
+
+        router = litellm.Router(model_list=[deployment("primary"), deployment("backup")])
+        _CHAOS[:] = [server, router]
+        yield
+        _CHAOS.clear()
+
+
 def _chaos(sc: Scenario) -> ChaosServer:
     """The scenario on the chaos server: model ``primary`` (dropped for ``drop``/``fallback``)
     and ``backup``, which continues a prefix it is sent and else answers with its own words."""
@@ -184,7 +205,11 @@ def _chaos(sc: Scenario) -> ChaosServer:
         return sc.answer
 
     plan = f"drop_after_tokens={sc.rng.randint(1, 6)}" if sc.fault in ("drop", "fallback") else None
-    return ChaosServer(plan, answer=answer, restate=sc.rng.randint(0, 12))
+    server: ChaosServer = _CHAOS[0]
+    server.answer = answer
+    server.restate = sc.rng.randint(0, 12)
+    server.reset(plan)
+    return server
 
 
 async def _litellm_chunks(chunks: AsyncIterator[Any]) -> Outcome:
@@ -201,37 +226,29 @@ async def _litellm_chunks(chunks: AsyncIterator[Any]) -> Outcome:
 
 
 async def litellm_acompletion(sc: Scenario) -> Outcome:
-    async with _chaos(sc) as server:
-        chunks = await l0_litellm.acompletion(
-            model="openai/primary",
-            api_base=server.openai_base_url,
-            api_key="test",
-            messages=[{"role": "user", "content": "q"}],
-            stream=True,
-            fallbacks=["openai/backup"],
-            **_lc_options(sc),
-        )
-        return await _litellm_chunks(chunks)
+    server = _chaos(sc)
+    chunks = await l0_litellm.acompletion(
+        model="openai/primary",
+        api_base=server.openai_base_url,
+        api_key="test",
+        messages=[{"role": "user", "content": "q"}],
+        stream=True,
+        fallbacks=["openai/backup"],
+        **_lc_options(sc),
+    )
+    return await _litellm_chunks(chunks)
 
 
 async def litellm_router(sc: Scenario) -> Outcome:
-    import litellm
-
-    async with _chaos(sc) as server:
-
-        def deployment(name: str) -> dict[str, Any]:
-            params = {"model": f"openai/{name}", "api_base": server.openai_base_url}
-            return {"model_name": name, "litellm_params": {**params, "api_key": "test"}}
-
-        router = litellm.Router(model_list=[deployment("primary"), deployment("backup")])
-        chunks = await l0_litellm.L0Router(router).acompletion(
-            model="primary",
-            messages=[{"role": "user", "content": "q"}],
-            stream=True,
-            fallbacks=["backup"],
-            **_lc_options(sc),
-        )
-        return await _litellm_chunks(chunks)
+    _chaos(sc)
+    chunks = await l0_litellm.L0Router(_CHAOS[1]).acompletion(
+        model="primary",
+        messages=[{"role": "user", "content": "q"}],
+        stream=True,
+        fallbacks=["backup"],
+        **_lc_options(sc),
+    )
+    return await _litellm_chunks(chunks)
 
 
 class Answer(BaseModel):
@@ -277,6 +294,7 @@ def _seeds(fault: str) -> Iterator[int]:
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("surface", list(SURFACES))
+@pytest.mark.usefixtures("chaos")
 async def test_exactly_once_on_every_surface(surface: str, fault: str) -> None:
     cases = 1 if surface.startswith("litellm") and "L0_SURFACE_CASES" not in os.environ else CASES
     for seed in list(_seeds(fault))[:cases]:

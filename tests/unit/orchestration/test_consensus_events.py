@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from pydantic import BaseModel
 
 import l0
 from l0.errors import AuthenticationError
 from l0.events import PAYLOADS, EventName
+from l0.observability import batch
 from l0.testing import FakeClock, ScriptedSource, fail, stall, tokens
 
 pytestmark = pytest.mark.anyio
@@ -130,3 +132,23 @@ async def test_a_given_stream_id_still_reaches_every_run() -> None:
     ids = [o.result.telemetry.stream_id for o in result.outputs if o.result is not None]
     assert ids == ["mine", "mine"]
     assert _consensus_events(seen)[0].data["stream_ids"] == ("mine", "mine")
+
+
+async def test_cancelled_consensus_still_ends_its_stream() -> None:
+    seen: list[l0.ObservabilityEvent] = []
+    stalled = ScriptedSource([*tokens("partial"), stall(5)])
+    with anyio.move_on_after(0.05):
+        await l0.consensus([stalled, stalled], on_event=seen.append)
+    ours = _consensus_events(seen)
+    # The runs were cancelled (each still ended with SESSION_END): no output was collected.
+    assert [e.name for e in ours] == ["CONSENSUS_START", "CONSENSUS_END"]
+    assert ours[-1].data["status"] == "cancelled" and ours[-1].data["winner_index"] is None
+    assert [e.name for e in seen].count("SESSION_END") == 2
+
+
+async def test_batch_flushes_a_consensus_at_its_end() -> None:
+    shipped: list[list[l0.ObservabilityEvent]] = []
+    handler = batch(shipped.append, size=100)
+    await l0.consensus([lambda: ["Paris"], lambda: ["Paris"]], on_event=handler)
+    assert handler.pending == 0
+    assert sorted(b[-1].name for b in shipped) == ["CONSENSUS_END", "SESSION_END", "SESSION_END"]
