@@ -338,6 +338,11 @@ class RunRecorder:
         if len(self.items) >= self.recorder.flush_every:
             await self.flush()
 
+    def source_ended(self) -> None:
+        """The attempt's source is exhausted (called before the end-of-stream checks, which
+        may still fail the attempt: the replay must end its source at the same point)."""
+        self._terminal("end")
+
     def _terminal(self, kind: str) -> None:
         stream = self.stream
         if stream is not None and not stream._done:

@@ -444,6 +444,8 @@ class Run:
         """End-of-stream checks: overlap flush, pending events, truncation, zero output,
         final guardrails and drift. Raises to retry; returns events still to yield."""
         self.machine.to(Status.COMPLETING)
+        if self.rec is not None:
+            self.rec.source_ended()
         out = await self.checks.flush() if self.resolver is not None else []
         pending = src.end()
         if pending:
