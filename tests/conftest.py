@@ -11,6 +11,9 @@ from hypothesis import settings
 # interpreter shutdown (after aiohttp is torn down) and prints a TypeError after pytest's
 # summary. Its httpx transport has no such problem and is what the tests' faults target.
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+# LiteLLM fetches its model cost map from GitHub at import unless told otherwise: CI has no
+# network beyond the package registries (a retried fetch cost ~10 s at the first import).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 @pytest.fixture
