@@ -4,6 +4,7 @@ and a format that cannot take text back ends with an error instead of gluing two
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated, Any
 
 import httpx
@@ -24,6 +25,9 @@ L0S = Annotated[L0Stream, Depends(l0_stream)]
 SECRET_ANSWER = ["The launch ", "code is ", "SECRET ", "1234", ", do not", " share."]
 REFUSAL = "I can't share that."
 FORMATS = ("l0", "openai", "vercel")
+# Seeds per format (the fault cycles over 4 kinds): 60 in CI; L0_SURFACE_CASES=200 gives the
+# issue's bar of 200 runs per fault, as in tests/integration/test_exactly_once_surfaces.py.
+SEEDS = max(60, 4 * int(os.environ.get("L0_SURFACE_CASES", "0")))
 
 
 def make_app() -> FastAPI:
@@ -116,7 +120,7 @@ async def test_the_l0_format_resets_under_stream_release() -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_random_faults_exactly_once(fmt: str) -> None:
     app = make_app()
-    for seed in range(60):
+    for seed in range(SEEDS):
         sc = Scenario(seed)
         text, pieces, error = read(fmt, await get(app, "/scenario", format=fmt, seed=seed))
         if error is not None:
