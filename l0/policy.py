@@ -7,12 +7,37 @@ the runtime.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
 __all__ = ["BackoffName", "CheckIntervals", "Continuation", "Retry", "Timeout"]
+
+
+_T = TypeVar("_T", bound=type)
+
+
+def _named_options(cls: _T) -> _T:
+    """Make a misspelt keyword name the closest valid one (``Retry(max_retires=3)``)."""
+    init: Callable[..., None] = cls.__init__  # type: ignore[misc]
+    names = tuple(f.name for f in fields(cls) if f.init)
+
+    @functools.wraps(init)
+    def checked_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        for key in kwargs:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(
+                    f"l0.{cls.__name__}() got an unknown option {key!r}{hint} "
+                    f"(valid: {', '.join(names)})"
+                )
+        init(self, *args, **kwargs)
+
+    setattr(cls, "__init__", checked_init)  # noqa: B010 (mypy forbids assigning a method)
+    return cls
 
 
 def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:
@@ -26,6 +51,7 @@ def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -
         raise ValueError(f"{name} must be > 0 seconds (or None to disable), got {value!r}")
 
 
+@_named_options
 @dataclass(frozen=True, slots=True)
 class Timeout:
     """Stall and overall deadlines, in seconds; ``None`` disables one.
@@ -68,6 +94,7 @@ def _check_interval(name: str, value: int) -> None:
         raise ValueError(f"{name} must be an int >= 1 (tokens), got {value!r}")
 
 
+@_named_options
 @dataclass(frozen=True, slots=True)
 class CheckIntervals:
     """How often (in tokens) streaming checks run.
@@ -92,6 +119,7 @@ class CheckIntervals:
         _check_interval("CheckIntervals.checkpoint", self.checkpoint)
 
 
+@_named_options
 @dataclass(frozen=True, slots=True)
 class Continuation:
     """How a retry continues from the text already delivered.
@@ -210,6 +238,7 @@ def _default_retry_on() -> frozenset[Any]:
     return _DEFAULT_RETRY_ON
 
 
+@_named_options
 @dataclass(frozen=True, slots=True)
 class Retry:
     """When and how long to wait before trying a source again.

@@ -113,7 +113,9 @@ def decide(
         return _not_retried(f"max_retries ({policy.max_retries}) reached", has_fallback)
     counted = counts_toward_attempts(err)
     if counted and counters.model >= policy.attempts:
-        return _not_retried(f"attempts ({policy.attempts}) used", has_fallback)
+        return _not_retried(
+            f"all {policy.attempts} model-error retries used (Retry.attempts)", has_fallback
+        )
     nth = counters.model if counted else counters.network
     delay = retry_delay(policy, err, nth, random=random)
     return Decision(Action.RETRY, f"{err.category.value} error", delay, counted)

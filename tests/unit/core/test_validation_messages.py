@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -151,3 +152,21 @@ async def test_a_raising_on_event_handler_logs_one_traceback_per_run(
     assert "handler bug" in caplog.text  # its traceback, once
     assert caplog.text.count("Traceback") == 1
     assert {r.levelno for r in rest} == {logging.DEBUG}
+
+
+@pytest.mark.parametrize(
+    ("make", "wrong", "right"),
+    [
+        (l0.Retry, "max_retires", "max_retries"),
+        (l0.Retry, "attempt", "attempts"),
+        (l0.Timeout, "inter_tokens", "inter_token"),
+        (l0.Timeout, "intial_token", "initial_token"),
+        (l0.Continuation, "restart_similarty", "restart_similarity"),
+        (l0.CheckIntervals, "guardrail", "guardrails"),
+    ],
+)
+def test_a_misspelt_policy_option_names_the_closest_one(make: Any, wrong: str, right: str) -> None:
+    with pytest.raises(TypeError, match=f"unknown option '{wrong}'; did you mean '{right}'"):
+        make(**{wrong: 1})
+    # the right name still works, positionally and through dataclasses.replace
+    assert dataclasses.replace(make(), **{right: getattr(make(), right)}) == make()
