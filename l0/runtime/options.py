@@ -294,8 +294,18 @@ def _typed(name: str, value: Any, cls: type, default: Any) -> Any:
     if value is None:
         return default
     if not isinstance(value, cls):
-        raise TypeError(f"{name} must be an l0.{cls.__name__}, got {type(value).__name__}")
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        hint = _NUMBER_HINTS.get(name) if number else None
+        fix = f" (did you mean {hint.format(value)}?)" if hint else ""
+        raise TypeError(f"{name} must be an l0.{cls.__name__}, got {type(value).__name__}{fix}")
     return value
+
+
+# A bare number where a policy object is expected: the object the user most likely meant.
+_NUMBER_HINTS = {
+    "retry": "retry=l0.Retry(max_retries={0!r})",
+    "timeout": "timeout=l0.Timeout(total={0!r}) or l0.Timeout(inter_token={0!r})",
+}
 
 
 def _guardrails(value: Any) -> GuardrailHook | None:

@@ -170,3 +170,22 @@ def test_a_misspelt_policy_option_names_the_closest_one(make: Any, wrong: str, r
         make(**{wrong: 1})
     # the right name still works, positionally and through dataclasses.replace
     assert dataclasses.replace(make(), **{right: getattr(make(), right)}) == make()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "hint"),
+    [
+        ("retry", 3, "retry=l0.Retry(max_retries=3)"),
+        ("timeout", 30, "timeout=l0.Timeout(total=30) or l0.Timeout(inter_token=30)"),
+        ("retry", True, None),
+        ("timeout", "30", None),
+    ],
+)
+def test_a_bare_number_for_a_policy_names_the_object_meant(
+    option: str, value: object, hint: str | None
+) -> None:
+    with pytest.raises(TypeError) as info:
+        l0.stream(["a"], **{option: value})
+    message = str(info.value)
+    assert message.startswith(f"{option} must be an l0.")
+    assert (f"(did you mean {hint}?)" in message) if hint else ("did you mean" not in message)
