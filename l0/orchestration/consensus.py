@@ -18,7 +18,6 @@ Events (``on_event``, under the consensus's own ``stream_id``; each run keeps it
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -39,6 +38,7 @@ from l0.orchestration.agreement import (
 )
 from l0.orchestration.parallel import open_streams
 from l0.runtime.events import Emitter
+from l0.runtime.options import new_stream_id
 from l0.runtime.timers import SYSTEM_CLOCK
 from l0.types import Result
 
@@ -253,7 +253,7 @@ async def consensus(
     events = _Events(options)
     ids: list[str] | None = None
     if events.active:  # each run's id is known up front, to tie its events to this consensus
-        ids = [options.get("stream_id") or _new_id() for _ in items]
+        ids = [options.get("stream_id") or new_stream_id() for _ in items]
         await events.emit(
             EventName.CONSENSUS_START,
             sources=len(items),
@@ -298,10 +298,6 @@ async def consensus(
     return result
 
 
-def _new_id() -> str:
-    return f"{random.getrandbits(128):032x}"
-
-
 class _Events(Emitter):
     """The consensus's own event stream (inactive, so free, when nobody listens)."""
 
@@ -312,7 +308,7 @@ class _Events(Emitter):
         clock = options.get("clock") or SYSTEM_CLOCK
         super().__init__(
             (handler,) if handler is not None else (),
-            stream_id=_new_id(),
+            stream_id=new_stream_id(),
             now=clock.now,
             context=options.get("context"),
         )

@@ -46,6 +46,7 @@ __all__ = [
     "StructuredOptions",
     "build_options",
     "check_option_names",
+    "new_stream_id",
     "resolve_release",
 ]
 
@@ -290,6 +291,12 @@ DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_INTERVALS = CheckIntervals()
 
 
+def new_stream_id() -> str:
+    """A fresh ``stream_id``: 32 hex digits, for correlating events, not a secret (no system
+    call per run): use your own unguessable id where one is exposed, e.g. in a resume URL."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def _typed(name: str, value: Any, cls: type, default: Any) -> Any:
     if value is None:
         return default
@@ -530,9 +537,7 @@ def build_options(
         detect_zero_output=bool(detect_zero_output),
         detect_truncation=bool(detect_truncation),
         clock=clock or SYSTEM_CLOCK,
-        # An id for correlating events, not a secret (no system call per run): use your own
-        # unguessable id where one is exposed, e.g. in a resume URL.
-        stream_id=stream_id or f"{random.getrandbits(128):032x}",
+        stream_id=stream_id or new_stream_id(),
         keep_raw=bool(keep_raw),
         breaker=checked_breaker,
         breaker_keys=checked_keys,

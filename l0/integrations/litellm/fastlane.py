@@ -25,6 +25,7 @@ from typing import Any
 
 import litellm
 
+from l0.fastlane import openai_chat
 from l0.types import Attempt
 
 __all__ = ["OPENAI_COMPATIBLE", "fast_sources"]
@@ -102,10 +103,8 @@ def _client(options: dict[str, Any]) -> Any:
 
 
 def _source(model: str, options: dict[str, Any], create: dict[str, Any], messages: Any) -> Source:
-    import l0.fastlane
-
     def source(attempt: Attempt) -> Any:
-        return l0.fastlane.openai_chat(
+        return openai_chat(
             _client(options),
             **create,
             model=model,
