@@ -56,6 +56,7 @@ class ChaosRequest:
             marker (or resets it there) still records ``complete``.
         profile: The provider quirk profile the response was written with.
         tool_fragments: Tool-call fragments written (for a request offering ``tools``).
+        query: The request's query string (``""`` when it had none).
     """
 
     index: int
@@ -71,6 +72,7 @@ class ChaosRequest:
     outcome: str = "pending"
     profile: str = "openai"
     tool_fragments: list[ToolFragment] = field(default_factory=list)
+    query: str = ""
 
     @property
     def text(self) -> str:

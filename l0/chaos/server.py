@@ -308,6 +308,7 @@ class ChaosServer:
             fault=fault if fault is not None else self.next_fault(),
             stream=body.get("stream") is True,
             profile=profile.name,
+            query=request.query,
         )
         self.requests.append(record)
         try:

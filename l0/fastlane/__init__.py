@@ -22,7 +22,9 @@ Trade-off: you get l0 events, never SDK objects (``keep_raw=True`` keeps the par
 dicts, not ``ChatCompletionChunk`` models); only async clients are supported; an SDK's
 client-side helpers that work on its models (``chat.completions.stream()`` accumulation,
 ``.parse()`` structured outputs) are not used; and the SDK's own stream class is bypassed, so
-a custom SSE decoder installed on the client is not consulted.
+a custom SSE decoder installed on the client is not consulted. For openai, plain-JSON arguments
+are posted as the typed ``create`` posts them, without its per-request argument transform
+(:mod:`l0.fastlane.direct`); anything else goes through ``create``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from l0.adapters._common import ToolCallAssembler, reason_or_none, usage_of
 from l0.adapters._shape import str_or_none
 from l0.adapters.base import Decoded
 from l0.fastlane.base import DONE, FastStream, load_json
+from l0.fastlane.direct import DirectRoute, open_direct
 from l0.types import Event, EventType
 
 __all__ = ["OpenAIChatFastStream"]
@@ -24,6 +25,24 @@ _PROGRESS = EventType.PROGRESS
 _TOOL_CALL = EventType.TOOL_CALL
 _DELTA_FIELDS = frozenset({"audio", "content", "function_call", "refusal", "role", "tool_calls"})
 """``ChoiceDelta``'s declared fields; any other key is an extra (reasoning, …)."""
+
+
+def _chat_imports() -> tuple[type, Any, Any, Any]:
+    from openai import AsyncStream
+    from openai.resources.chat.completions import AsyncCompletions
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+    from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
+
+    return (
+        AsyncCompletions,
+        CompletionCreateParamsStreaming,
+        ChatCompletion,
+        AsyncStream[ChatCompletionChunk],
+    )
+
+
+CHAT_ROUTE = DirectRoute(("chat", "completions"), "/chat/completions", _chat_imports)
+"""What ``chat.completions.create`` posts (see :mod:`l0.fastlane.direct`)."""
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -64,9 +83,15 @@ class OpenAIChatFastStream(FastStream):
         self._refusal: list[str] = []
 
     def start(self) -> Any:
-        """``client.chat.completions.with_streaming_response.create(stream=True, …)``."""
-        create = self.request.client.chat.completions.with_streaming_response.create
-        return create(**self.request.kwargs, stream=True)
+        """The request ``client.chat.completions.with_streaming_response.create(stream=True,
+        …)`` sends, posted directly when the arguments are plain JSON
+        (:func:`~l0.fastlane.direct.open_direct`), else through that typed call."""
+        request = self.request
+        direct = open_direct(request.client, CHAT_ROUTE, request.kwargs)
+        if direct is not None:
+            return direct
+        create = request.client.chat.completions.with_streaming_response.create
+        return create(**request.kwargs, stream=True)
 
     def transport_error(self, exc: BaseException, timeout: bool) -> BaseException:
         """The openai SDK wraps it (see :func:`openai_transport_error`)."""

@@ -15,12 +15,26 @@ from l0.adapters.openai import OpenAIStream
 from l0.fastlane._attr import AttrDict
 from l0.fastlane.base import DONE, FastRequest, FastStream, load_json
 from l0.fastlane.chat import openai_error, openai_transport_error
+from l0.fastlane.direct import DirectRoute, open_direct
 from l0.types import Event, EventType
 
 __all__ = ["OpenAIResponsesFastStream"]
 
 _TOKEN = EventType.TOKEN
 _TEXT_DELTA = "response.output_text.delta"
+
+
+def _responses_imports() -> tuple[type, Any, Any, Any]:
+    from openai import AsyncStream
+    from openai.resources.responses import AsyncResponses
+    from openai.types.responses import Response, ResponseStreamEvent
+    from openai.types.responses.response_create_params import ResponseCreateParamsStreaming
+
+    return AsyncResponses, ResponseCreateParamsStreaming, Response, AsyncStream[ResponseStreamEvent]
+
+
+RESPONSES_ROUTE = DirectRoute(("responses",), "/responses", _responses_imports)
+"""What ``responses.create`` posts (see :mod:`l0.fastlane.direct`)."""
 
 
 class OpenAIResponsesFastStream(FastStream):
@@ -36,9 +50,15 @@ class OpenAIResponsesFastStream(FastStream):
         self.tool_calls = self._inner.tool_calls
 
     def start(self) -> Any:
-        """``client.responses.with_streaming_response.create(stream=True, …)``."""
-        create = self.request.client.responses.with_streaming_response.create
-        return create(**self.request.kwargs, stream=True)
+        """The request ``client.responses.with_streaming_response.create(stream=True, …)``
+        sends, posted directly when the arguments are plain JSON
+        (:func:`~l0.fastlane.direct.open_direct`), else through that typed call."""
+        request = self.request
+        direct = open_direct(request.client, RESPONSES_ROUTE, request.kwargs)
+        if direct is not None:
+            return direct
+        create = request.client.responses.with_streaming_response.create
+        return create(**request.kwargs, stream=True)
 
     def transport_error(self, exc: BaseException, timeout: bool) -> BaseException:
         """The openai SDK wraps it."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -297,7 +297,9 @@ def _not_a_response(value: L0Stream) -> Any:
 ENCODERS_BY_TYPE[L0Stream] = _not_a_response
 
 
-def l0_stream_dependency(settings: L0Settings | None = None) -> Callable[[Request], L0Stream]:
+def l0_stream_dependency(
+    settings: L0Settings | None = None,
+) -> Callable[[Request], Awaitable[L0Stream]]:
     """A dependency giving routes an :class:`L0Stream` with these app-wide ``settings``.
 
     Use it directly (``Depends(l0_stream_dependency(settings))``) or install it for every
@@ -307,17 +309,20 @@ def l0_stream_dependency(settings: L0Settings | None = None) -> Callable[[Reques
     if not isinstance(resolved, L0Settings):
         raise TypeError(f"settings must be an L0Settings, got {type(resolved).__name__}")
 
-    def dependency(request: Request) -> L0Stream:
+    async def dependency(request: Request) -> L0Stream:  # async: no worker-thread hop
         return L0Stream(request, resolved)
 
     return dependency
 
 
-def l0_stream(request: Request) -> L0Stream:
+async def l0_stream(request: Request) -> L0Stream:
     """The default dependency: an :class:`L0Stream` with default :class:`L0Settings`.
 
     Override app-wide defaults with
     ``app.dependency_overrides[l0_stream] = l0_stream_dependency(settings)``.
+
+    A coroutine function, so FastAPI calls it on the event loop (FastAPI runs a plain ``def``
+    dependency in a worker thread: a thread hop per request).
     """
     return L0Stream(request, _DEFAULT_SETTINGS)
 
