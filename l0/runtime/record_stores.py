@@ -95,12 +95,16 @@ class FileStore:
         self.path = Path(path)
         self.single = self.path.suffix in (".jsonl", ".json", ".log") or self.path.is_file()
         self._fds: dict[str, int] = {}  # key -> the open file of a recording being written
+        self._dir_made = False
 
     def file(self, key: str) -> Path:
         """The file holding ``key``."""
         if self.single:
             return self.path
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+        if key.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            safe = key  # (a stream id: nothing to replace)
+        else:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
         return self.path / f"{safe}.jsonl"
 
     async def append(self, key: str, lines: Sequence[str]) -> None:
@@ -111,12 +115,23 @@ class FileStore:
         data = ("\n".join(lines) + "\n").encode()
         fd = self._fds.get(key)
         if fd is None:
-            if not self.single:
-                self.path.mkdir(parents=True, exist_ok=True)
-            fd = self._fds[key] = os.open(self.file(key), _APPEND, 0o600)
+            fd = self._fds[key] = self._open(key)
         os.write(fd, data)
         if lines[-1].startswith(_END_LINE):
             self.release(key)
+
+    def _open(self, key: str) -> int:
+        path = self.file(key)
+        if not self.single and not self._dir_made:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._dir_made = True
+        try:
+            return os.open(path, _APPEND, 0o600)
+        except FileNotFoundError:  # the directory was removed since: make it again
+            if self.single:
+                raise
+            self.path.mkdir(parents=True, exist_ok=True)
+            return os.open(path, _APPEND, 0o600)
 
     def release(self, key: str) -> None:
         """Close the file of ``key`` if it is open (the next append opens it again)."""

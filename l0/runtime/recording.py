@@ -43,7 +43,7 @@ from l0.runtime.record_schema import (
     pack_floats,
     share_answer,
 )
-from l0.runtime.record_stores import FileStore, Store
+from l0.runtime.record_stores import FileStore, MemoryStore, RedisStore, Store
 from l0.types import Event, EventType, ObservabilityEvent, Status
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["PreDecoded", "Recorder", "RecordingClock", "RunRecorder", "coerce_recorder"]
 
 _TOKEN = EventType.TOKEN
+_STORES = frozenset({MemoryStore, FileStore, RedisStore})
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
@@ -86,7 +87,9 @@ class Recorder:
         flush_every: int = 512,
         gap: float = 0.25,
     ) -> None:
-        if not isinstance(store, Store):
+        if type(store) not in _STORES and not isinstance(
+            store, Store
+        ):  # (a Protocol check is slow)
             raise TypeError(
                 f"record= needs a store with async append()/read() (l0.MemoryStore, "
                 f"l0.FileStore, l0.RedisStore); got {type(store).__name__}"
@@ -445,22 +448,12 @@ class RunRecorder:
 
 def options_record(opts: Options) -> dict[str, Any]:
     """The options of a run that replay needs, as data."""
-    retry = opts.retry
-    retry_fields = {
-        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
-    }
-    retry_on = retry_fields["retry_on"]
-    retry_fields["retry_on"] = (
-        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
-    )
-    retry_fields["error_delays"] = {
-        str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()
-    }
+    continuation = opts.continuation
     out: dict[str, Any] = {
-        "retry": retry_fields,
-        "timeout": dataclasses.asdict(opts.timeout),
-        "continuation": dataclasses.asdict(opts.continuation) if opts.continuation else None,
-        "check_intervals": dataclasses.asdict(opts.check_intervals),
+        "retry": _policy_record(opts.retry, _retry_record),
+        "timeout": _policy_record(opts.timeout, dataclasses.asdict),
+        "continuation": _policy_record(continuation, dataclasses.asdict) if continuation else None,
+        "check_intervals": _policy_record(opts.check_intervals, dataclasses.asdict),
         "sources": len(opts.sources),
         "detect_zero_output": opts.detect_zero_output,
         "detect_truncation": opts.detect_truncation,
@@ -469,6 +462,34 @@ def options_record(opts: Options) -> dict[str, Any]:
         "drift": _identity(opts.drift),
     }
     return out
+
+
+_POLICY_RECORDS: dict[int, tuple[Any, dict[str, Any]]] = {}
+"""id(policy) -> (the policy, its record): runs usually share their policy objects (frozen
+dataclasses), and a header is written per run. Bounded; never mutated by readers."""
+
+
+def _policy_record(policy: Any, build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    hit = _POLICY_RECORDS.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    record = build(policy)
+    if len(_POLICY_RECORDS) >= 256:
+        _POLICY_RECORDS.clear()
+    _POLICY_RECORDS[id(policy)] = (policy, record)  # (the policy kept: its id stays its own)
+    return record
+
+
+def _retry_record(retry: Any) -> dict[str, Any]:
+    fields = {
+        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
+    }
+    retry_on = fields["retry_on"]
+    fields["retry_on"] = (
+        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
+    )
+    fields["error_delays"] = {str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()}
+    return fields
 
 
 def _identity(hook: Any) -> Any:

@@ -327,3 +327,18 @@ def test_a_consumer_leaving_on_the_fast_path_records_every_token_it_was_given(
         assert replayed == (seen if content else ["·" * len(t) for t in seen])
 
     anyio.run(main)
+
+
+def test_each_header_records_its_own_run_s_policies() -> None:
+    # (A header's policy records are reused while the policy object is the same.)
+    async def main() -> None:
+        store = l0.MemoryStore()
+        shared = l0.Retry(max_retries=2, base_delay=0.25)
+        for retry in (shared, l0.Retry(max_retries=5), shared, l0.Retry(max_retries=5)):
+            await l0.run(lambda: _word_stream(3), record=store, retry=retry)
+        headers = [json.loads(lines[0]) for lines in store.recordings.values()]
+        got = [h["options"]["retry"]["max_retries"] for h in headers]
+        assert got == [2, 5, 2, 5]
+        assert [h["options"]["retry"]["base_delay"] for h in headers][::2] == [0.25, 0.25]
+
+    anyio.run(main)
