@@ -188,9 +188,28 @@ class _Player:
         self.exact = exact
         self.clock = clock
         self.by_source: dict[int, list[AttemptRecord]] = {}
-        for att in rec.attempts():
+        attempts = rec.attempts()
+        for att in attempts:
             self.by_source.setdefault(att.source, []).append(att)
         self.used: dict[int, int] = {}
+        # The consumer left the live run in the middle of its last attempt (status aborted,
+        # reading cut, no fault): the replay's consumer leaves once that attempt's last
+        # recorded chunk has been read (:meth:`consumer_left`).
+        last = attempts[-1] if attempts else None
+        self.left_in: AttemptRecord | None = (
+            last
+            if last is not None
+            and rec.status == "aborted"
+            and (last.terminal or {}).get("k") == "cut"
+            and last.fault is None
+            and last.open is not None
+            else None
+        )
+        self.drained: AttemptRecord | None = None  # the attempt whose last chunk was read
+
+    def consumer_left(self) -> bool:
+        """Whether the live run's consumer had left at this point (see ``left_in``)."""
+        return self.left_in is not None and self.drained is self.left_in
 
     def factory(self, index: int) -> Callable[[], Any]:
         def source() -> Any:
@@ -312,7 +331,10 @@ class _PlayedStream(AdapterStream):
 
     async def _chunks(self) -> AsyncIterator[Any]:
         player = self.player
-        for item in self.att.body:
+        last = len(self.att.body) - 1
+        for i, item in enumerate(self.att.body):
+            if i == last:
+                player.drained = self.att
             if item.__class__ is str:
                 yield item
             elif item.__class__ is int:
@@ -538,9 +560,15 @@ async def replay(recording: Any, key: str | None = None, **overrides: Any) -> Re
     result: Result | None = None
     error: BaseException | None = None
     try:
+        left = False
         async with stream(factories[0], **run_opts) as s:
-            events.extend([ev async for ev in s])
-        result = s.result
+            async for ev in s:
+                events.append(ev)
+                if exact and player.consumer_left():
+                    left = True  # where the live run's consumer left: no result, no error
+                    break
+        if not left:
+            result = s.result
     except Exception as exc:
         error = exc
     replayed = Recording.from_lines(await store.read(rec.stream_id), "replay")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from l0.runtime.record_schema import FORMAT, RESULT_REF, VERSION, unpack_floats
+from l0.runtime.record_schema import FORMAT, RESULT_REF, VERSION, resolve_end, unpack_floats
 from l0.runtime.record_stores import FileStore, RedisStore, Store, parse_lines
 
 __all__ = ["AttemptRecord", "Recording", "load_recording", "read_recording"]
@@ -91,7 +91,7 @@ class Recording:
                 reads.extend(unpack_floats(doc.get("c", [])))
                 draws.extend(doc.get("r", ()))
             elif doc.get("kind") == "end":
-                end = doc
+                end = resolve_end(doc)
         if end is not None and "result" in end:
             for item in items:  # a COMPLETE event's result is written once, on the end line
                 if item.__class__ is dict and item.get("k") == "life":

@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import importlib
 import json
-import math
 import sys
 from array import array
 from collections.abc import Mapping
@@ -38,7 +37,10 @@ from l0.guardrails.hooks import Severity, Violation
 from l0.types import Event, EventType, Result, State, Telemetry, ToolCall, Usage
 
 __all__ = [
+    "CONTENT_REF",
     "FORMAT",
+    "RESULT_REF",
+    "TEXT_REF",
     "VERSION",
     "decode_error",
     "decode_event",
@@ -50,6 +52,8 @@ __all__ = [
     "encode_result",
     "encode_state",
     "pack_floats",
+    "resolve_end",
+    "share_answer",
     "unpack_floats",
 ]
 
@@ -82,6 +86,10 @@ _DATACLASSES: dict[str, type] = {
 }
 # A COMPLETE event's result in a recording: the end line's (the answer is written once).
 RESULT_REF = {"__": "ref", "to": "end.result"}
+# On the end line, a state's ``content``/``checkpoint`` equal to the result's text (or, with no
+# result, a checkpoint equal to the state's content): the answer is written once.
+TEXT_REF = {"__": "ref", "to": "end.result.text"}
+CONTENT_REF = {"__": "ref", "to": "end.state.content"}
 _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
 _orjson_dumps = orjson.dumps
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
@@ -106,18 +114,42 @@ def dumps_batch(obj: Any) -> str:
 
 
 def _has_nonfinite(obj: Any) -> bool:
-    if obj.__class__ is float:
-        return not math.isfinite(obj)
-    if isinstance(obj, dict):
-        return any(_has_nonfinite(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return any(_has_nonfinite(v) for v in obj)
+    """Whether ``obj`` holds a NaN or an infinity: one loop over a stack of containers (no
+    call per value; strings, the bulk of a batch, cost a class test each)."""
+    stack = [obj]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        cls = value.__class__
+        if cls is dict:
+            values: Any = value.values()
+        elif cls is list or cls is tuple:
+            values = value
+        elif cls is float:
+            if value - value != 0.0:  # inf - inf and nan - nan are nan
+                return True
+            continue
+        elif isinstance(value, (dict, list, tuple)):  # a subclass
+            values = value.values() if isinstance(value, dict) else value
+        else:
+            continue
+        for item in values:
+            c = item.__class__
+            if c is str or c is int or c is bool or item is None:
+                continue
+            if c is float:
+                if item - item != 0.0:
+                    return True
+            else:
+                push(item)
     return False
 
 
-def pack_floats(values: list[float]) -> str:
+def pack_floats(values: list[float] | array[float]) -> str:
     """Clock readings as base64 of little-endian IEEE 754 doubles: exact, and far cheaper
     than decimal text (one reading per token when a stall timeout is set)."""
+    if sys.byteorder == "little" and values.__class__ is array:
+        return base64.b64encode(values.tobytes()).decode("ascii")  # (no copy)
     packed = array("d", values)
     if sys.byteorder != "little":
         packed.byteswap()
@@ -140,8 +172,13 @@ def encode(value: Any, content: bool = True) -> Any:
     With ``content=False`` answer text (event text, result text, checkpoints) is replaced by
     its length.
     """
-    if value is None or value.__class__ in (bool, int, float, str):
+    cls = value.__class__
+    if value is None or cls is str or cls is int or cls is float or cls is bool:
         return value
+    if cls is dict:  # (the common containers first: telemetry, event payloads)
+        return {k if k.__class__ is str else str(k): encode(v, content) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [encode(v, content) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, BaseException):
@@ -304,6 +341,43 @@ def encode_state(state: State, content: bool = True) -> dict[str, Any]:
         "resumed": state.resumed,
         "resume_point": state.resume_point,
     }
+
+
+def share_answer(end: dict[str, Any]) -> dict[str, Any]:
+    """The end line ``end`` with the answer written once: a state's ``content`` or
+    ``checkpoint`` equal to the result's ``text`` (or, with no result, a ``checkpoint``
+    equal to the state's ``content``) becomes :data:`TEXT_REF` / :data:`CONTENT_REF`
+    (:func:`resolve_end` puts the text back). Changes ``end`` in place; returns it."""
+    result = end.get("result")
+    if isinstance(result, dict):
+        text, state, ref = result.get("text"), result.get("state"), TEXT_REF
+        fields: tuple[str, ...] = ("content", "checkpoint")
+    else:
+        state = end.get("state")
+        text = state.get("content") if isinstance(state, dict) else None
+        ref, fields = CONTENT_REF, ("checkpoint",)
+    if text.__class__ is str and text and isinstance(state, dict):
+        for name in fields:
+            if state.get(name) == text:
+                state[name] = ref
+    return end
+
+
+def resolve_end(end: dict[str, Any]) -> dict[str, Any]:
+    """An end line read back: the references :func:`share_answer` wrote replaced by the
+    text (an end line written without them is returned as it is). In place; returns it."""
+    result = end.get("result")
+    if isinstance(result, dict):
+        text, state = result.get("text"), result.get("state")
+    else:
+        state = end.get("state")
+        text = state.get("content") if isinstance(state, dict) else None
+    if isinstance(state, dict):
+        for name in ("content", "checkpoint"):
+            value = state.get(name)
+            if value in (TEXT_REF, CONTENT_REF):
+                state[name] = text
+    return end
 
 
 def encode_result(result: Result, content: bool = True) -> dict[str, Any]:

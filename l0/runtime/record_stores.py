@@ -9,6 +9,7 @@ Redis store has only whole entries.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["FileStore", "MemoryStore", "RedisStore", "Store", "parse_lines"]
+
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+_END_LINE = '{"kind":"end"'  # a recording's last line (l0.runtime.record_schema)
 
 
 @runtime_checkable
@@ -79,7 +83,9 @@ class FileStore:
     reads back as its last one).
 
     Each append is one ``write`` on a file opened with ``O_APPEND`` (O(1), no rewrite). A
-    crash leaves at most a torn last line, which reading ignores.
+    crash leaves at most a torn last line, which reading ignores. A recording's file stays
+    open from its first batch to its end line (:meth:`release` closes it; :meth:`close`
+    closes every one still open, for recordings abandoned without an end line).
 
     Args:
         path: A directory (created if missing) or a single file.
@@ -88,25 +94,59 @@ class FileStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.single = self.path.suffix in (".jsonl", ".json", ".log") or self.path.is_file()
+        self._fds: dict[str, int] = {}  # key -> the open file of a recording being written
+        self._dir_made = False
 
     def file(self, key: str) -> Path:
         """The file holding ``key``."""
         if self.single:
             return self.path
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+        if key.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            safe = key  # (a stream id: nothing to replace)
+        else:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
         return self.path / f"{safe}.jsonl"
 
     async def append(self, key: str, lines: Sequence[str]) -> None:
-        """Append lines to the file of ``key`` (one ``write`` call)."""
+        """Append lines to the file of ``key`` (one ``write`` call); after an end line the
+        file is closed."""
+        if not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode()
+        fd = self._fds.get(key)
+        if fd is None:
+            fd = self._fds[key] = self._open(key)
+        os.write(fd, data)
+        if lines[-1].startswith(_END_LINE):
+            self.release(key)
+
+    def _open(self, key: str) -> int:
         path = self.file(key)
-        if not self.single:
+        if not self.single and not self._dir_made:
             self.path.mkdir(parents=True, exist_ok=True)
-        data = "".join(line + "\n" for line in lines).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._dir_made = True
         try:
-            os.write(fd, data)
-        finally:
+            return os.open(path, _APPEND, 0o600)
+        except FileNotFoundError:  # the directory was removed since: make it again
+            if self.single:
+                raise
+            self.path.mkdir(parents=True, exist_ok=True)
+            return os.open(path, _APPEND, 0o600)
+
+    def release(self, key: str) -> None:
+        """Close the file of ``key`` if it is open (the next append opens it again)."""
+        fd = self._fds.pop(key, None)
+        if fd is not None:
             os.close(fd)
+
+    def close(self) -> None:
+        """Close every file still open."""
+        for key in list(self._fds):
+            self.release(key)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     async def read(self, key: str) -> list[str]:
         """The complete lines of ``key`` (a torn last line included: parsing drops it)."""

@@ -41,8 +41,9 @@ from l0.runtime.record_schema import (
     encode_result,
     encode_state,
     pack_floats,
+    share_answer,
 )
-from l0.runtime.record_stores import FileStore, Store
+from l0.runtime.record_stores import FileStore, MemoryStore, RedisStore, Store
 from l0.types import Event, EventType, ObservabilityEvent, Status
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["PreDecoded", "Recorder", "RecordingClock", "RunRecorder", "coerce_recorder"]
 
 _TOKEN = EventType.TOKEN
+_STORES = frozenset({MemoryStore, FileStore, RedisStore})
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
@@ -85,7 +87,9 @@ class Recorder:
         flush_every: int = 512,
         gap: float = 0.25,
     ) -> None:
-        if not isinstance(store, Store):
+        if type(store) not in _STORES and not isinstance(
+            store, Store
+        ):  # (a Protocol check is slow)
             raise TypeError(
                 f"record= needs a store with async append()/read() (l0.MemoryStore, "
                 f"l0.FileStore, l0.RedisStore); got {type(store).__name__}"
@@ -185,6 +189,9 @@ class RecordingClock:
             return value
 
         self.now = now
+        self.inner_now: Callable[[], float] = inner_now
+        """The inner clock's reading, not recorded: a caller that records the value itself
+        (the loop's per-token read, into :attr:`RunRecorder.reads`) saves a Python call."""
         self.timer_now: Callable[[], float] = getattr(inner, "timer_now", inner_now)
         subscribe = getattr(inner, "subscribe", None)
         if subscribe is not None:
@@ -192,6 +199,7 @@ class RecordingClock:
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` on the inner clock; a cut wait is recorded."""
+        self.rec.enter()
         self.rec.items.append({"k": "sleep", "d": seconds})
         try:
             await self.inner.sleep(seconds)
@@ -209,7 +217,12 @@ class RunRecorder:
         self.key = key
         self.content = recorder.content
         self.items: list[Any] = []
-        self.reads: list[float] = []
+        # The fast path's plain tokens: the state's pieces from ``synced`` on, read back
+        # when the loop next calls in (:meth:`enter`) — the loop does nothing per token.
+        self.parts = run.state._parts
+        self.synced = 0
+        self.inside = True  # the loop is not on a text stream's fast path
+        self.reads: list[float] = []  # the clock readings since the last batch
         self.draws: list[float] = []
         self.seq = 0
         self.stream: RecordingStream | None = None  # the current attempt's
@@ -233,19 +246,50 @@ class RunRecorder:
 
     async def flush(self) -> None:
         """Write the buffered items, clock readings and draws as one batch line."""
-        if not (self.items or self.reads or self.draws):
+        reads, draws = self.reads, self.draws
+        if not (self.items or reads or draws):
             return
-        line = {"kind": "batch", "seq": self.seq, "items": self.items}
-        if self.reads:
-            line["c"] = pack_floats(self.reads)
-        if self.draws:
-            line["r"] = self.draws
-        text = _redacted(dumps_batch(line))
+        text = _redacted(dumps_batch({"kind": "batch", "seq": self.seq, "items": self.items}))
+        if reads or draws:
+            # Numbers only (l0's own clock readings and jitter draws): appended after the
+            # credential scan, which they cannot fail.
+            tail = text[:-1]
+            if reads:
+                tail += ',"c":"' + pack_floats(reads) + '"'
+            if draws:
+                tail += ',"r":' + dumps_batch(draws)
+            text = tail + "}"
         self.seq += 1
         self.items.clear()
-        self.reads.clear()
-        self.draws.clear()
+        reads.clear()
+        draws.clear()
         await self.recorder.store.append(self.key, [text])
+
+    # -- the fast path's tokens ---------------------------------------------------------------
+
+    def leave(self) -> None:
+        """The loop goes (back) to a text stream's fast path: the pieces the state holds so
+        far are not source tokens (checked or decoded text, a checkpoint) or were recorded;
+        every piece appended from here until :meth:`enter` is a plain token as it came."""
+        self.synced = len(self.parts)
+        self.inside = False
+
+    def enter(self) -> None:
+        """The loop left the fast path (or a hook runs): record the plain tokens it kept
+        since :meth:`leave`, in order, before anything else is recorded."""
+        if not self.inside:
+            self.inside = True
+            self._sync()
+
+    def _sync(self) -> None:
+        parts, synced = self.parts, self.synced
+        n = len(parts)
+        if n > synced:
+            if self.content:
+                self.items.extend(parts[synced:n])
+            else:
+                self.items.extend(map(len, parts[synced:n]))
+        self.synced = n
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -274,6 +318,7 @@ class RunRecorder:
 
     def attempt(self, number: int, source: int) -> None:
         """An attempt starts on source ``source``."""
+        self.enter()
         self.items.append({"k": "att", "n": number, "src": source, "t": self.clock.timer_now()})
 
     def call_source(self, source: Callable[[Any], Any], attempt: Any) -> Any:
@@ -297,11 +342,13 @@ class RunRecorder:
         return obj
 
     def _factory_failed(self, exc: BaseException) -> None:
+        self.enter()
         kind = "cut" if _is_cut(exc) else "raise"
         self.items.append({"k": kind, "at": "open", "t": self.clock.timer_now()})
 
     def wrap(self, src: AdapterStream, adapter: str) -> AdapterStream:
         """The opened stream, recorded as it is read."""
+        self.enter()
         self.items.append(
             {
                 "k": "open",
@@ -315,21 +362,10 @@ class RunRecorder:
         self.stream = RecordingStream(src, self)
         return self.stream
 
-    def tee(self) -> Callable[[str], Any]:
-        """What the loop calls with each plain token it keeps (beside the state's own
-        append): records the text, or its length when metadata-only."""
-        if self.content:
-            return self.items.append  # (the buffer is cleared in place when written)
-        items_append = self.items.append
-
-        def record_length(text: str) -> None:
-            items_append(len(text))
-
-        return record_length
-
     async def token(self, text: str) -> None:
-        """A plain token on the loop's slow path (every check interval): recorded; the
-        buffer is written when full."""
+        """A plain token on the loop's slow path (every check interval): recorded after the
+        fast path's; the buffer is written when full."""
+        self.enter()
         self.items.append(text if self.content else len(text))
         t = self.clock.timer_now()
         if t - self._last > self.recorder.gap:
@@ -344,6 +380,7 @@ class RunRecorder:
         self._terminal("end")
 
     def _terminal(self, kind: str) -> None:
+        self.enter()
         stream = self.stream
         if stream is not None and not stream._done:
             stream._done = True
@@ -354,6 +391,7 @@ class RunRecorder:
         # Plain-text streams are read without a recording layer: how reading ended is
         # decided here (l0's own checks and cancellations stopped it; anything else the
         # source raised).
+        self.enter()
         own = isinstance(exc, (GuardrailViolationError, DriftError)) or _is_cut(exc)
         self._terminal("cut" if own else "raise")
         self.stream = None
@@ -365,7 +403,10 @@ class RunRecorder:
 
     def on_event(self, event: ObservabilityEvent) -> None:
         """Record one lifecycle event (a passive ``on_event`` handler of the run: recording
-        alone does not turn on ``CHECKPOINT_SAVED``)."""
+        alone does not turn on ``CHECKPOINT_SAVED``). An event emitted while the loop is on
+        the fast path (a timer's) comes after the tokens kept so far, which stay pending."""
+        if not self.inside:
+            self._sync()
         data: Any = event.data
         if "result" in data and event.name == "COMPLETE":
             # The result is the end line's (written once: it holds the whole answer).
@@ -390,6 +431,7 @@ class RunRecorder:
 
     async def finish(self, status: Status) -> None:
         """Write the outcome: status, result or final error, state (last line)."""
+        self.enter()
         self._terminal("cut")  # the consumer left in the middle of an attempt
         await self.flush()
         run = self.run
@@ -401,27 +443,17 @@ class RunRecorder:
         if run.final_error is not None:
             line["error"] = encode_error(run.final_error, self.content)
         line["telemetry"] = encode(run.telemetry, self.content)
-        await self._write(line)
+        await self._write(share_answer(line))
 
 
 def options_record(opts: Options) -> dict[str, Any]:
     """The options of a run that replay needs, as data."""
-    retry = opts.retry
-    retry_fields = {
-        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
-    }
-    retry_on = retry_fields["retry_on"]
-    retry_fields["retry_on"] = (
-        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
-    )
-    retry_fields["error_delays"] = {
-        str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()
-    }
+    continuation = opts.continuation
     out: dict[str, Any] = {
-        "retry": retry_fields,
-        "timeout": dataclasses.asdict(opts.timeout),
-        "continuation": dataclasses.asdict(opts.continuation) if opts.continuation else None,
-        "check_intervals": dataclasses.asdict(opts.check_intervals),
+        "retry": _policy_record(opts.retry, _retry_record),
+        "timeout": _policy_record(opts.timeout, dataclasses.asdict),
+        "continuation": _policy_record(continuation, dataclasses.asdict) if continuation else None,
+        "check_intervals": _policy_record(opts.check_intervals, dataclasses.asdict),
         "sources": len(opts.sources),
         "detect_zero_output": opts.detect_zero_output,
         "detect_truncation": opts.detect_truncation,
@@ -430,6 +462,34 @@ def options_record(opts: Options) -> dict[str, Any]:
         "drift": _identity(opts.drift),
     }
     return out
+
+
+_POLICY_RECORDS: dict[int, tuple[Any, dict[str, Any]]] = {}
+"""id(policy) -> (the policy, its record): runs usually share their policy objects (frozen
+dataclasses), and a header is written per run. Bounded; never mutated by readers."""
+
+
+def _policy_record(policy: Any, build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    hit = _POLICY_RECORDS.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    record = build(policy)
+    if len(_POLICY_RECORDS) >= 256:
+        _POLICY_RECORDS.clear()
+    _POLICY_RECORDS[id(policy)] = (policy, record)  # (the policy kept: its id stays its own)
+    return record
+
+
+def _retry_record(retry: Any) -> dict[str, Any]:
+    fields = {
+        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
+    }
+    retry_on = fields["retry_on"]
+    fields["retry_on"] = (
+        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
+    )
+    fields["error_delays"] = {str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()}
+    return fields
 
 
 def _identity(hook: Any) -> Any:
@@ -545,6 +605,7 @@ class RecordingStream(AdapterStream):
         if not inner.text_fast_path:
             return inner.decode(chunk)
         rec = self.rec
+        rec.enter()
         before = _snapshot(inner)
         decoded = inner.decode(chunk)
         entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, rec.content)}

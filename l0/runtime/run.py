@@ -64,6 +64,10 @@ class _NoFastPath:
     """Never instantiated: disables the loop's ``str`` fast path for an adapter."""
 
 
+def _ignore(value: float) -> None:
+    """The loop's clock-read recorder when not recording (never called then)."""
+
+
 class Run:
     """One run: the run record and the attempt loop that owns it.
 
@@ -156,9 +160,17 @@ class Run:
         # Timestamp every token for an exact stall deadline (not in sampled mode).
         timed = wd.timed and not wd.sampled
         append = state._parts.append
-        # Recording (``record=``) keeps each plain token as the loop appends it (no extra
-        # layer between the provider and the loop; ``None``: one test per token when off).
-        tee = None if self.rec is None else self.rec.tee()
+        # Recording (``record=``): the fast path's plain tokens are read back from the
+        # state's pieces when the loop next calls the recorder (``RunRecorder.leave``/
+        # ``enter``), so it costs nothing per token; its timed clock read is recorded here
+        # (the inner clock, then ``reads.append``: two C calls instead of the recording
+        # clock's Python wrapper). Off: one ``None`` test per timed token.
+        rec = self.rec
+        tick = now
+        tock: Callable[[float], Any] = _ignore
+        if rec is not None:
+            tick = rec.clock.inner_now
+            tock = rec.reads.append
         hold = self.checks.checked  # checked release: tokens wait for the slow path
         try:
             delay = 0.0
@@ -177,27 +189,29 @@ class Run:
                     next_check = self.next_check
                     n = state.token_count
                     ts = 0.0
+                    if rec is not None and src.text_fast_path:
+                        rec.leave()
                     async for chunk in wd.scoped(src.chunks):
                         # (An empty str takes the fast path like any other; the check it
                         # would cost is a few percent of the per-token budget.)
                         if chunk.__class__ is plain:
                             n += 1
                             if timed:
-                                state.last_token_at = ts = now()
+                                state.last_token_at = ts = tick()
                                 if n < next_check:
                                     append(chunk)
-                                    if tee is not None:
-                                        tee(chunk)
+                                    if rec is not None:
+                                        tock(ts)
                                     if hold:
                                         continue
                                     yield Event(_TOKEN, chunk, None, None, ts)
                                     if wd.interrupt is not None:
                                         raise wd.interrupt
                                     continue
+                                if rec is not None:
+                                    tock(ts)
                             elif n < next_check:
                                 append(chunk)
-                                if tee is not None:
-                                    tee(chunk)
                                 if hold:
                                     continue
                                 yield Event(_TOKEN, chunk)
@@ -206,8 +220,8 @@ class Run:
                                 continue
                             # Slow path: first token, overlap removal, due checks.
                             state.token_count = n
-                            if self.rec is not None:
-                                await self.rec.token(chunk)
+                            if rec is not None:
+                                await rec.token(chunk)
                             at = ts if timed else now()  # (one read per check)
                             text = await self.checks.on_token(chunk, at)
                             next_check = self.next_check
@@ -216,6 +230,8 @@ class Run:
                                     yield reset
                             if text:
                                 yield Event(_TOKEN, text, None, None, at)
+                            if rec is not None:
+                                rec.leave()  # (the checked text is not a source token)
                         elif (
                             chunk.__class__ is event_cls
                             and chunk.type is _TOKEN
@@ -225,14 +241,14 @@ class Run:
                         ):
                             # An l0.Event token from the source passes through as it is.
                             n += 1
-                            append(chunk.text)
-                            if tee is not None:
-                                tee(chunk.text)
+                            append(chunk.text)  # (recorded as a plain token)
                             if timed:
                                 state.last_token_at = chunk.ts = now()
                             yield chunk
                         else:
                             state.token_count = n
+                            if rec is not None:
+                                rec.enter()
                             try:
                                 decoded = decode(chunk)
                             except Exception as exc:  # never a bare error from provider data
@@ -246,6 +262,8 @@ class Run:
                             wd.rebind()
                             n = state.token_count
                             next_check = self.next_check
+                            if rec is not None and plain is str:
+                                rec.leave()  # (back to a text stream's fast path)
                         if wd.interrupt is not None:
                             raise wd.interrupt
                     state.token_count = n

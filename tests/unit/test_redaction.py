@@ -14,6 +14,7 @@ from l0.redaction import (
     RedactingFilter,
     collect_credentials,
     forget_secrets,
+    may_hold_credential,
     redact,
     redact_text,
     register_secret,
@@ -47,6 +48,49 @@ def test_property_no_registered_secret_survives_in_any_text(
     out = redact_text(text)
     assert not [s for s in secrets if s in out]
     assert redact_text("nothing secret here") == "nothing secret here"
+
+
+# Pieces of every key shape, in any case, beside what separates or hides them.
+_SHAPE_PIECES = st.sampled_from(
+    ["sk", "SK", "Sk", "-", "_", "bearer", "BEARER", "BeArEr", " ", "\t", "\n", "api", "API",
+     "key", "KEY", "access", "token", "Token", "secret", "SECRET", "password", "=", "&", '"',
+     "abc123", "XYZ789", "é", "İ", "/", ".", "~"]
+)  # fmt: skip
+
+
+# Whole key shapes, each letter in either case.
+_KEY_SHAPES = st.builds(
+    lambda shape, upper: "".join(c.upper() if u else c for c, u in zip(shape, upper, strict=False)),
+    st.sampled_from(
+        ["sk-abcdef123", "bearer abc.def", "bearer\tq", "api_key=zz9", "api-key=q",
+         "access_token=t0k", "token=x", "secret=s", "password=p", "apikey=k"]
+    ),
+    st.lists(st.booleans(), min_size=16, max_size=16),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_SHAPE_PIECES | _KEY_SHAPES, max_size=14), secret=st.none() | _SECRET)
+def test_property_the_pre_check_never_misses_what_redaction_would_mask(
+    pieces: list[str], secret: str | None
+) -> None:
+    # ``may_hold_credential`` gates the costly masks (recordings scan every batch with it):
+    # False must mean redaction leaves the text as it is.
+    forget_secrets()
+    if secret is not None:
+        register_secret(secret)
+        pieces = [*pieces[:3], secret, *pieces[3:]]
+    text = "".join(pieces)
+    if redact_text(text) != text:
+        assert may_hold_credential(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Authorization: bEaReR abc.def", "url?API-KEY=zz", "x sK-abcdefgh", "PASSWORD=hunter22"],
+)
+def test_the_pre_check_is_case_blind(text: str) -> None:
+    assert redact_text(text) != text and may_hold_credential(text)
 
 
 def test_overlapping_secrets_never_leave_a_joined_one() -> None:

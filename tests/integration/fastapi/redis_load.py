@@ -190,7 +190,9 @@ async def _get(
                 first = time.monotonic() - started
             data += chunk
             done = stop_after is not None and data.count(b"\nid: ") >= stop_after
-            if done and data.endswith(b"\n\n"):
+            # (uvicorn on httptools frames even an HTTP/1.0 body in chunks: an event then
+            # ends with the chunk's CRLF; _events reads past the size lines.)
+            if done and data.endswith((b"\n\n", b"\n\n\r\n")):
                 break
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1]) if head else 0

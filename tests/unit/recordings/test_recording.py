@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -199,3 +200,145 @@ def test_batch_lines_are_the_json_of_the_stdlib_encoder(value: object, expected:
     from l0.runtime.record_schema import dumps, dumps_batch
 
     assert dumps_batch(value) == dumps(value) == expected
+
+
+def _words(n: int) -> list[str]:
+    return [f" w{i}" for i in range(n)]
+
+
+async def _word_stream(n: int):  # type: ignore[no-untyped-def]
+    for word in _words(n):
+        yield word
+
+
+def test_a_long_answer_is_on_the_end_line_once_and_reads_back_whole() -> None:
+    # The end line's state (content, checkpoint) refers to the result's text instead of
+    # repeating it; reading puts the text back, and the replay is identical.
+    async def main() -> None:
+        store = l0.MemoryStore()
+        result = await l0.run(lambda: _word_stream(3000), record=store, on_event=lambda e: None)
+        lines = store.recordings[store.keys()[0]]
+        assert lines[-1].count(" w2999") == 1 and " w2999" in result.text
+        rec = l0.recordings.Recording.from_lines(lines)
+        state = rec.end["result"]["state"]  # type: ignore[index]
+        assert state["content"] == result.state.content == result.text
+        assert state["checkpoint"] == result.state.checkpoint != ""
+        assert (await l0.replay(rec)).identical
+
+    anyio.run(main)
+
+
+@pytest.mark.parametrize(
+    ("end", "refs"),
+    [
+        ({"result": {"text": "abc", "state": {"content": "abc", "checkpoint": "abc"}}}, 2),
+        ({"result": {"text": "abc", "state": {"content": "abc", "checkpoint": "ab"}}}, 1),
+        ({"result": {"text": "", "state": {"content": "", "checkpoint": ""}}}, 0),
+        ({"result": {"text": 3, "state": {"content": 3, "checkpoint": 3}}}, 0),  # lengths
+        ({"state": {"content": "abc", "checkpoint": "abc"}, "error": {"__": "error"}}, 1),
+        ({"state": {"content": "abc", "checkpoint": ""}}, 0),
+        ({"status": "aborted"}, 0),
+    ],
+)
+def test_the_end_line_answer_reference_round_trips(end: dict[str, Any], refs: int) -> None:
+    from l0.runtime.record_schema import CONTENT_REF, TEXT_REF, resolve_end, share_answer
+
+    shared = share_answer(json.loads(json.dumps(end)))
+    state = shared.get("result", shared).get("state", {})
+    assert sum(v in (TEXT_REF, CONTENT_REF) for v in state.values()) == refs
+    assert resolve_end(json.loads(json.dumps(shared))) == end
+
+
+def test_an_end_line_written_without_references_reads_the_same() -> None:
+    # Recordings written before the reference (the answer in full three times) still read
+    # and replay as they did.
+    async def main() -> None:
+        store = l0.MemoryStore()
+        await l0.run(lambda: _word_stream(200), record=store, on_event=lambda e: None)
+        lines = list(store.recordings[store.keys()[0]])
+        end = json.loads(lines[-1])
+        state = end["result"]["state"]
+        assert state["content"] == {"__": "ref", "to": "end.result.text"}
+        state["content"] = state["checkpoint"] = end["result"]["text"]
+        old = [*lines[:-1], json.dumps(end, separators=(",", ":"))]
+        new_rec = l0.recordings.Recording.from_lines(lines)
+        old_rec = l0.recordings.Recording.from_lines(old)
+        assert old_rec.end == new_rec.end and old_rec.canonical() == new_rec.canonical()
+        assert (await l0.replay(old_rec)).identical
+
+    anyio.run(main)
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_the_file_store_keeps_a_recording_open_only_until_its_end_line(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = l0.FileStore(tmp_path / "recs")
+        before = _open_fds()
+        for _ in range(20):
+            await l0.run(lambda: _word_stream(1500), record=store)  # several batches each
+        assert _open_fds() == before
+        assert len(store.keys()) == 20
+        # A recording abandoned without an end line stays open until close().
+        await store.append("abandoned", ['{"kind":"header"}'])
+        await store.append("abandoned", ['{"kind":"batch","seq":0,"items":[]}'])
+        assert _open_fds() == before + 1
+        store.close()
+        assert _open_fds() == before
+        assert await store.read("abandoned") == [
+            '{"kind":"header"}',
+            '{"kind":"batch","seq":0,"items":[]}',
+        ]
+
+    anyio.run(main)
+
+
+@pytest.mark.parametrize("content", [True, False])
+@pytest.mark.parametrize("leave_at", [1, 7, 600, 1100])
+def test_a_consumer_leaving_on_the_fast_path_records_every_token_it_was_given(
+    content: bool, leave_at: int
+) -> None:
+    # Plain tokens on the fast path are recorded when the loop next calls the recorder
+    # (here: the cut when the consumer leaves), in order, as text or as lengths.
+    async def main() -> None:
+        store = l0.MemoryStore()
+        seen: list[str] = []
+        recorder = l0.Recorder(store, content=content)
+        async with l0.stream(lambda: _word_stream(2000), record=recorder) as s:
+            async for ev in s:
+                if ev.type is l0.EventType.TOKEN:
+                    seen.append(ev.text or "")
+                    if len(seen) == leave_at:
+                        break
+        rec = l0.recordings.Recording.from_lines(store.recordings[store.keys()[0]])
+        kept = [i for i in rec.items if not isinstance(i, dict)]
+        assert kept == (seen if content else [len(t) for t in seen])
+        assert rec.status == "aborted"
+        # The replay's consumer leaves at the same point: byte for byte the same.
+        rep = await l0.replay(rec)
+        assert rep.identical is (True if content else None), rep.first_difference
+        assert rep.error is None and rep.status == "aborted"
+        replayed = [e.text or "" for e in rep.events if e.type is l0.EventType.TOKEN]
+        assert replayed == (seen if content else ["·" * len(t) for t in seen])
+
+    anyio.run(main)
+
+
+def test_each_header_records_its_own_run_s_policies() -> None:
+    # (A header's policy records are reused while the policy object is the same.)
+    async def main() -> None:
+        store = l0.MemoryStore()
+        shared = l0.Retry(max_retries=2, base_delay=0.25)
+        for retry in (shared, l0.Retry(max_retries=5), shared, l0.Retry(max_retries=5)):
+            await l0.run(lambda: _word_stream(3), record=store, retry=retry)
+        headers = [json.loads(lines[0]) for lines in store.recordings.values()]
+        got = [h["options"]["retry"]["max_retries"] for h in headers]
+        assert got == [2, 5, 2, 5]
+        assert [h["options"]["retry"]["base_delay"] for h in headers][::2] == [0.25, 0.25]
+
+    anyio.run(main)
