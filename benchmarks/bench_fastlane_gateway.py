@@ -2,7 +2,7 @@
 process, SDK path vs fast lane.
 
     PYTHONPATH=. python benchmarks/bench_fastlane_gateway.py [--clients 200] [--tokens 100 500]
-        [--http auto|h11|httptools]
+        [--http auto|h11|httptools] [--bare]
 
 Per mode, a uvicorn process serves ``POST /chat``: a route with ``Depends(l0_stream)`` whose
 source is an ``AsyncOpenAI`` chat stream (``sdk``) or ``l0.fastlane.openai_chat`` (``fast``)
@@ -14,6 +14,9 @@ clients run in this process and are not counted. Both modes run uvicorn with the
 ``--http`` (default ``auto``: httptools when installed, else h11; the line before the rows
 says which) and its default event loop. Target (issue 18): the fast lane's tokens per
 CPU-second >= 5x the SDK path's; the exit status is 0 only when every row meets it.
+``--bare`` adds a third gateway without l0 (the upstream's bytes forwarded by a plain
+``StreamingResponse``, the request sent as the fast lane sends it): the ceiling of the ratio
+any fast lane can reach on this HTTP stack.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def create_app() -> Any:
     import l0.fastlane
     from l0.integrations.fastapi import L0Stream, l0_stream
 
-    fast = os.environ["L0_GW_MODE"] == "fast"
+    mode = os.environ["L0_GW_MODE"]
     limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000)
     client = openai.AsyncOpenAI(
         api_key="bench",
@@ -51,13 +54,43 @@ def create_app() -> Any:
     messages = [{"role": "user", "content": "go"}]
     app = FastAPI()
 
+    if mode == "bare":
+        return _bare_app(app, client, messages)
+
     @app.post("/chat")
     async def chat(l0s: L0Stream = Depends(l0_stream)) -> Any:  # noqa: B008 - FastAPI's idiom
-        if fast:
+        if mode == "fast":
             return l0s(lambda: l0.fastlane.openai_chat(client, model="m", messages=messages))
         return l0s(
             lambda: client.chat.completions.create(model="m", messages=messages, stream=True)
         )
+
+    @app.get("/cpu")
+    async def cpu() -> float:
+        return time.process_time()
+
+    return app
+
+
+def _bare_app(app: Any, client: Any, messages: Any) -> Any:
+    """No l0 streaming at all: the upstream's bytes forwarded as they come (a
+    ``StreamingResponse``), the request sent as the fast lane sends it (the same direct post).
+    What any fast lane costs at least on this stack."""
+    from fastapi.responses import StreamingResponse
+
+    from l0.fastlane.chat import CHAT_ROUTE
+    from l0.fastlane.direct import open_direct
+
+    kwargs = {"model": "m", "messages": messages}
+
+    @app.post("/chat")
+    async def chat() -> Any:
+        async def body() -> Any:
+            async with open_direct(client, CHAT_ROUTE, kwargs) as response:
+                async for chunk in response.http_response.aiter_raw():
+                    yield chunk
+
+        return StreamingResponse(body(), media_type="text/event-stream")
 
     @app.get("/cpu")
     async def cpu() -> float:
@@ -160,6 +193,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--tokens", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto")
+    parser.add_argument(
+        "--bare", action="store_true", help="add a row without l0 (the floor; see _bare_app)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, ROOT)
     from l0.chaos import ChaosServer
@@ -172,6 +208,9 @@ def main() -> int:
             upstream = server.openai_base_url
             sdk = row("sdk", upstream, args.clients, tokens, answer, args.http)
             fast = row("fast", upstream, args.clients, tokens, answer, args.http)
+            if args.bare:
+                bare = row("bare", upstream, args.clients, tokens, answer, args.http)
+                print(f"{tokens} tokens: no l0 at all / SDK path: {bare / sdk:.1f}x (the ceiling)")
         ratios.append(fast / sdk)
         print(
             f"{tokens} tokens: fast lane / SDK path: {fast / sdk:.1f}x tokens per CPU-second "
