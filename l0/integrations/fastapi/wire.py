@@ -177,12 +177,16 @@ class NoticeRelay:
     attempt), and a notice is sent during the backoff wait, not after it.
     """
 
-    __slots__ = ("_code", "publish", "user")
+    __slots__ = ("_code", "l0_passive", "publish", "user")
 
     def __init__(self, user: Callable[[ObservabilityEvent], Any] | None = None) -> None:
         self.user = user
         self.publish: Publish | None = None
         self._code: str | None = None
+        self.l0_passive = user is None or bool(getattr(user, "l0_passive", False))
+        """Passive (see :class:`~l0.runtime.events.Emitter`) unless the user's handler is not:
+        the relay itself needs no ``CHECKPOINT_SAVED``, which would take every few tokens
+        off the loop's fast path."""
 
     async def __call__(self, event: ObservabilityEvent) -> None:
         name = event.name
