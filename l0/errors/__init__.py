@@ -72,6 +72,38 @@ from l0.errors.classify import (
     to_l0_error,
 )
 
+# Tracebacks, reprs and pickles name the public module (``l0.errors.RateLimitError``), not
+# the private one that defines the classes (recordings of either name read back).
+for _cls in (
+    AbortedError,
+    AuthenticationError,
+    BadRequestError,
+    CircuitOpenError,
+    ContentError,
+    DriftError,
+    GuardrailViolationError,
+    InvalidStreamError,
+    L0Error,
+    MalformedChunkError,
+    NetworkError,
+    OutputRetractedError,
+    ProviderError,
+    RateLimitError,
+    RefusalError,
+    RetriesExhaustedError,
+    RetryBudgetExhaustedError,
+    ServerError,
+    StreamTimeoutError,
+    StructuredOutputError,
+    TruncatedStreamError,
+    ZeroOutputError,
+    ErrorCategory,
+    ErrorCode,
+    NetworkErrorKind,
+):
+    _cls.__module__ = __name__
+del _cls
+
 __all__ = [
     "AbortedError",
     "AuthenticationError",

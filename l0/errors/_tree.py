@@ -172,6 +172,19 @@ class L0Error(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code.value})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its class, message and attributes, whatever its ``__init__`` takes
+        (across processes: multiprocessing, task queues)."""
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[L0Error], args: tuple[Any, ...], state: dict[str, Any]) -> L0Error:
+    """An unpickled :class:`L0Error` (see :meth:`L0Error.__reduce__`)."""
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
+
 
 class NetworkError(L0Error):
     """The connection failed or the stream broke in transit.

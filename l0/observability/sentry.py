@@ -178,11 +178,13 @@ class SentryHandler(RunDispatcher[_Run]):
         )
         span.set_data("l0.stream_id", event.stream_id)
         span.set_tag("l0.stream_id", event.stream_id)
+        span.set_data("gen_ai.operation.name", "chat")
         if model:
             span.set_data("gen_ai.request.model", model)
-        system = context_system(context)
-        if system:
-            span.set_data("gen_ai.system", system)
+        provider = context_system(context)
+        if provider:
+            # (``gen_ai.system`` is deprecated in the GenAI conventions and in Sentry's SDK)
+            span.set_data("gen_ai.provider.name", provider)
         return span
 
     # -- events ----------------------------------------------------------------------------------

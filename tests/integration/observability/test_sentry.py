@@ -66,13 +66,17 @@ async def test_success_is_one_transaction_with_attempt_spans(transport: MemoryTr
         on_event=SentryHandler(),
         retry=RETRY,
         clock=FakeClock(),
-        context={"model": "gpt-4o-mini"},
+        context={"model": "gpt-4o-mini", "provider": "openai"},
         stream_id="run-ok",
     )
     assert transport.items("event") == []  # a recovered run captures nothing
     [tx] = transport.items("transaction")
     assert tx["transaction"] == "chat gpt-4o-mini"
     assert tx["contexts"]["trace"]["op"] == "gen_ai.chat"
+    data = tx["contexts"]["trace"]["data"]
+    assert data["gen_ai.operation.name"] == "chat"
+    assert data["gen_ai.request.model"] == "gpt-4o-mini"
+    assert data["gen_ai.provider.name"] == "openai" and "gen_ai.system" not in data
     assert tx["contexts"]["trace"]["status"] == "ok"
     assert tx["tags"]["l0.stream_id"] == "run-ok"
     spans = sorted(tx["spans"], key=lambda s: s["description"])
