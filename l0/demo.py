@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -155,15 +155,18 @@ class _Printer:
             if d["checkpoint_length"] == self.resumed_at:
                 return
             self.resumed_at = d["checkpoint_length"]
-        text = {
+        text: Callable[[], str | None] | None = {
             "TIMEOUT_TRIGGERED": lambda: f"{d['kind']} timeout after {d['elapsed']:.2f}s",
             "NETWORK_ERROR": lambda: f"network error ({d['kind']})",
             "RETRY_ATTEMPT": lambda: f"retry {d['retry']} after a {d['category']} error",
             "FALLBACK_START": lambda: f"fallback to source {d['to_index']}: {d['reason']}",
             "RESUME_START": lambda: f"resuming after {d['checkpoint_length']} chars",
+            # A provider's HTTP error (a drop is NETWORK_ERROR's): what it answered.
+            "ERROR": lambda: f"{d['error']}" if getattr(d["error"], "status_code", None) else None,
         }.get(event.name)
-        if text is not None:
-            self.line(self._style(f"[l0] {text()}", "33"))
+        notice = text() if text is not None else None
+        if notice is not None:
+            self.line(self._style(f"[l0] {notice}", "33"))
 
 
 async def _play(scene: _Scene, p: _Printer, record: object = None) -> l0.Result:

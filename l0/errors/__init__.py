@@ -72,38 +72,6 @@ from l0.errors.classify import (
     to_l0_error,
 )
 
-# Tracebacks, reprs and pickles name the public module (``l0.errors.RateLimitError``), not
-# the private one that defines the classes (recordings of either name read back).
-for _cls in (
-    AbortedError,
-    AuthenticationError,
-    BadRequestError,
-    CircuitOpenError,
-    ContentError,
-    DriftError,
-    GuardrailViolationError,
-    InvalidStreamError,
-    L0Error,
-    MalformedChunkError,
-    NetworkError,
-    OutputRetractedError,
-    ProviderError,
-    RateLimitError,
-    RefusalError,
-    RetriesExhaustedError,
-    RetryBudgetExhaustedError,
-    ServerError,
-    StreamTimeoutError,
-    StructuredOutputError,
-    TruncatedStreamError,
-    ZeroOutputError,
-    ErrorCategory,
-    ErrorCode,
-    NetworkErrorKind,
-):
-    _cls.__module__ = __name__
-del _cls
-
 __all__ = [
     "AbortedError",
     "AuthenticationError",
@@ -135,3 +103,11 @@ __all__ = [
     "is_retryable",
     "to_l0_error",
 ]
+
+# Tracebacks, reprs and pickles name the public module (``l0.errors.RateLimitError``), not
+# the private one that defines the classes (recordings of either name read back).
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__ == "l0.errors._tree":
+        _obj.__module__ = __name__
+del _name, _obj

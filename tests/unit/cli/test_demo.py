@@ -59,6 +59,9 @@ def test_demo_output_reads_cleanly() -> None:
     # The title names the faults in the order they happen.
     assert scene3.startswith("3. primary drops, is overloaded, rejects the key")
     assert scene3.index("network error") < scene3.index("fallback to source 1")
+    # Each fault has its notice, in order: the drop, the overload, the rejected key.
+    overload, rejected = scene3.index("overloaded (529)"), scene3.index("invalid API key (401)")
+    assert scene3.index("network error") < overload < rejected < scene3.index("fallback to")
     # One resume notice per checkpoint, not one per attempt.
     assert scene3.count("resuming after") == 1
     assert "error error" not in text
