@@ -16,20 +16,21 @@ attempt loop at a few points — never per token unless recording:
 Lines are buffered (``flush_every`` items) and written at attempt boundaries; each written
 batch passes through :func:`l0.redaction.redact_text`, so known credentials and key-shaped
 strings never reach a store. ``content=False`` (metadata-only) keeps token lengths, not text.
+The recorded stream layer is :mod:`l0.runtime.record_stream`; the header's option records are
+:mod:`l0.runtime.record_options`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random as _random
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from l0.adapters.base import AdapterStream, Decoded
 from l0.errors import DriftError, GuardrailViolationError, L0Error
 from l0.redaction import may_hold_credential, redact_text
+from l0.runtime.record_options import options_record
 from l0.runtime.record_schema import (
     FORMAT,
     RESULT_REF,
@@ -37,23 +38,22 @@ from l0.runtime.record_schema import (
     dumps_batch,
     encode,
     encode_error,
-    encode_event,
     encode_result,
     encode_state,
     pack_floats,
     share_answer,
 )
 from l0.runtime.record_stores import FileStore, MemoryStore, RedisStore, Store
-from l0.types import Event, EventType, ObservabilityEvent, Status
+from l0.runtime.record_stream import PreDecoded, RecordingStream, _is_cut
+from l0.types import ObservabilityEvent, Status
 
 if TYPE_CHECKING:
-    from l0.runtime.options import Options
+    from l0.adapters.base import AdapterStream
     from l0.runtime.run import Run
     from l0.runtime.timers import Clock
 
 __all__ = ["PreDecoded", "Recorder", "RecordingClock", "RunRecorder", "coerce_recorder"]
 
-_TOKEN = EventType.TOKEN
 _STORES = frozenset({MemoryStore, FileStore, RedisStore})
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
@@ -119,50 +119,6 @@ def coerce_recorder(value: Any) -> Recorder | None:
     if isinstance(value, (str, os.PathLike)):
         return Recorder(FileStore(value))
     return Recorder(value)
-
-
-class PreDecoded:
-    """A chunk the recorder already decoded (the adapter's events, handed to the loop)."""
-
-    __slots__ = ("events",)
-
-    def __init__(self, events: Decoded) -> None:
-        self.events = events
-
-
-def _snapshot(src: AdapterStream) -> tuple[Any, ...]:
-    return (src.ended, src.finish_reason, src.usage, len(src.tool_calls), src.expects_end)
-
-
-def _changes(src: AdapterStream, before: tuple[Any, ...], content: bool) -> dict[str, Any]:
-    now = _snapshot(src)
-    if now == before:
-        return {}
-    out: dict[str, Any] = {}
-    if now[0] != before[0]:
-        out["ended"] = now[0]
-    if now[1] != before[1]:
-        out["finish_reason"] = now[1]
-    if now[2] != before[2]:
-        out["usage"] = encode(now[2], content)
-    if now[3] != before[3]:
-        out["tool_calls"] = encode(src.tool_calls, content)
-    if now[4] != before[4]:
-        out["expects_end"] = now[4]
-    return out
-
-
-def _encode_decoded(decoded: Decoded, content: bool) -> Any:
-    if decoded is None:
-        return None
-    if isinstance(decoded, Event):
-        return encode_event(decoded, content)
-    return [encode_event(e, content) for e in decoded]
-
-
-def _is_cut(exc: BaseException) -> bool:
-    """l0 (or the consumer) stopped reading: a cancellation, a close, a replayed cut."""
-    return not isinstance(exc, Exception) or getattr(exc, "_l0_replay_cut", False)
 
 
 def _redacted(text: str) -> str:
@@ -444,196 +400,3 @@ class RunRecorder:
             line["error"] = encode_error(run.final_error, self.content)
         line["telemetry"] = encode(run.telemetry, self.content)
         await self._write(share_answer(line))
-
-
-def options_record(opts: Options) -> dict[str, Any]:
-    """The options of a run that replay needs, as data."""
-    continuation = opts.continuation
-    out: dict[str, Any] = {
-        "retry": _policy_record(opts.retry, _retry_record),
-        "timeout": _policy_record(opts.timeout, dataclasses.asdict),
-        "continuation": _policy_record(continuation, dataclasses.asdict) if continuation else None,
-        "check_intervals": _policy_record(opts.check_intervals, dataclasses.asdict),
-        "sources": len(opts.sources),
-        "detect_zero_output": opts.detect_zero_output,
-        "detect_truncation": opts.detect_truncation,
-        "context": encode(dict(opts.context)),
-        "guardrails": _identity(opts.guardrails),
-        "drift": _identity(opts.drift),
-    }
-    return out
-
-
-_POLICY_RECORDS: dict[int, tuple[Any, dict[str, Any]]] = {}
-"""id(policy) -> (the policy, its record): runs usually share their policy objects (frozen
-dataclasses), and a header is written per run. Bounded; never mutated by readers."""
-
-
-def _policy_record(policy: Any, build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    hit = _POLICY_RECORDS.get(id(policy))
-    if hit is not None and hit[0] is policy:
-        return hit[1]
-    record = build(policy)
-    if len(_POLICY_RECORDS) >= 256:
-        _POLICY_RECORDS.clear()
-    _POLICY_RECORDS[id(policy)] = (policy, record)  # (the policy kept: its id stays its own)
-    return record
-
-
-def _retry_record(retry: Any) -> dict[str, Any]:
-    fields = {
-        f.name: getattr(retry, f.name) for f in dataclasses.fields(retry) if f.name != "random"
-    }
-    retry_on = fields["retry_on"]
-    fields["retry_on"] = (
-        "callable" if callable(retry_on) else sorted(str(getattr(x, "value", x)) for x in retry_on)
-    )
-    fields["error_delays"] = {str(getattr(k, "value", k)): v for k, v in retry.error_delays.items()}
-    return fields
-
-
-def _identity(hook: Any) -> Any:
-    """A guardrail engine's rules or a drift detector, by name and configuration."""
-    if hook is None:
-        return None
-    rules = getattr(hook, "rules", None)
-    if rules is not None:
-        return [{"name": getattr(r, "name", "?"), "repr": repr(r)} for r in rules]
-    return {"type": type(hook).__name__, "repr": _detector_repr(hook)}
-
-
-def _detector_repr(hook: Any) -> str:
-    fields = (
-        {k: v for k, v in sorted(vars(hook).items()) if not k.startswith("_")}
-        if hasattr(hook, "__dict__")
-        else {}
-    )
-    simple = {k: v for k, v in fields.items() if isinstance(v, (int, float, str, bool))}
-    return f"{type(hook).__name__}({simple})"
-
-
-class RecordingStream(AdapterStream):
-    """An opened stream whose chunks are recorded as the loop reads them."""
-
-    def __init__(self, inner: AdapterStream, rec: RunRecorder) -> None:
-        self.inner = inner
-        self.rec = rec
-        self.text_fast_path = inner.text_fast_path
-        self._done = False
-        # A text stream is read as it is (the loop records its tokens, :meth:`RunRecorder.
-        # tee`); a provider stream through a layer that decodes and records each chunk.
-        self.chunks = inner.chunks if inner.text_fast_path else self._chunks()
-
-    # The adapter's end-of-stream state, read by the loop.
-    @property
-    def ended(self) -> bool:  # type: ignore[override]
-        return self.inner.ended
-
-    @property
-    def finish_reason(self) -> str | None:  # type: ignore[override]
-        return self.inner.finish_reason
-
-    @property
-    def usage(self) -> Any:  # type: ignore[override]
-        return self.inner.usage
-
-    @property
-    def tool_calls(self) -> Any:  # type: ignore[override]
-        return self.inner.tool_calls
-
-    @property
-    def expects_end(self) -> bool:  # type: ignore[override]
-        return self.inner.expects_end
-
-    @property
-    def raw(self) -> Any:  # type: ignore[override]
-        return self.inner.raw
-
-    @property
-    def source(self) -> Any:  # type: ignore[override]
-        return self.inner.source
-
-    def _terminal(self, kind: str) -> None:
-        self.rec._terminal(kind)
-
-    async def _chunks(self) -> AsyncIterator[Any]:
-        rec = self.rec
-        inner = self.inner
-        items = rec.items
-        append = items.append
-        content = rec.content
-        fast = inner.text_fast_path
-        decode = inner.decode
-        timer_now = rec.clock.timer_now
-        gap = rec.recorder.gap
-        limit = rec.recorder.flush_every
-        last = timer_now()
-        try:
-            async for chunk in inner.chunks:
-                t = timer_now()
-                if t - last > gap:
-                    append({"k": "gap", "t": t})
-                last = t
-                if fast and chunk.__class__ is str:
-                    append(chunk if content else len(chunk))
-                    yield chunk
-                elif fast and chunk.__class__ is Event and chunk.type is _TOKEN and chunk.text:
-                    append({"k": "evt", "e": encode_event(chunk, content)})
-                    yield chunk
-                else:
-                    before = _snapshot(inner)
-                    decoded = decode(chunk)
-                    entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, content)}
-                    changes = _changes(inner, before, content)
-                    if changes:
-                        entry["s"] = changes
-                    append(entry)
-                    yield PreDecoded(decoded)
-                if len(items) >= limit:
-                    await rec.flush()
-        except BaseException as exc:
-            self._terminal("cut" if _is_cut(exc) else "raise")
-            raise
-        self._terminal("end")
-
-    def decode(self, chunk: Any) -> Decoded:
-        """The events of a chunk the recorder decoded; on a text stream, the adapter's
-        (recorded here)."""
-        if chunk.__class__ is PreDecoded:
-            return chunk.events
-        inner = self.inner
-        if not inner.text_fast_path:
-            return inner.decode(chunk)
-        rec = self.rec
-        rec.enter()
-        before = _snapshot(inner)
-        decoded = inner.decode(chunk)
-        entry: dict[str, Any] = {"k": "ev", "e": _encode_decoded(decoded, rec.content)}
-        changes = _changes(inner, before, rec.content)
-        if changes:
-            entry["s"] = changes
-        entry["t"] = rec.clock.timer_now()
-        rec.items.append(entry)
-        return decoded
-
-    def end(self) -> list[Event]:
-        """The adapter's pending events, recorded."""
-        self.rec._terminal("end")
-        before = _snapshot(self.inner)
-        events = self.inner.end()
-        entry: dict[str, Any] = {
-            "k": "endp",
-            "e": [encode_event(e, self.rec.content) for e in events],
-        }
-        changes = _changes(self.inner, before, self.rec.content)
-        if changes:
-            entry["s"] = changes
-        self.rec.items.append(entry)
-        return events
-
-    async def aclose(self) -> None:
-        """Close the recorded chunks, then the provider stream."""
-        try:
-            await self.chunks.aclose()  # type: ignore[attr-defined]
-        finally:
-            await self.inner.aclose()
