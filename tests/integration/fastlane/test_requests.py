@@ -200,3 +200,23 @@ async def test_bad_arguments_raise_the_typed_calls_error(
         with pytest.raises(TypeError, match=message):
             await l0.run(lambda: l0.fastlane.openai_chat(client, **kwargs))
         assert server.requests == []
+
+
+async def test_an_azure_client_sends_the_typed_request() -> None:
+    """``AsyncAzureOpenAI`` rewrites the URL from the body's model (a deployment path) and
+    authenticates with ``api-key``: in its own request builder, which both calls go through."""
+    kwargs = CHAT_CASES["plain"]
+    async with ChaosServer("ok; ok") as server:
+        endpoint = server.openai_base_url.rsplit("/v1", 1)[0]
+        client = openai.AsyncAzureOpenAI(
+            api_key="test", azure_endpoint=endpoint, api_version="2024-10-21", max_retries=0
+        )
+        async with client:
+            assert direct_body(client, CHAT_ROUTE, kwargs) is not None
+            async with _typed(client, "openai.chat")(**kwargs, stream=True) as response:
+                await response.read()
+            result = await l0.run(lambda: l0.fastlane.openai_chat(client, **kwargs))
+    assert result.finish_reason
+    typed, fast = _sent(server)
+    assert fast == typed
+    assert typed[1] == "/openai/deployments/gpt-chaos/chat/completions"
