@@ -145,19 +145,26 @@ _LAZY = {
 }
 
 
+# Public submodules reachable as ``l0.<name>`` after a bare ``import l0`` (imported on first
+# use, as ``import l0.<name>`` would).
+_SUBMODULES = frozenset({"fastlane", "format", "recordings", "testing"})
+
+
 def __getattr__(name: str) -> _Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"l0.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'l0' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __all__ = [

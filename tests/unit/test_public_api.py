@@ -60,3 +60,29 @@ def test_structured_output_loads_lazily() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "structured" in dir(l0)
+
+
+def test_public_submodules_are_reachable_after_a_bare_import() -> None:
+    # The docs write l0.fastlane.openai_chat(...), l0.format..., l0.testing...: a bare
+    # ``import l0`` reaches them, and imports the heavier ones only when used.
+    code = textwrap.dedent(
+        """
+        import sys
+        import l0
+        subs = ("fastlane", "format", "recordings", "testing")
+        lazy = ("fastlane", "recordings", "testing")  # (l0.format is part of import l0)
+        assert not [s for s in lazy if f"l0.{s}" in sys.modules]
+        assert l0.fastlane.openai_chat and l0.format.format_tools and l0.testing.FakeClock
+        assert l0.recordings.Recording is l0.Recording
+        assert set(subs) <= set(dir(l0))
+        try:
+            l0.fastlan
+        except AttributeError as exc:
+            assert "no attribute 'fastlan'" in str(exc)
+        else:
+            raise AssertionError("a misspelt submodule must not resolve")
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
