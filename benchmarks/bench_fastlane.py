@@ -21,18 +21,22 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import statistics
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import orjson
 
 import l0
 import l0.fastlane
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_openai_sdk import sse_http_client
 
 MESSAGES = [{"role": "user", "content": "go"}]
 
@@ -153,31 +157,13 @@ def anthropic_body(n: int) -> list[bytes]:
     return out
 
 
-class Body(httpx2.AsyncByteStream):
-    """The pre-built events, one read each."""
-
-    def __init__(self, parts: list[bytes]) -> None:
-        self.parts = parts
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
-            yield part
-
-
-def _http(parts: list[bytes]) -> httpx2.AsyncClient:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(
-            200, headers={"content-type": "text/event-stream"}, stream=Body(parts)
-        )
-
-    return httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
-
-
 Run = Callable[[], Awaitable[str]]
 
 
 def chat_scenarios(n: int) -> dict[str, Run]:
-    client = openai.AsyncOpenAI(api_key="bench", max_retries=0, http_client=_http(chat_body(n)))
+    client = openai.AsyncOpenAI(
+        api_key="bench", max_retries=0, http_client=sse_http_client(chat_body(n))
+    )
     kw: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES}
 
     async def bare() -> str:
@@ -210,7 +196,7 @@ def chat_scenarios(n: int) -> dict[str, Run]:
 
 def responses_scenarios(n: int) -> dict[str, Run]:
     client = openai.AsyncOpenAI(
-        api_key="bench", max_retries=0, http_client=_http(responses_body(n))
+        api_key="bench", max_retries=0, http_client=sse_http_client(responses_body(n))
     )
     kw: dict[str, Any] = {"model": "gpt-4o-mini", "input": "go"}
 
@@ -232,7 +218,7 @@ def responses_scenarios(n: int) -> dict[str, Run]:
 
 def anthropic_scenarios(n: int) -> dict[str, Run]:
     client = anthropic.AsyncAnthropic(
-        api_key="bench", max_retries=0, http_client=_http(anthropic_body(n))
+        api_key="bench", max_retries=0, http_client=sse_http_client(anthropic_body(n))
     )
     kw: dict[str, Any] = {"model": "claude-bench", "max_tokens": 64, "messages": MESSAGES}
 

@@ -65,17 +65,21 @@ class Body(httpx2.AsyncByteStream):
             yield part
 
 
-def make_client(parts: list[bytes]) -> openai.AsyncOpenAI:
+def sse_http_client(parts: list[bytes]) -> httpx2.AsyncClient:
+    """An HTTP client whose every request answers 200 with ``parts`` as an SSE body, one
+    read per part (no sockets; the SDK clients of every benchmark use it)."""
+
     def handler(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(
             200, headers={"content-type": "text/event-stream"}, stream=Body(parts)
         )
 
-    return openai.AsyncOpenAI(
-        api_key="bench",
-        max_retries=0,
-        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)),
-    )
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+
+
+def make_client(parts: list[bytes]) -> openai.AsyncOpenAI:
+    """An ``AsyncOpenAI`` over :func:`sse_http_client`."""
+    return openai.AsyncOpenAI(api_key="bench", max_retries=0, http_client=sse_http_client(parts))
 
 
 MESSAGES = [{"role": "user", "content": "go"}]
