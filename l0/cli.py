@@ -31,9 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_chaos_arguments(chaos)
     args = parser.parse_args(argv)
-    if argv is None and hasattr(signal, "SIGPIPE"):
-        # As a command: a reader that goes away (`l0 demo | head`) ends it quietly, like other
-        # command-line tools, not with BrokenPipeError tracebacks.
+    if argv is None and hasattr(signal, "SIGPIPE") and args.command in _REPORTS:
+        # A report to stdout: a reader that goes away (`l0 demo | head`) ends it quietly,
+        # like other command-line tools, not with BrokenPipeError tracebacks. Never for the
+        # chaos server: the signal would kill it whenever a client hung up mid-response.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return _dispatch(args)
@@ -41,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C ends a command quietly, with the shell's conventional status (128 + SIGINT).
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+_REPORTS = frozenset({"demo", "replay"})
+"""The commands that write a report to stdout (and may end quietly when its reader leaves)."""
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -31,6 +31,14 @@ from __future__ import annotations
 
 from typing import Any
 
+try:
+    import httpx2  # noqa: F401 - the SDKs' HTTP client, which the fast lane reads
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without it
+    raise ImportError(
+        "l0.fastlane reads through the openai or anthropic SDK's HTTP client (httpx2): "
+        "pip install 'l0[openai]' or 'l0[anthropic]'"
+    ) from exc
+
 from l0.fastlane.adapter import FASTLANE_ADAPTER, FastLaneAdapter
 from l0.fastlane.base import FastRequest
 
@@ -61,9 +69,9 @@ def _check(
     create = getattr(target, "with_streaming_response", None)
     if create is None or not _is_async(client):
         raise TypeError(
-            f"l0.fastlane.{helper}() needs the async client (Async{sdk.capitalize()}..., e.g. "
-            f"{'AsyncOpenAI' if sdk == 'openai' else 'AsyncAnthropic'}); got "
-            f"{type(client).__qualname__}"
+            f"l0.fastlane.{helper}() needs the SDK's async client "
+            f"({'AsyncOpenAI or AsyncAzureOpenAI' if sdk == 'openai' else 'AsyncAnthropic'}); "
+            f"got {type(client).__qualname__}"
         )
     return client
 

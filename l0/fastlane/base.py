@@ -43,7 +43,9 @@ class FastRequest:
     """A streamed request the fast lane sends through the user's own SDK client.
 
     Build one with :func:`l0.fastlane.openai_chat`, :func:`l0.fastlane.openai_responses` or
-    :func:`l0.fastlane.anthropic_messages`; return it from an l0 source like an SDK stream.
+    :func:`l0.fastlane.anthropic_messages`; return it from an l0 source like an SDK stream,
+    or pass it as the source itself: unlike a ready SDK stream it is not read once, each
+    attempt sends it again as it is (a factory is what can continue from a checkpoint).
 
     Attributes:
         client: The user's async SDK client.
@@ -52,6 +54,9 @@ class FastRequest:
     """
 
     __slots__ = ("client", "kwargs", "protocol")
+
+    l0_resendable = True
+    """Passed as the source itself (not from a factory), it is sent again on each attempt."""
 
     def __init__(self, client: Any, kwargs: dict[str, Any], protocol: str) -> None:
         self.client = client

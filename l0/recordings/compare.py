@@ -37,6 +37,10 @@ class ReplayDiff:
     duration: tuple[float | None, float | None]
     summary: list[str] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        """The summary, one difference per line (``identical`` when there is none)."""
+        return "identical" if self.identical and not self.summary else "\n".join(self.summary)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (``l0 replay --diff --json``)."""
         return {
@@ -65,6 +69,30 @@ def _recording(x: Recording | ReplayResult) -> Recording:
 
 def _event(e: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if e is None else {"name": e.get("n"), "attempt": e.get("a"), "data": e.get("d")}
+
+
+def _event_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    """``NAME vs OTHER``, or for the same event the fields that differ (``NAME (ttft:
+    0.012 -> 0.02)``)."""
+    name_a = a["name"] if a else "(none)"
+    name_b = b["name"] if b else "(none)"
+    if a is None or b is None or name_a != name_b:
+        return f"{name_a} vs {name_b}"
+    da, db = a.get("data") or {}, b.get("data") or {}
+    keys = [k for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)]
+    if a.get("attempt") != b.get("attempt"):
+        keys.insert(0, "attempt")
+        da, db = {**da, "attempt": a.get("attempt")}, {**db, "attempt": b.get("attempt")}
+    shown = [f"{k}: {_short(da.get(k))} -> {_short(db.get(k))}" for k in keys[:3]]
+    more = f", +{len(keys) - 3} more" if len(keys) > 3 else ""
+    return f"{name_a} ({'; '.join(shown)}{more})" if shown else f"{name_a} (same data)"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def compare_replays(a: Recording | ReplayResult, b: Recording | ReplayResult) -> ReplayDiff:
@@ -120,9 +148,7 @@ def compare_replays(a: Recording | ReplayResult, b: Recording | ReplayResult) ->
     if ta != tb:
         s.append("text differs")
     if first is not None:
-        name_a = first[1]["name"] if first[1] else "(none)"
-        name_b = first[2]["name"] if first[2] else "(none)"
-        s.append(f"first differing event #{first[0]}: {name_a} vs {name_b}")
+        s.append(f"first differing event #{first[0]}: {_event_difference(first[1], first[2])}")
     if not s and not diff.identical:
         s.append("same events and text; timing or source details differ")
     return diff

@@ -215,8 +215,6 @@ def _render_diff(diff: ReplayDiff, console: Any) -> None:
 
 
 async def _main(args: argparse.Namespace, out: TextIO, overrides: dict[str, Any]) -> int:
-    from rich.console import Console
-
     rec = await load_recording(args.target, args.key)
     replayed = await replay(rec, **overrides)
     shown = replayed.recording if overrides else rec
@@ -236,6 +234,8 @@ async def _main(args: argparse.Namespace, out: TextIO, overrides: dict[str, Any]
             doc["diff"] = diff.to_dict()
         out.write(json.dumps(doc, indent=2, default=str) + "\n")
         return 0
+    from rich.console import Console
+
     console = Console(file=out, width=110, color_system=None)
     if out.isatty():
         console = Console(file=out, width=None)

@@ -196,6 +196,11 @@ class Source:
         ):
             self._fn = source
             self._takes_attempt = takes_attempt(source, label)
+        elif getattr(type(source), "l0_resendable", False):
+            # A request description l0 sends itself on each attempt (l0.fastlane's): re-sent
+            # as it is on a retry (the same messages: use a factory to continue).
+            self._fn = lambda: source
+            self._takes_attempt = False
         elif _is_stream_like(source) or inspect.isawaitable(source):
             # A ready stream: readable once. Iterables that make a fresh iterator on each
             # iter() (lists, tuples) can be re-read on retry; iterators cannot.

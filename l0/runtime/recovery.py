@@ -99,12 +99,16 @@ async def on_failure(run: Run, exc: BaseException) -> tuple[Decision, list[Event
             EventName.RETRY_GIVE_UP, reason=decision.reason, retries=run.counters.total
         )
     if decision.action is Action.GIVE_UP:
-        logger.warning(
+        category = err.category.value if err else ErrorCategory.INTERNAL.value
+        # A usage or programming error (internal, never retried) is raised to the caller as
+        # it is: a warning beside it would only repeat it (INFO, for an l0 log reader).
+        logger.log(
+            logging.INFO if category == ErrorCategory.INTERNAL.value else logging.WARNING,
             "l0 stream %s gave up after %d attempt(s): %s (category=%s)",
             run.opts.stream_id,
             run.attempts,
             decision.reason,
-            err.category.value if err else ErrorCategory.INTERNAL.value,
+            category,
         )
         final = (
             RetryBudgetExhaustedError(budget_key, errors=run.errors)

@@ -43,6 +43,13 @@ def test_import_l0_needs_only_the_core_dependencies() -> None:
         result = anyio.run(lambda: l0.run(ScriptedSource(["a", drop()], ["ab"]),
                                           retry=l0.Retry(base_delay=0)))
         assert result.text == "ab", result.text
+        assert "rich" not in sys.modules  # (a core dependency, for `l0 replay` only)
+        try:
+            import l0.fastlane
+        except ImportError as exc:
+            assert "pip install 'l0[openai]'" in str(exc), exc
+        else:
+            raise AssertionError("l0.fastlane imported without the SDKs' HTTP client")
         print("ok")
         """
     )

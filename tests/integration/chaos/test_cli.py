@@ -66,3 +66,36 @@ def test_cli_rejects_a_bad_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown key 'explode'" in capsys.readouterr().err
     assert main(["chaos", "--host", "0.0.0.0"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_cli_server_outlives_a_client_that_hangs_up_mid_answer() -> None:
+    # `l0 chaos` died silently (SIGPIPE, exit 141) when a client closed the connection while
+    # tokens were still being written: the CLI reset SIGPIPE for every command.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "l0", "chaos", "--port", "0", "--quiet", "--plan", "slow=0.02"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        banner = [proc.stdout.readline() for _ in range(2)]
+        openai_url = banner[1].split("base_url=")[1].strip()
+        for _ in range(3):  # hang up after the first bytes, three times
+            with (
+                httpx2.Client(base_url=openai_url) as client,
+                client.stream("POST", "/chat/completions", json=chat_body()) as response,
+            ):
+                assert response.status_code == 200
+                next(response.iter_raw())
+        with httpx2.Client(base_url=openai_url, timeout=30) as client:
+            after = client.post("/chat/completions", json=chat_body())
+        assert proc.poll() is None, f"the server died: exit {proc.returncode}"
+        assert openai_text(after.content)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()

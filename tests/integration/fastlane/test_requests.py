@@ -220,3 +220,34 @@ async def test_an_azure_client_sends_the_typed_request() -> None:
     typed, fast = _sent(server)
     assert fast == typed
     assert typed[1] == "/openai/deployments/gpt-chaos/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("helper", "client", "message"),
+    [
+        ("openai_chat", openai.OpenAI(api_key="k"), r"async client \(AsyncOpenAI or "),
+        ("openai_responses", openai.OpenAI(api_key="k"), r"async client .*got OpenAI$"),
+        ("anthropic_messages", openai.AsyncOpenAI(api_key="k"), "anthropic async client"),
+    ],
+    ids=["sync-openai", "sync-openai-responses", "openai-for-anthropic"],
+)
+def test_a_wrong_client_is_named_with_the_one_to_use(
+    helper: str, client: Any, message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        getattr(l0.fastlane, helper)(client, model="m", messages=CHAT_USER)
+
+
+async def test_a_request_passed_as_the_source_is_sent_again_on_each_attempt() -> None:
+    # l0.run(l0.fastlane.openai_chat(...)) was refused ("source must be a callable"): a ready
+    # SDK stream is read once, but a fast-lane request is l0's to send, again on a retry.
+    async with (
+        ChaosServer("status=503; drop_after_tokens=3; ok") as server,
+        openai_client(server) as client,
+    ):
+        request = l0.fastlane.openai_chat(client, **CHAT_CASES["plain"])
+        result = await l0.run(request, retry=l0.Retry(base_delay=0.0), continuation=True)
+    assert result.text == server.answer  # exactly once, though each attempt restarted it
+    assert result.state.network_retry_count + result.state.model_retry_count == 2
+    assert len(server.requests) == 3
+    assert len({repr(r.body) for r in server.requests}) == 1  # the same request each time

@@ -255,6 +255,16 @@ async def test_logging_info_per_retry_and_fallback_warning_on_give_up_no_token_t
         await l0.run(ScriptedSource([drop()]), retry=NO_WAIT, clock=FakeClock())
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "gave up after 3 attempt(s)" in warnings[0].getMessage()
+    # A usage error is raised as it is: the give-up line is INFO, no warning beside it.
+    caplog.clear()
+
+    def broken() -> Any:
+        raise ValueError("a bug in the caller's factory")
+
+    with pytest.raises(ValueError, match="a bug in the caller"):
+        await l0.run(broken, retry=NO_WAIT, clock=FakeClock())
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+    assert any("gave up after 1 attempt(s)" in r.getMessage() for r in caplog.records)
 
 
 async def test_logging_resume_reset_and_debug_per_attempt(

@@ -77,8 +77,10 @@ def test_replay_with_overrides_shows_what_would_have_happened() -> None:
         assert diff.status == ("completed", "errored") and diff.attempts == (2, 1)
         assert diff.text == ("Hello, world!", None)
         assert "status: completed -> errored" in diff.summary
+        assert str(diff).splitlines() == diff.summary  # print(diff): one difference per line
         same = l0.compare_replays(rec, await l0.replay(rec))
         assert same.identical and same.first_event is None and same.summary == []
+        assert str(same) == "identical"
 
     anyio.run(main)
 
@@ -342,3 +344,33 @@ def test_each_header_records_its_own_run_s_policies() -> None:
         assert [h["options"]["retry"]["base_delay"] for h in headers][::2] == [0.25, 0.25]
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ({"name": "A", "attempt": 1, "data": {}}, None, "A vs (none)"),
+        (
+            {"name": "A", "attempt": 1, "data": {}},
+            {"name": "B", "attempt": 1, "data": {}},
+            "A vs B",
+        ),
+        (
+            {"name": "FIRST_TOKEN", "attempt": 1, "data": {"ttft": 0.0123456, "x": 1}},
+            {"name": "FIRST_TOKEN", "attempt": 1, "data": {"ttft": 0.02, "x": 1}},
+            "FIRST_TOKEN (ttft: 0.01235 -> 0.02)",
+        ),
+        (
+            {"name": "ERROR", "attempt": 1, "data": {"code": "a"}},
+            {"name": "ERROR", "attempt": 2, "data": {"code": "b"}},
+            "ERROR (attempt: 1 -> 2; code: 'a' -> 'b')",
+        ),
+    ],
+)
+def test_the_first_differing_event_says_what_differs(
+    a: dict[str, Any], b: dict[str, Any] | None, expected: str
+) -> None:
+    # (It read "FIRST_TOKEN vs FIRST_TOKEN" when only the payload differed.)
+    from l0.recordings.compare import _event_difference
+
+    assert _event_difference(a, b) == expected
