@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from l0.events import EventName
-from l0.redaction import redact_text
+from l0.redaction import may_hold_credential, redact_text
 from l0.types import ObservabilityEvent, Telemetry
 
 if TYPE_CHECKING:
@@ -128,7 +128,8 @@ class Emitter:
         if not self.active:
             return
         for key, value in data.items():
-            if value.__class__ is str:  # e.g. a reason quoting a provider message
+            # e.g. a reason quoting a provider message (the masks run only when one may be in it)
+            if value.__class__ is str and may_hold_credential(value):
                 data[key] = redact_text(value)
         event = ObservabilityEvent(
             name=name.value,
@@ -143,7 +144,7 @@ class Emitter:
         for handler in self._handlers:
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception:
                 self._handler_failed(handler, name.value)
