@@ -113,8 +113,9 @@ class _Plan:
 
     def _options(self, keys: Sequence[str]) -> dict[str, Any]:
         opts = dict(self.opts)
-        if opts.get("breaker") is not None and opts.get("breaker_keys") is None:
-            opts["breaker_keys"] = list(keys)
+        guarded = opts.get("breaker") is not None or opts.get("retry_budget") is not None
+        if guarded and opts.get("keys") is None and opts.get("breaker_keys") is None:
+            opts["keys"] = list(keys)  # one per source: the model names (or deployment ids)
         return opts
 
     def _sources(self, relay: ChunkRelay | None) -> tuple[list[Source], Any]:
@@ -212,6 +213,8 @@ def _plain_plan(kwargs: dict[str, Any], fallbacks: Sequence[FallbackSpec], owner
             f"use l0.integrations.litellm.stream(..., fast_lane=True)"
         )
     l0_opts, params = _split(kwargs, owner)
+    if owner in ("acompletion", "completion"):
+        _refuse_hedge(l0_opts, owner)
     if isinstance(fallbacks, (str, Mapping)) or not isinstance(fallbacks, Sequence):
         raise TypeError("fallbacks must be a list of model names or dicts of LiteLLM kwargs")
     # l0 is the one retry owner: the provider SDK underneath must not retry on its own.
@@ -224,6 +227,15 @@ def _plain_plan(kwargs: dict[str, Any], fallbacks: Sequence[FallbackSpec], owner
         fast_sources(plan.params)  # refuses a provider or argument the fast lane cannot send
         plan.fast = True
     return plan
+
+
+def _refuse_hedge(l0_opts: Mapping[str, Any], owner: str) -> None:
+    """The chunk forms relay one attempt's chunks at a time: a hedged twin has no place."""
+    if l0_opts.get("hedge") is not None:
+        raise TypeError(
+            f"{owner}(hedge=...): the LiteLLM chunk forms relay one attempt at a time; "
+            "hedge the l0 event form, l0.integrations.litellm.stream(..., hedge=...)"
+        )
 
 
 def _keys(plan: _Plan) -> list[str]:
@@ -362,11 +374,13 @@ class L0Router:
             **kwargs: ``model`` (the group), ``messages``, LiteLLM's and l0's options.
         """
         plan, keys = self._plan(kwargs, fallbacks)
+        _refuse_hedge(plan.opts, "L0Router.acompletion")
         return await _respond(plan, keys)
 
     def completion(self, *, fallbacks: Sequence[str] = (), **kwargs: Any) -> Any:
         """Blocking :meth:`acompletion` (an iterator of chunks with ``stream=True``)."""
         plan, keys = self._plan(kwargs, fallbacks)
+        _refuse_hedge(plan.opts, "L0Router.completion")
         chunks = plan.chunks_sync(keys)
         return chunks if plan.stream else _build(list(chunks), plan)
 

@@ -67,7 +67,11 @@ class L0Handler(CustomLogger):
             ``fallbacks`` (router model groups tried after the request's own),
             ``detect_zero_output``, ``detect_truncation``, ``clock``, and ``breaker`` (an
             :class:`l0.CircuitBreaker` keyed by deployment id: deployments whose circuit
-            is open are left out by :meth:`async_filter_deployments`).
+            is open are left out by :meth:`async_filter_deployments`), ``release``,
+            ``keep_raw``, the ``on_*`` callbacks and ``record`` (a store or path: each
+            proxy stream is recorded under its own ``stream_id``, for :func:`l0.replay`).
+            Not taken: ``stream_id``, ``context``, ``keys``, ``retry_budget``, ``hedge``
+            (see :data:`~l0.integrations.litellm.options.HANDLER_OPTIONS`).
 
     Raises:
         TypeError: For an unknown option (naming the closest valid one) or a bad value.

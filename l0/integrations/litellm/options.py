@@ -15,57 +15,37 @@ import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["HANDLER_OPTIONS", "L0_OPTIONS", "check_names", "reject_near_misses"]
+from l0.runtime.options import OPTION_NAMES
 
-#: Keyword arguments taken by l0 in ``acompletion``/``L0Router`` (everything else: LiteLLM).
-L0_OPTIONS = frozenset(
-    {
-        "retry",
-        "timeout",
-        "guardrails",
-        "drift",
-        "continuation",
-        "check_intervals",
-        "on_event",
-        "context",
-        "detect_zero_output",
-        "detect_truncation",
-        "keep_raw",
-        "clock",
-        "stream_id",
-        "breaker",
-        "breaker_keys",
-        "on_start",
-        "on_retry",
-        "on_fallback",
-        "on_checkpoint",
-        "on_resume",
-        "on_timeout",
-        "on_violation",
-        "on_drift",
-        "on_tool_call",
-        "on_abort",
-        "on_complete",
-        "on_error",
-    }
+__all__ = [
+    "HANDLER_OPTIONS",
+    "INTEGRATION_OWNED",
+    "L0_OPTIONS",
+    "check_names",
+    "reject_near_misses",
+]
+
+#: Run options the integration fills in itself: ``fallbacks`` here are LiteLLM models or
+#: kwargs (not l0 sources), and the adapter is LiteLLM's (or the fast lane's).
+INTEGRATION_OWNED = frozenset({"fallbacks", "adapter"})
+
+#: Keyword arguments taken by l0 in ``acompletion``/``stream``/``L0Router`` (everything else:
+#: LiteLLM): every :class:`l0.RunOptions` name the integration does not fill in itself, so a
+#: new run option (``record``, ``release``, ``retry_budget``, ``hedge``, …) is l0's here too
+#: and never reaches the provider.
+L0_OPTIONS = OPTION_NAMES - INTEGRATION_OWNED
+
+#: Run options that do not apply to the proxy streams of ``L0Handler``: ``on_event`` is its
+#: own argument; each stream gets its own id and context; ``keys``/``retry_budget`` need one
+#: key per source, which the proxy's router picks per request (the handler's ``breaker`` is
+#: keyed by deployment id instead); a ``hedge`` twin would share the stream's chunk relay.
+_NOT_IN_PROXY = frozenset(
+    {"on_event", "stream_id", "context", "keys", "breaker_keys", "retry_budget", "hedge"}
 )
 
-#: The options of ``L0Handler`` (besides ``on_event``): how proxy streams are run.
-HANDLER_OPTIONS = frozenset(
-    {
-        "retry",
-        "timeout",
-        "continuation",
-        "guardrails",
-        "drift",
-        "check_intervals",
-        "clock",
-        "detect_zero_output",
-        "detect_truncation",
-        "breaker",
-        "fallbacks",
-    }
-)
+#: The options of ``L0Handler`` (besides ``on_event``): how proxy streams are run
+#: (``fallbacks``: further proxy model groups).
+HANDLER_OPTIONS = (L0_OPTIONS - _NOT_IN_PROXY) | {"fallbacks"}
 
 
 def _suggest(name: str, valid: Iterable[str], cutoff: float = 0.6) -> str | None:
