@@ -3,8 +3,9 @@
 For a model LiteLLM routes to an OpenAI-compatible endpoint (``openai/…`` or a bare OpenAI
 model name, ``hosted_vllm/…``, ``litellm_proxy/…``), :func:`fast_sources` builds sources that
 send the request with an ``openai.AsyncOpenAI`` made from LiteLLM's own routing arguments
-(``api_base``, ``api_key``, ``organization``; the key and base LiteLLM would resolve from the
-environment otherwise) and read the SSE bytes with the fast lane, instead of going through
+(``model`` and ``custom_llm_provider`` pick the provider; ``api_base``, ``api_key``,
+``organization``; the key and base LiteLLM would resolve from the environment otherwise)
+and read the SSE bytes with the fast lane, instead of going through
 ``litellm.acompletion`` and its per-chunk objects.
 
 What the switch does not cover: LiteLLM's parameter translation (the arguments are sent to
@@ -24,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import litellm
+from litellm.exceptions import BadRequestError
 
 from l0.fastlane import openai_chat
 from l0.types import Attempt
@@ -36,10 +38,19 @@ OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "litellm_proxy"})
 """LiteLLM providers whose chat endpoint speaks the OpenAI chat completions protocol."""
 
 _ROUTING = frozenset(
-    {"model", "messages", "api_base", "base_url", "api_key", "organization", "max_retries"}
+    {
+        "model",
+        "messages",
+        "api_base",
+        "base_url",
+        "api_key",
+        "organization",
+        "max_retries",
+        "custom_llm_provider",
+    }
 )
 """LiteLLM arguments the switch reads to build the client (not sent as request fields)."""
-_LITELLM_ONLY = frozenset({"metadata", "custom_llm_provider"})
+_LITELLM_ONLY = frozenset({"metadata"})
 """LiteLLM arguments whose meaning differs from the openai argument of the same name."""
 
 _clients: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
@@ -55,13 +66,24 @@ def _create_params() -> frozenset[str]:
 def _route(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(the endpoint's model name, client arguments, create arguments) for one call."""
     model = str(params.get("model"))
+    provider_hint = params.get("custom_llm_provider")
+    named = f"{model!r} (custom_llm_provider={provider_hint!r})" if provider_hint else repr(model)
     base = params.get("api_base") or params.get("base_url")
-    name, provider, key, resolved_base = litellm.get_llm_provider(
-        model=model, api_base=base, api_key=params.get("api_key")
-    )
+    try:
+        name, provider, key, resolved_base = litellm.get_llm_provider(
+            model=model,
+            custom_llm_provider=provider_hint,
+            api_base=base,
+            api_key=params.get("api_key"),
+        )
+    except BadRequestError as exc:  # LiteLLM cannot tell the provider
+        raise TypeError(
+            f"fast_lane=True: LiteLLM cannot tell which provider serves {named}; name it in "
+            "the model ('openai/...') or with custom_llm_provider="
+        ) from exc
     if provider not in OPENAI_COMPATIBLE:
         raise TypeError(
-            f"fast_lane=True sends OpenAI chat completions requests; LiteLLM routes {model!r} "
+            f"fast_lane=True sends OpenAI chat completions requests; LiteLLM routes {named} "
             f"to {provider!r} (fast-lane providers: {', '.join(sorted(OPENAI_COMPATIBLE))}). "
             "Drop fast_lane for this call"
         )

@@ -13,7 +13,7 @@ from l0.integrations import litellm as l0_litellm
 from l0.testing import FakeClock
 from l0.types import EventType, ObservabilityEvent
 
-from .conftest import USER, openai_kwargs
+from .conftest import USER, drain, openai_kwargs
 
 pytestmark = pytest.mark.anyio
 
@@ -90,3 +90,22 @@ def test_fast_lane_misuse_is_refused_before_any_call(kwargs: dict[str, Any], mes
 async def test_the_chunk_forms_refuse_fast_lane() -> None:
     with pytest.raises(TypeError, match=r"use l0.integrations.litellm.stream\(..., fast_lane"):
         await l0_litellm.acompletion(**BASE, stream=True, fast_lane=True)
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm", "litellm_proxy"])
+async def test_fast_lane_routes_by_custom_llm_provider(provider: str) -> None:
+    async with ChaosServer() as server:
+        kwargs = {**openai_kwargs(server, "chaos"), "custom_llm_provider": provider}
+        result = await drain(l0_litellm.stream(**kwargs, fast_lane=True, clock=FakeClock()))
+    assert result.text == DEFAULT_ANSWER
+    (request,) = server.requests
+    assert request.body["model"] == "chaos"
+    assert "custom_llm_provider" not in request.body
+
+
+def test_fast_lane_refuses_other_custom_llm_providers_clearly() -> None:
+    base = {"messages": USER, "api_key": "k", "api_base": "http://127.0.0.1:9", "fast_lane": True}
+    with pytest.raises(TypeError, match=r"routes 'claude-x' \(custom_llm_provider='anthropic'\)"):
+        l0_litellm.stream(model="claude-x", custom_llm_provider="anthropic", **base)
+    with pytest.raises(TypeError, match="cannot tell which provider serves 'chaos'"):
+        l0_litellm.stream(model="chaos", **base)
