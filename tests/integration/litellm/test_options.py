@@ -124,3 +124,37 @@ async def test_the_chunk_forms_refuse_hedge() -> None:
         await l0_litellm.acompletion(
             model="openai/m", messages=USER, stream=True, hedge=l0.Hedge(delay=1.0)
         )
+
+
+async def test_retry_budget_is_keyed_by_model_name() -> None:
+    budget = l0.RetryBudget(max_tokens=1.0)  # one retry, then failures go to the fallback
+    async with ChaosServer(f"{PLAN}; ok; {PLAN}; ok", restate=4) as server:
+        kwargs = {**openai_kwargs(server, "openai/primary"), "fallbacks": ["openai/backup"]}
+        for _ in range(2):
+            result = await drain(
+                l0_litellm.stream(**kwargs, retry_budget=budget, clock=FakeClock())
+            )
+            assert result.text == DEFAULT_ANSWER
+    calls = [(r.body["model"], r.outcome) for r in server.requests]
+    assert calls == [
+        ("primary", "dropped"),
+        ("primary", "complete"),  # the budget's one retry
+        ("primary", "dropped"),
+        ("backup", "complete"),  # refused a retry: on to the fallback at once
+    ]
+    assert await budget.tokens("openai/primary") < 1.0 == await budget.tokens("openai/backup")
+    assert not any("retry_budget" in r.body for r in server.requests)
+
+
+async def test_stream_takes_hedge() -> None:
+    async with ChaosServer("stall_after_tokens=0; ok") as server:
+        result = await drain(
+            l0_litellm.stream(
+                **openai_kwargs(server, "openai/primary"),
+                fallbacks=["openai/backup"],
+                hedge=l0.Hedge(delay=0.1, target="fallback"),
+                timeout=l0.Timeout(initial_token=20.0),
+            )
+        )
+    assert result.text == DEFAULT_ANSWER and result.fallback_index == 1
+    assert [r.body["model"] for r in server.requests] == ["primary", "backup"]
