@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 import l0
@@ -50,7 +51,9 @@ def test_a_misspelt_option_still_names_the_closest() -> None:
         L0Runnable(None, recrod=l0.MemoryStore())
 
 
-@pytest.mark.parametrize("wrapper", ["runnable", "chat_model", "configurable"])
+@pytest.mark.parametrize(
+    "wrapper", ["runnable", "chat_model", "configurable", "configurable_chat_model_step"]
+)
 async def test_a_recorded_langchain_run_replays_identical(wrapper: str) -> None:
     store = l0.MemoryStore()
     async with ChaosServer(PLAN) as server:
@@ -59,8 +62,11 @@ async def test_a_recorded_langchain_run_replays_identical(wrapper: str) -> None:
             runnable: Any = L0Runnable(_llm(server), record=store, clock=FakeClock())
         elif wrapper == "chat_model":
             runnable = L0ChatModel(_llm(server), record=store, clock=FakeClock())
-        else:
+        elif wrapper == "configurable":
             runnable = L0Runnable(_llm(server), clock=FakeClock())
+            config = {"configurable": {"record": store}}
+        else:  # a chat-model step reads the chain's configurable
+            runnable = RunnableLambda(lambda x: x) | L0ChatModel(_llm(server), clock=FakeClock())
             config = {"configurable": {"record": store}}
         chunks = [c.content async for c in runnable.astream("Tell me", config)]
         assert len(server.requests) == 2  # the drop was continued
