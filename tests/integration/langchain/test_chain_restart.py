@@ -13,30 +13,21 @@ from typing import Any
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_openai import ChatOpenAI
 
 import l0
 from l0.chaos import ChaosServer
 from l0.integrations.langchain import L0Runnable
 from l0.testing import FakeClock
 
+from .chaos_models import chaos_openai
+
 pytestmark = pytest.mark.anyio
 
 PLAN = "drop_after_tokens=5"
 
 
-def _llm(server: ChaosServer) -> ChatOpenAI:
-    return ChatOpenAI(
-        model="gpt-4o-mini",
-        base_url=server.openai_base_url,
-        api_key="t",  # type: ignore[arg-type]
-        max_retries=0,
-        streaming=True,
-    )
-
-
 def _chain(server: ChaosServer) -> Any:
-    return ChatPromptTemplate.from_template("{q}") | _llm(server) | StrOutputParser()
+    return ChatPromptTemplate.from_template("{q}") | chaos_openai(server) | StrOutputParser()
 
 
 async def _answer() -> str:
@@ -85,7 +76,7 @@ async def test_wrapping_the_model_instead_continues_and_streams_clean_text() -> 
     async with ChaosServer(PLAN) as server:
         chain = (
             ChatPromptTemplate.from_template("{q}")
-            | L0Runnable(_llm(server), clock=FakeClock())
+            | L0Runnable(chaos_openai(server), clock=FakeClock())
             | StrOutputParser()
         )
         text = "".join([chunk async for chunk in chain.astream({"q": "hi"})])

@@ -12,7 +12,6 @@ import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda
-from langchain_openai import ChatOpenAI
 
 import l0
 from l0.chaos import ChaosServer
@@ -22,19 +21,11 @@ from l0.runtime.options import OPTION_NAMES
 from l0.testing import FakeClock
 from tests.integration.observability.conftest import Otel, make_otel
 
+from .chaos_models import chaos_openai
+
 pytestmark = pytest.mark.anyio
 
 PLAN = "drop_after_tokens=5"
-
-
-def _llm(server: ChaosServer, model: str = "gpt-4o-mini") -> ChatOpenAI:
-    return ChatOpenAI(
-        model=model,
-        base_url=server.openai_base_url,
-        api_key="t",  # type: ignore[arg-type]
-        max_retries=0,
-        streaming=True,
-    )
 
 
 def test_the_wrappers_take_every_core_option_that_applies() -> None:
@@ -59,14 +50,16 @@ async def test_a_recorded_langchain_run_replays_identical(wrapper: str) -> None:
     async with ChaosServer(PLAN) as server:
         config: Any = None
         if wrapper == "runnable":
-            runnable: Any = L0Runnable(_llm(server), record=store, clock=FakeClock())
+            runnable: Any = L0Runnable(chaos_openai(server), record=store, clock=FakeClock())
         elif wrapper == "chat_model":
-            runnable = L0ChatModel(_llm(server), record=store, clock=FakeClock())
+            runnable = L0ChatModel(chaos_openai(server), record=store, clock=FakeClock())
         elif wrapper == "configurable":
-            runnable = L0Runnable(_llm(server), clock=FakeClock())
+            runnable = L0Runnable(chaos_openai(server), clock=FakeClock())
             config = {"configurable": {"record": store}}
         else:  # a chat-model step reads the chain's configurable
-            runnable = RunnableLambda(lambda x: x) | L0ChatModel(_llm(server), clock=FakeClock())
+            runnable = RunnableLambda(lambda x: x) | L0ChatModel(
+                chaos_openai(server), clock=FakeClock()
+            )
             config = {"configurable": {"record": store}}
         chunks = [c.content async for c in runnable.astream("Tell me", config)]
         assert len(server.requests) == 2  # the drop was continued
@@ -80,7 +73,7 @@ async def test_an_l0_chat_model_run_span_names_the_wrapped_model() -> None:
     otel: Otel = make_otel()
     try:
         async with ChaosServer() as server:
-            llm = L0ChatModel(_llm(server, "gpt-4.1-nano"), on_event=otel.handler)
+            llm = L0ChatModel(chaos_openai(server, "gpt-4.1-nano"), on_event=otel.handler)
             await llm.ainvoke("Tell me")
         run = otel.span("chat gpt-4.1-nano")
         attrs = dict(run.attributes or {})
@@ -94,10 +87,12 @@ async def test_the_model_of_a_wrapped_chain_names_the_span_and_context_wins() ->
     otel: Otel = make_otel()
     try:
         async with ChaosServer() as server:
-            chain = ChatPromptTemplate.from_template("{q}") | _llm(server) | StrOutputParser()
+            chain = (
+                ChatPromptTemplate.from_template("{q}") | chaos_openai(server) | StrOutputParser()
+            )
             await L0Runnable(chain, on_event=otel.handler).ainvoke({"q": "hi"})
             await L0Runnable(
-                _llm(server), on_event=otel.handler, context={"model": "mine", "team": "a"}
+                chaos_openai(server), on_event=otel.handler, context={"model": "mine", "team": "a"}
             ).ainvoke("hi")
         assert dict(otel.span("chat gpt-4o-mini").attributes or {})["gen_ai.provider.name"] == (
             "openai"
