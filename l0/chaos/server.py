@@ -33,7 +33,13 @@ from l0.chaos.plan import Fault, PlanLike, parse_fault, parse_plan
 from l0.chaos.profiles import PROFILE_HEADER, PROFILES, Profile, get_profile
 from l0.chaos.respond import ChaosRequest, credentials, play, redact
 from l0.chaos.threaded import ServerThread
-from l0.chaos.tools import DEFAULT_TOOL_CALLS, ToolCallSpec, fragments, wants_tools
+from l0.chaos.tools import (
+    DEFAULT_TOOL_CALLS,
+    ToolCallSpec,
+    check_tool_calls,
+    fragments,
+    wants_tools,
+)
 from l0.chaos.wire import ANTHROPIC, CREATED, OPENAI_CHAT, OPENAI_RESPONSES, make_wire
 
 __all__ = ["HEADER", "ChaosServer"]
@@ -93,7 +99,8 @@ class ChaosServer:
         profile: The provider quirk profile of requests that name none (default
             ``openai``: no quirks; see :mod:`l0.chaos.profiles`).
         tool_calls: ``(name, arguments)`` of the calls a request offering ``tools`` gets
-            (default: two ``search`` calls); empty: such requests get the text answer.
+            (arguments: a dict or its JSON text; default: two ``search`` calls); empty: such
+            requests get the text answer.
         tool_pieces: Fragments each call's arguments are cut into (profiles that send
             whole calls ignore it).
 
@@ -131,7 +138,7 @@ class ChaosServer:
         self.port = port
         self.on_request = on_request
         self.profile = get_profile(profile)
-        self.tool_calls = tuple(tool_calls)
+        self.tool_calls = check_tool_calls(tool_calls)
         if isinstance(tool_pieces, bool) or not isinstance(tool_pieces, int) or tool_pieces < 1:
             raise ValueError(f"tool_pieces must be an int >= 1, got {tool_pieces!r}")
         self.tool_pieces = tool_pieces

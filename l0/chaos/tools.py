@@ -14,7 +14,14 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DEFAULT_TOOL_CALLS", "ToolCallSpec", "ToolFragment", "fragments", "wants_tools"]
+__all__ = [
+    "DEFAULT_TOOL_CALLS",
+    "ToolCallSpec",
+    "ToolFragment",
+    "check_tool_calls",
+    "fragments",
+    "wants_tools",
+]
 
 ToolCallSpec = tuple[str, Mapping[str, Any]]
 """``(name, arguments)`` of one call the server answers with."""
@@ -24,6 +31,36 @@ DEFAULT_TOOL_CALLS: tuple[ToolCallSpec, ...] = (
     ("search", {"query": "weather Rome"}),
 )
 """Two parallel calls to the same tool: the case index conventions get wrong."""
+
+
+def check_tool_calls(calls: Sequence[Any]) -> tuple[ToolCallSpec, ...]:
+    """``calls`` as ``(name, arguments)`` pairs; arguments given as a JSON object string are
+    parsed.
+
+    Raises:
+        TypeError: An item is not a ``(name, arguments)`` pair with a string name and an
+            object (a mapping, or the JSON text of one) as arguments.
+    """
+    out: list[ToolCallSpec] = []
+    for i, call in enumerate(calls):
+        if not (isinstance(call, (tuple, list)) and len(call) == 2 and isinstance(call[0], str)):
+            raise TypeError(
+                f"tool_calls[{i}] must be a (name, arguments) pair, e.g. "
+                f"('search', {{'query': 'x'}}); got {call!r}"
+            )
+        name, arguments = call
+        if isinstance(arguments, (str, bytes)):
+            try:
+                arguments = orjson.loads(arguments)
+            except orjson.JSONDecodeError:
+                arguments = None
+        if not isinstance(arguments, Mapping):
+            raise TypeError(
+                f"tool_calls[{i}] ({name!r}): arguments must be an object (a dict, or its JSON "
+                f"text); got {call[1]!r}"
+            )
+        out.append((name, dict(arguments)))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -441,8 +441,10 @@ class OutputRetractedError(L0Error):
     back (an OpenAI-format or Vercel SSE stream, a LangChain ``stream()``): the stream ends
     here instead of gluing a second answer onto the first.
 
-    ``release="checked"`` (the default when a rule can reject text) makes this rare; a
-    reset-aware surface (``invoke``, the ``l0`` SSE format) never raises it.
+    The message's advice follows the cause: ``release="checked"`` (the default when a rule
+    can reject text) for a guardrail rejection; continuation for a failure of a source that
+    can continue (a chat model, not a whole chain); and always a reset-aware surface
+    (``invoke``/``ainvoke``, ``l0.run``, the ``l0`` SSE format), which never raises it.
 
     Attributes:
         cause: The error that made l0 restart (a guardrail violation, a drop it could not
@@ -457,12 +459,38 @@ class OutputRetractedError(L0Error):
         why = f" (after {type(cause).__name__})" if cause is not None else ""
         super().__init__(
             f"the answer restarted after {shown} character(s) were sent and this stream cannot "
-            f"take them back{why}; use release='checked', continuation, or a reset-aware "
-            "surface",
+            f"take them back{why}; {self.advice(cause)}",
             **kwargs,
         )
         self.cause = cause
         self.shown = shown
+
+    @staticmethod
+    def advice(cause: BaseException | None) -> str:
+        """What avoids the error, for a restart caused by ``cause``."""
+        surfaces = (
+            "or read a reset-aware surface (invoke/ainvoke, l0.run, the l0 SSE format), "
+            "which returns only the final answer"
+        )
+        if isinstance(cause, GuardrailViolationError):
+            return (
+                "release='checked' holds text back until every rule has passed over it "
+                f"(the default when a rule can reject text), {surfaces}"
+            )
+        if isinstance(cause, ContentError):
+            return (
+                "a content check rejected text already sent (release='checked' holds back "
+                f"only for guardrail rules); {surfaces}"
+            )
+        if cause is not None:
+            return (
+                "continuation=True resumes from the sent text instead of restarting, when the "
+                f"source can continue (a chat model, not a whole chain); {surfaces}"
+            )
+        return (
+            "release='checked' avoids it for guardrail rejections and continuation for "
+            f"failures of a source that can continue; {surfaces}"
+        )
 
 
 class RetriesExhaustedError(L0Error):

@@ -19,7 +19,9 @@ class ReplayDiff:
     Attributes:
         identical: Byte-for-byte equal (:meth:`Recording.canonical`).
         first_event: The first differing lifecycle event as ``(index, a, b)`` (``None``
-            when the lifecycle events are equal); a missing event is ``None``.
+            when the lifecycle events are equal); a missing event is ``None``. Clock
+            measurements in the events' data (``ttft``, durations, elapsed times, loop lag)
+            are left out of this comparison; ``identical`` compares everything.
         text: ``(a, b)`` final texts; ``text_diff`` their unified diff (empty if equal).
         status: ``(a, b)`` outcomes (``completed``, ``errored``, …).
         attempts: ``(a, b)`` attempts made.
@@ -71,6 +73,28 @@ def _event(e: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if e is None else {"name": e.get("n"), "attempt": e.get("a"), "data": e.get("d")}
 
 
+_MEASURED = frozenset({"ttft", "duration", "elapsed", "lag", "opened_until"})
+"""Lifecycle data read off the clock: a replay with other options runs on a virtual clock, so
+these differ by noise; the first *differing* event is found without them."""
+_MEASURED_TELEMETRY = frozenset(
+    {"duration", "started_at", "ended_at", "time_to_first_token", "tokens_per_second", "loop_lag"}
+)
+
+
+def _key(event: dict[str, Any]) -> tuple[Any, ...]:
+    data = event.get("d") or {}
+    kept = {k: v for k, v in data.items() if k not in _MEASURED}
+    telemetry = kept.get("telemetry")
+    if isinstance(telemetry, dict):
+        kept["telemetry"] = {k: v for k, v in telemetry.items() if k not in _MEASURED_TELEMETRY}
+    error = kept.get("error")
+    if isinstance(error, dict) and error.get("__") == "error":
+        # By kind: a timeout's message quotes the seconds it waited.
+        attrs = error.get("attrs") or {}
+        kept["error"] = (error.get("type"), attrs.get("code"), attrs.get("category"))
+    return (event.get("n"), event.get("a"), kept)
+
+
 def _event_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
     """``NAME vs OTHER``, or for the same event the fields that differ (``NAME (ttft:
     0.012 -> 0.02)``)."""
@@ -79,7 +103,7 @@ def _event_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str
     if a is None or b is None or name_a != name_b:
         return f"{name_a} vs {name_b}"
     da, db = a.get("data") or {}, b.get("data") or {}
-    keys = [k for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)]
+    keys = [k for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k) and k not in _MEASURED]
     if a.get("attempt") != b.get("attempt"):
         keys.insert(0, "attempt")
         da, db = {**da, "attempt": a.get("attempt")}, {**db, "attempt": b.get("attempt")}
@@ -108,7 +132,7 @@ def compare_replays(a: Recording | ReplayResult, b: Recording | ReplayResult) ->
     for i in range(max(len(la), len(lb))):
         ea = la[i] if i < len(la) else None
         eb = lb[i] if i < len(lb) else None
-        if ea is None or eb is None or (ea["n"], ea["d"]) != (eb["n"], eb["d"]):
+        if ea is None or eb is None or _key(ea) != _key(eb):
             first = (i, _event(ea), _event(eb))
             break
     ta, tb = ra.text, rb.text

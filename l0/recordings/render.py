@@ -169,6 +169,7 @@ def _render(
 ) -> None:
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     console.rule(f"[bold]{title}[/bold] {rec.stream_id}")
     last = 0.0
@@ -184,12 +185,12 @@ def _render(
             f"[{style}]{line}[/{style}]" if style else line, highlight=False, soft_wrap=True
         )
     if rec.text is not None:
-        console.print(Panel(rec.text, title="final text", expand=False), highlight=False)
+        console.print(Panel(Text(rec.text), title="final text", expand=False), highlight=False)
     table = Table(title="summary", show_header=False)
     for k, v in summary(rec).items():
         if isinstance(v, float):
             v = f"{v:.3f}s"
-        table.add_row(k, str(v))
+        table.add_row(k, Text(str(v)))  # (recorded text, never markup: "[redacted]" stays)
     if replayed is not None and replayed.identical is not None:
         table.add_row("replay", "identical byte for byte" if replayed.identical else "DIFFERS")
     console.print(table)
@@ -197,18 +198,25 @@ def _render(
 
 def _render_diff(diff: ReplayDiff, console: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="diff", show_header=True)
     table.add_column("")
     table.add_column("a")
     table.add_column("b")
-    table.add_row("status", *diff.status)
-    table.add_row("attempts", *map(str, diff.attempts))
-    table.add_row("errors by category", *map(str, diff.retries_by_category))
-    table.add_row("duration", *(f"{d:.3f}s" if d is not None else "-" for d in diff.duration))
+    rows = {
+        "status": diff.status,
+        "attempts": tuple(map(str, diff.attempts)),
+        "errors by category": tuple(map(str, diff.retries_by_category)),
+        "duration": tuple(f"{d:.3f}s" if d is not None else "-" for d in diff.duration),
+    }
+    for name, (a, b) in rows.items():
+        table.add_row(name, Text(a), Text(b))
     console.print(table)
     console.print(
-        "identical byte for byte" if diff.identical else "\n".join(diff.summary), highlight=False
+        "identical byte for byte" if diff.identical else "\n".join(diff.summary),
+        highlight=False,
+        markup=False,
     )
     if diff.text_diff:
         console.print(diff.text_diff, highlight=False, markup=False)

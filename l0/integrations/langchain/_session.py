@@ -30,6 +30,7 @@ from l0.integrations.langchain._messages import (
     is_chat_model,
     to_messages,
 )
+from l0.integrations.langchain._options import configured_options, run_context
 from l0.integrations.langchain._released import ReleasedRuns
 from l0.observability.events import EventName
 from l0.runtime.events import EventHandler
@@ -154,6 +155,8 @@ class Session:
         else:
             sources = [self._source(r, i) for i, r in enumerate(owner.runnables())]
         options = owner.l0_options()
+        options.update(configured_options(self.config.get("configurable") or {}))
+        options["context"] = run_context(owner.runnable, options.get("context"))
         if guard:
             options["retry"] = _NO_RETRY  # the upstream cannot be re-run
         self.stream = l0_stream(

@@ -29,13 +29,11 @@ from typing_extensions import Self
 
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
-from l0.integrations.langchain._options import check_option_names
+from l0.integrations.langchain._options import RUN_OPTIONS, L0Options, check_option_names
 from l0.integrations.langchain._rewrap import structured_output, unwrap
 from l0.integrations.langchain._session import RESET, Session, continuation_of, reset_notice
-from l0.runtime.events import EventHandler
 from l0.runtime.options import build_options
-from l0.runtime.timers import Clock
-from l0.types import CheckIntervals, Continuation, Retry, Timeout
+from l0.types import Continuation
 
 __all__ = ["L0ChatModel"]
 
@@ -44,7 +42,7 @@ __all__ = ["L0ChatModel"]
 _RUN_FIELDS = frozenset(BaseChatModel.model_fields) - {"custom_get_token_ids", "profile"}
 
 
-class L0ChatModel(BaseChatModel):
+class L0ChatModel(BaseChatModel, L0Options):
     """A reliable chat model: wraps chat models with retries, continuation, fallbacks,
     timeouts and guardrails, and is itself a ``BaseChatModel``.
 
@@ -63,36 +61,15 @@ class L0ChatModel(BaseChatModel):
     Attributes:
         runnable: The primary chat model (or a ``bind``/``bind_tools`` binding of one).
         fallbacks: Chat models tried in order once the primary is exhausted.
-        retry: The retry policy (default :class:`l0.Retry()`).
-        timeout: Stall and overall deadlines (default :class:`l0.Timeout()`).
-        guardrails: Guardrail rules or a preset.
-        drift: ``None``, ``True`` or a drift detector.
-        continuation: Continue from the checkpoint after a failure (default True).
-        check_intervals: How often streaming checks run.
-        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
-            text; docs/what-your-user-sees.md).
-        detect_zero_output: Treat an empty answer as an error (default True).
-        clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
-        on_event: Receives every :class:`l0.ObservabilityEvent`.
+        retry, timeout, guardrails, …: Every option of :func:`l0.stream` that applies
+            (:class:`~l0.integrations.langchain._options.L0Options`), ``record`` and
+            ``context`` included. ``detect_zero_output`` defaults to on.
     """
 
     runnable: Runnable[LanguageModelInput, BaseMessage]
     fallbacks: Sequence[Runnable[LanguageModelInput, BaseMessage]] = Field(default_factory=list)
-    retry: Retry | None = None
-    timeout: Timeout | None = None
-    guardrails: Any = ()
-    drift: Any = None
-    continuation: bool | Continuation = True
-    check_intervals: CheckIntervals | None = None
-    release: str | None = None
-    detect_zero_output: bool | None = None
-    clock: Clock | None = None
-    on_event: EventHandler | None = None
 
-    L0_OPTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"fallbacks", "retry", "timeout", "guardrails", "drift", "continuation"}
-        | {"check_intervals", "release", "detect_zero_output", "clock", "on_event"}
-    )
+    L0_OPTIONS: ClassVar[frozenset[str]] = RUN_OPTIONS
     """The l0 options (also what :meth:`for_class` accepts)."""
 
     def __init__(
@@ -112,9 +89,7 @@ class L0ChatModel(BaseChatModel):
                     f"L0ChatModel wraps chat models (BaseChatModel), got {type(r).__name__}; "
                     "use L0Runnable for other runnables"
                 )
-        build_options(
-            (), continuation=self.continuation, on_event=self.on_event, **self.l0_options()
-        )
+        self.check_l0_options()
         return self
 
     @classmethod
@@ -157,18 +132,6 @@ class L0ChatModel(BaseChatModel):
         return type(name, (cls,), {"__init__": __init__, "__module__": cls.__module__})
 
     # -- what the l0 session reads -------------------------------------------------------------
-
-    def l0_options(self) -> dict[str, Any]:
-        """The options handed to :func:`l0.stream` as they are."""
-        return {
-            "retry": self.retry,
-            "timeout": self.timeout,
-            "guardrails": self.guardrails,
-            "drift": self.drift,
-            "check_intervals": self.check_intervals,
-            "release": self.release,
-            "clock": self.clock,
-        }
 
     def runnables(self) -> list[Runnable[Any, Any]]:
         """The primary model then every fallback."""

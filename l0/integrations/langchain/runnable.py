@@ -13,19 +13,19 @@ import contextlib
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, model_validator
 from typing_extensions import Self
 
 from l0.integrations.langchain._bridge import call_blocking, closing, iterate_blocking
 from l0.integrations.langchain._messages import Accumulator, is_chat_model
-from l0.integrations.langchain._options import check_option_names
+from l0.integrations.langchain._options import L0Options, check_option_names
 from l0.integrations.langchain._rewrap import structured_output, unwrap
 from l0.integrations.langchain._session import (
     L0_EVENTS,
@@ -34,15 +34,12 @@ from l0.integrations.langchain._session import (
     continuation_of,
     reset_notice,
 )
-from l0.runtime.events import EventHandler
-from l0.runtime.options import build_options
-from l0.runtime.timers import Clock
-from l0.types import CheckIntervals, Continuation, Retry, Timeout
+from l0.types import Continuation
 
 __all__ = ["L0_EVENTS", "L0Runnable"]
 
 
-class L0Runnable(RunnableSerializable[Any, Any]):
+class L0Runnable(RunnableSerializable[Any, Any], L0Options):
     """A reliable LangChain runnable: retries, continuation, fallbacks, timeouts, guardrails.
 
     **Model mode** (``runnable`` given)::
@@ -58,34 +55,13 @@ class L0Runnable(RunnableSerializable[Any, Any]):
 
     Attributes:
         runnable: The primary runnable (``None``: guard mode).
-        fallbacks: Runnables tried in order once the primary is exhausted.
-        retry: The retry policy (default :class:`l0.Retry()`).
-        timeout: Stall and overall deadlines (default :class:`l0.Timeout()`).
-        guardrails: Guardrail rules or a preset.
-        drift: ``None``, ``True`` or a drift detector.
-        continuation: Continue chat models from the checkpoint after a failure (default
-            True). Other runnables, or inputs that are not messages, restart instead.
-        check_intervals: How often streaming checks run.
-        release: ``"checked"`` or ``"stream"`` (default: checked when a rule can reject
-            text; docs/what-your-user-sees.md).
-        detect_zero_output: Treat an empty answer as an error (default: on for chat models
-            and text outputs, off otherwise and in guard mode).
-        clock: The l0 clock (tests pass :class:`l0.testing.FakeClock`).
-        on_event: Receives every :class:`l0.ObservabilityEvent`.
+        fallbacks, retry, timeout, guardrails, …: Every option of :func:`l0.stream` that
+            applies (:class:`~l0.integrations.langchain._options.L0Options`), ``record`` and
+            ``context`` included. ``detect_zero_output`` defaults to on for chat models and
+            text outputs, off otherwise and in guard mode.
     """
 
     runnable: Runnable[Any, Any] | None = None
-    fallbacks: Sequence[Runnable[Any, Any]] = Field(default_factory=list)
-    retry: Retry | None = None
-    timeout: Timeout | None = None
-    guardrails: Any = ()
-    drift: Any = None
-    continuation: bool | Continuation = True
-    check_intervals: CheckIntervals | None = None
-    release: str | None = None
-    detect_zero_output: bool | None = None
-    clock: Clock | None = None
-    on_event: EventHandler | None = None
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -101,23 +77,8 @@ class L0Runnable(RunnableSerializable[Any, Any]):
     def _validate(self) -> Self:
         if self.runnable is None and self.fallbacks:
             raise ValueError("L0Runnable: fallbacks need a primary runnable (model mode)")
-        # Validate every l0 option now, with l0's own error messages.
-        build_options(
-            (), continuation=self.continuation, on_event=self.on_event, **self.l0_options()
-        )
+        self.check_l0_options()
         return self
-
-    def l0_options(self) -> dict[str, Any]:
-        """The options handed to :func:`l0.stream` as they are."""
-        return {
-            "retry": self.retry,
-            "timeout": self.timeout,
-            "guardrails": self.guardrails,
-            "drift": self.drift,
-            "check_intervals": self.check_intervals,
-            "release": self.release,
-            "clock": self.clock,
-        }
 
     # -- introspection -------------------------------------------------------------------------
 

@@ -368,3 +368,20 @@ async def test_under_trio_the_server_runs_in_a_thread() -> None:
 
         assert await anyio.to_thread.run_sync(call) == 503
     assert server.requests[0].outcome == "status"
+
+
+def test_tool_calls_are_checked_when_the_server_is_made() -> None:
+    # ("City", '{"name": ...}') crashed every connection ("dictionary update sequence
+    # element #0 has length 1") and the client saw only "Connection error".
+    from l0.chaos import ChaosServer
+
+    parsed = ChaosServer(tool_calls=[("City", '{"name": "Oslo"}')])
+    assert parsed.tool_calls == (("City", {"name": "Oslo"}),)
+    for bad, message in [
+        ([("City", "not json")], r"tool_calls\[0\] \('City'\): arguments must be an object"),
+        ([("City", ["a"])], "arguments must be an object"),
+        (["City"], r"tool_calls\[0\] must be a \(name, arguments\) pair"),
+        ([(1, {})], "must be a"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            ChaosServer(tool_calls=bad)

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from langchain_core.exceptions import OutputParserException
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 import l0
 from l0.chaos import ChaosServer
 from l0.integrations.langchain import L0ChatModel, L0Runnable
 from l0.testing import FakeClock
+
+from .chaos_models import chaos_openai
 
 pytestmark = [
     pytest.mark.anyio,
@@ -31,16 +32,6 @@ class City(BaseModel):
     """A city."""
 
     city: str
-
-
-def _llm(server: ChaosServer) -> ChatOpenAI:
-    return ChatOpenAI(
-        model="gpt-4o-mini",
-        base_url=server.openai_base_url,
-        api_key="t",  # type: ignore[arg-type]
-        max_retries=0,
-        streaming=True,
-    )
 
 
 async def _outcome(runnable: Any) -> Any:
@@ -61,9 +52,11 @@ async def test_a_non_json_answer_fails_as_in_langchain(method: str, include_raw:
     # The chaos answer is prose: LangChain raises (or reports the parsing error with
     # include_raw); l0 used to hand back None.
     async with ChaosServer() as server:
-        plain = _llm(server).with_structured_output(City, method=method, include_raw=include_raw)
+        plain = chaos_openai(server).with_structured_output(
+            City, method=method, include_raw=include_raw
+        )
         wrapped = L0Runnable(
-            _llm(server), retry=l0.Retry(attempts=1), clock=FakeClock()
+            chaos_openai(server), retry=l0.Retry(attempts=1), clock=FakeClock()
         ).with_structured_output(City, method=method, include_raw=include_raw)
         expected, got = await _outcome(plain), await _outcome(wrapped)
     assert got == expected
@@ -72,7 +65,7 @@ async def test_a_non_json_answer_fails_as_in_langchain(method: str, include_raw:
 
 async def test_json_mode_non_json_raises_output_parser_exception() -> None:
     async with ChaosServer() as server:
-        runnable = L0Runnable(_llm(server), clock=FakeClock()).with_structured_output(
+        runnable = L0Runnable(chaos_openai(server), clock=FakeClock()).with_structured_output(
             City, method="json_mode"
         )
         with pytest.raises(OutputParserException, match="Invalid json output"):
@@ -90,7 +83,7 @@ async def test_a_dropped_json_answer_is_recovered_then_parsed(
     async with ChaosServer(
         plan, answer='{"city": "Paris"}', tool_calls=[("City", {"city": "Paris"})]
     ) as server:
-        runnable = L0Runnable(_llm(server), clock=FakeClock()).with_structured_output(
+        runnable = L0Runnable(chaos_openai(server), clock=FakeClock()).with_structured_output(
             City, method=method, include_raw=include_raw
         )
         out = await runnable.ainvoke("Which city?")
@@ -104,14 +97,17 @@ async def test_a_dropped_json_answer_is_recovered_then_parsed(
 async def test_fallbacks_parse_with_each_models_parsers() -> None:
     async with ChaosServer("status=500", answer='{"city": "Oslo"}') as server:
         runnable = L0Runnable(
-            _llm(server), fallbacks=[_llm(server)], retry=l0.Retry(attempts=1), clock=FakeClock()
+            chaos_openai(server),
+            fallbacks=[chaos_openai(server)],
+            retry=l0.Retry(attempts=1),
+            clock=FakeClock(),
         ).with_structured_output(City, method="json_schema")
         assert await runnable.ainvoke("Which city?") == City(city="Oslo")
 
 
 async def test_l0_chat_model_non_json_raises_as_langchain() -> None:
     async with ChaosServer() as server:
-        runnable = L0ChatModel(_llm(server), clock=FakeClock()).with_structured_output(
+        runnable = L0ChatModel(chaos_openai(server), clock=FakeClock()).with_structured_output(
             City, method="json_mode"
         )
         with pytest.raises(OutputParserException, match="Invalid json output"):

@@ -137,3 +137,49 @@ def test_bad_inputs_name_the_fix(scenes: dict[str, Path], tmp_path: Path) -> Non
     bad = l0_cli("replay", str(scenes["drop"]), "--policy", str(policy))
     assert bad.returncode == 2 and "unknown policy key 'retyr'" in bad.stderr
     assert "retry" in bad.stderr
+
+
+def test_recorded_text_is_shown_as_text_not_rich_markup(tmp_path: Path) -> None:
+    # The summary table read "(credentials received: )": rich took "[redacted]" for markup.
+    import anyio
+
+    import l0
+    from l0.testing import ScriptedSource
+
+    store = l0.FileStore(tmp_path / "recs")
+    answer = "a [bold]literal[/bold] and [redacted] answer"
+
+    async def run() -> None:
+        with pytest.raises(l0.L0Error):
+            await l0.run(
+                lambda: (_ for _ in ()).throw(l0.ServerError("key [redacted] refused")),
+                record=store,
+                retry=l0.Retry(max_retries=0),
+            )
+        await l0.run(ScriptedSource([answer]), record=store)
+
+    anyio.run(run)
+    failed, ok = sorted(store.path.glob("*.jsonl"), key=lambda p: "COMPLETE" in p.read_text())
+    done = l0_cli("replay", str(failed))
+    assert done.returncode == 0, done.stderr
+    assert "key [redacted] refused" in done.stdout
+    done = l0_cli("replay", str(ok))
+    assert done.returncode == 0, done.stderr
+    assert answer in done.stdout
+
+
+def test_a_diff_names_the_event_that_differs_not_clock_noise(scenes: dict[str, Path]) -> None:
+    import anyio
+
+    import l0
+
+    async def compare() -> l0.ReplayDiff:
+        rec = await l0.load_recording(scenes["drop"])
+        other = await l0.replay(rec, retry=l0.Retry(max_retries=5, base_delay=0.0))
+        return l0.compare_replays(rec, other)
+
+    diff = anyio.run(compare)
+    # The timings differ (a virtual clock); the first event that differs in what happened is
+    # the retry, whose delay the policy changed (it read "FIRST_TOKEN (ttft: ...)").
+    assert not diff.identical
+    assert "first differing event" in str(diff) and "RETRY_ATTEMPT (delay: " in str(diff)

@@ -356,9 +356,9 @@ def test_each_header_records_its_own_run_s_policies() -> None:
             "A vs B",
         ),
         (
-            {"name": "FIRST_TOKEN", "attempt": 1, "data": {"ttft": 0.0123456, "x": 1}},
-            {"name": "FIRST_TOKEN", "attempt": 1, "data": {"ttft": 0.02, "x": 1}},
-            "FIRST_TOKEN (ttft: 0.01235 -> 0.02)",
+            {"name": "RETRY_ATTEMPT", "attempt": 1, "data": {"delay": 0.0123456, "ttft": 1}},
+            {"name": "RETRY_ATTEMPT", "attempt": 1, "data": {"delay": 0.02, "ttft": 2}},
+            "RETRY_ATTEMPT (delay: 0.01235 -> 0.02)",  # (clock measurements left out)
         ),
         (
             {"name": "ERROR", "attempt": 1, "data": {"code": "a"}},
