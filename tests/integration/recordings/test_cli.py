@@ -183,3 +183,31 @@ def test_a_diff_names_the_event_that_differs_not_clock_noise(scenes: dict[str, P
     # the retry, whose delay the policy changed (it read "FIRST_TOKEN (ttft: ...)").
     assert not diff.identical
     assert "first differing event" in str(diff) and "RETRY_ATTEMPT (delay: " in str(diff)
+
+
+@pytest.mark.parametrize("limit", [None, 3.0, 10.0])
+def test_a_replayed_stall_is_cut_when_the_replays_own_limit_says(
+    scenes: dict[str, Path], limit: float | None
+) -> None:
+    # With overrides the replay's stall moved the virtual clock in doubling 1 s steps: a 10 s
+    # limit reported "32.50s waited" (a 0.1 s one, under any override, "1.101s").
+    import anyio
+
+    import l0
+
+    async def replayed() -> tuple[l0.ReplayResult, l0.Recording]:
+        rec = await l0.load_recording(scenes["stall"])
+        if limit is None:
+            return await l0.replay(rec, continuation=l0.Continuation()), rec
+        return await l0.replay(rec, timeout=l0.Timeout(inter_token=limit)), rec
+
+    rep, rec = anyio.run(replayed)
+    (fired,) = [e for e in rep.lifecycle if e.name == "TIMEOUT_TRIGGERED"]
+    (live,) = [e for e in rec.lifecycle() if e["n"] == "TIMEOUT_TRIGGERED"]
+    if limit is None:  # the live limit: cut where the live run's reading was cut
+        assert fired.data["elapsed"] == pytest.approx(live["d"]["elapsed"], abs=2e-3)
+    else:
+        assert fired.data["elapsed"] == pytest.approx(limit, abs=1e-6)
+    assert rep.text == ANSWER
+    duration = rep.recording.telemetry["duration"]
+    assert duration == pytest.approx(rec.telemetry["duration"] + (limit or 0.1) - 0.1, abs=0.01)
