@@ -211,3 +211,49 @@ def test_a_replayed_stall_is_cut_when_the_replays_own_limit_says(
     assert rep.text == ANSWER
     duration = rep.recording.telemetry["duration"]
     assert duration == pytest.approx(rec.telemetry["duration"] + (limit or 0.1) - 0.1, abs=0.01)
+
+
+def test_a_replay_that_needs_more_than_was_recorded_says_so(tmp_path: Path) -> None:
+    # A failed run replayed with more retries wants attempts never recorded: the outcome is
+    # inconclusive. --json said nothing of it, and the replayed run's "gave up" log reached
+    # stderr as if a live run had failed.
+    import anyio
+
+    import l0
+    from l0.testing import ScriptedSource, drop
+
+    path = tmp_path / "incident.jsonl"
+
+    async def record() -> None:
+        with pytest.raises(l0.RetriesExhaustedError):
+            await l0.run(
+                ScriptedSource([drop()], [drop()]),
+                record=l0.FileStore(path),
+                retry=l0.Retry(max_retries=1, base_delay=0.0),
+            )
+
+    anyio.run(record)
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"retry": {"max_retries": 3, "base_delay": 0}}))
+    done = l0_cli("replay", str(path), "--policy", str(policy), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert "the recording does not have" in doc["diverged"]
+    assert "gave up" not in done.stderr
+    shown = l0_cli("replay", str(path), "--policy", str(policy))
+    assert "inconclusive" in shown.stdout and "gave up" not in shown.stderr
+    # Nothing diverges when the recording has all the replay needs.
+    done = l0_cli("replay", str(path), "--json")
+    assert json.loads(done.stdout)["diverged"] is None
+
+
+def test_only_clock_readings_differing_is_no_difference() -> None:
+    from l0.recordings.compare import _unmeasured
+
+    def complete(duration: float, text: str = "hi") -> dict[str, object]:
+        state = {"content": text, "started_at": 1.0, "duration": duration, "token_count": 2}
+        telemetry = {"duration": duration, "retries": 0, "time_to_first_token": duration / 2}
+        return {"result": {"text": text, "state": state, "telemetry": telemetry}}
+
+    assert _unmeasured(complete(0.15)) == _unmeasured(complete(1.15))
+    assert _unmeasured(complete(0.15)) != _unmeasured(complete(0.15, "other"))
