@@ -81,18 +81,34 @@ _MEASURED_TELEMETRY = frozenset(
 )
 
 
+_MEASURED_STATE = frozenset({"started_at", "first_token_at", "last_token_at", "duration"})
+
+
 def _key(event: dict[str, Any]) -> tuple[Any, ...]:
-    data = event.get("d") or {}
+    return (event.get("n"), event.get("a"), _unmeasured(event.get("d") or {}))
+
+
+def _unmeasured(data: dict[str, Any]) -> dict[str, Any]:
+    """Event data without what was read off the clock (in the telemetry, a result's state and
+    telemetry too), errors by kind (a timeout's message quotes the seconds it waited)."""
     kept = {k: v for k, v in data.items() if k not in _MEASURED}
     telemetry = kept.get("telemetry")
     if isinstance(telemetry, dict):
         kept["telemetry"] = {k: v for k, v in telemetry.items() if k not in _MEASURED_TELEMETRY}
+    state = kept.get("state")
+    if isinstance(state, dict):
+        kept["state"] = {k: v for k, v in state.items() if k not in _MEASURED_STATE}
+    result = kept.get("result")
+    if isinstance(result, dict):
+        kept["result"] = _unmeasured(result)
     error = kept.get("error")
     if isinstance(error, dict) and error.get("__") == "error":
-        # By kind: a timeout's message quotes the seconds it waited.
         attrs = error.get("attrs") or {}
         kept["error"] = (error.get("type"), attrs.get("code"), attrs.get("category"))
-    return (event.get("n"), event.get("a"), kept)
+    errors = kept.get("errors")
+    if isinstance(errors, list):
+        kept["errors"] = [_unmeasured({"error": e})["error"] for e in errors]
+    return kept
 
 
 def _event_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:

@@ -27,6 +27,8 @@ from l0.types import Event
 
 __all__ = ["ReplayAdapter", "ReplayDivergedError"]
 
+_PAST = 1e-9  # seconds past a deadline the replayed clock moves to
+_TURNS = 16  # loop turns a due deadline gets before time moves on
 _HANG_LIMIT = 3600.0  # virtual seconds a replayed stall may last before replay gives up
 
 
@@ -92,6 +94,16 @@ class _VirtualClock(FakeClock):
     def move_to(self, t: float) -> None:
         if t > self.time:
             self.advance(t - self.time)
+
+    def next_deadline(self) -> float | None:
+        """The nearest deadline of the watchdogs watching this clock (``None``: none)."""
+        best: float | None = None
+        for listener in self._listeners:
+            deadline = getattr(getattr(listener, "__self__", None), "next_deadline", None)
+            d = deadline() if deadline is not None else None
+            if d is not None and (best is None or d[0] < best):
+                best = d[0]
+        return best
 
 
 class _Player:
@@ -177,13 +189,22 @@ class _Player:
         if not self.exact and isinstance(err, StreamTimeoutError):
             # A stall: let the replay's own deadlines decide (the watchdog cuts us).
             self.at((att.terminal or {}).get("t"))
-            waited = 0.0
-            step = 1.0
-            while waited < _HANG_LIMIT:
+            clock = self.clock
+            start = clock.time
+            idle = 0
+            while clock.time - start < _HANG_LIMIT:
                 await anyio.lowlevel.checkpoint()
-                self.clock.advance(step)
-                waited += step
-                step = min(step * 2, 600.0)
+                due = clock.next_deadline() if isinstance(clock, _VirtualClock) else None
+                if due is None:
+                    clock.advance(_HANG_LIMIT)  # nothing would ever cut it
+                elif due > clock.time:
+                    # Straight to the deadline (a hair past it: float sums), so the replay's
+                    # timeout reports the wait its limit allows, not a coarse step's.
+                    clock.advance(due - clock.time + _PAST)
+                    idle = 0
+                else:  # due: the watchdog cuts within a few loop turns
+                    idle += 1
+                    clock.advance(0.0 if idle < _TURNS else 1.0)
             await anyio.lowlevel.checkpoint()
             raise ReplayDivergedError(
                 f"attempt {att.number} stalled here and the live run cut it ({err}); the "

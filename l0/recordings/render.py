@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -193,6 +194,9 @@ def _render(
         table.add_row(k, Text(str(v)))  # (recorded text, never markup: "[redacted]" stays)
     if replayed is not None and replayed.identical is not None:
         table.add_row("replay", "identical byte for byte" if replayed.identical else "DIFFERS")
+    if replayed is not None and replayed.diverged is not None:
+        # The replay needed what the recording lacks: its outcome is not what would have been.
+        table.add_row("diverged", Text(f"inconclusive: {replayed.diverged}"))
     console.print(table)
 
 
@@ -237,6 +241,8 @@ async def _main(args: argparse.Namespace, out: TextIO, overrides: dict[str, Any]
             "text": shown.text,
             "summary": summary(shown),
             "identical": replayed.identical,
+            # Set when the replay needed what the recording lacks: its outcome says nothing.
+            "diverged": str(replayed.diverged) if replayed.diverged is not None else None,
         }
         if diff is not None:
             doc["diff"] = diff.to_dict()
@@ -262,7 +268,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if args.policy:
             with open(args.policy, encoding="utf-8") as f:
                 overrides = policy_overrides(json.load(f))
-        return anyio.run(_main, args, stream, overrides)
+        # The replayed run logs as a live one would ("gave up after ..."): not this command's
+        # report, which says it all (only errors reach stderr).
+        logger = logging.getLogger("l0")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            return anyio.run(_main, args, stream, overrides)
+        finally:
+            logger.setLevel(level)
     except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
         print(f"l0 replay: {exc}", file=sys.stderr)
         return 2

@@ -183,3 +183,77 @@ def test_a_diff_names_the_event_that_differs_not_clock_noise(scenes: dict[str, P
     # the retry, whose delay the policy changed (it read "FIRST_TOKEN (ttft: ...)").
     assert not diff.identical
     assert "first differing event" in str(diff) and "RETRY_ATTEMPT (delay: " in str(diff)
+
+
+@pytest.mark.parametrize("limit", [None, 3.0, 10.0])
+def test_a_replayed_stall_is_cut_when_the_replays_own_limit_says(
+    scenes: dict[str, Path], limit: float | None
+) -> None:
+    # With overrides the replay's stall moved the virtual clock in doubling 1 s steps: a 10 s
+    # limit reported "32.50s waited" (a 0.1 s one, under any override, "1.101s").
+    import anyio
+
+    import l0
+
+    async def replayed() -> tuple[l0.ReplayResult, l0.Recording]:
+        rec = await l0.load_recording(scenes["stall"])
+        if limit is None:
+            return await l0.replay(rec, continuation=l0.Continuation()), rec
+        return await l0.replay(rec, timeout=l0.Timeout(inter_token=limit)), rec
+
+    rep, rec = anyio.run(replayed)
+    (fired,) = [e for e in rep.lifecycle if e.name == "TIMEOUT_TRIGGERED"]
+    (live,) = [e for e in rec.lifecycle() if e["n"] == "TIMEOUT_TRIGGERED"]
+    if limit is None:  # the live limit: cut where the live run's reading was cut
+        assert fired.data["elapsed"] == pytest.approx(live["d"]["elapsed"], abs=2e-3)
+    else:
+        assert fired.data["elapsed"] == pytest.approx(limit, abs=1e-6)
+    assert rep.text == ANSWER
+    duration = rep.recording.telemetry["duration"]
+    assert duration == pytest.approx(rec.telemetry["duration"] + (limit or 0.1) - 0.1, abs=0.01)
+
+
+def test_a_replay_that_needs_more_than_was_recorded_says_so(tmp_path: Path) -> None:
+    # A failed run replayed with more retries wants attempts never recorded: the outcome is
+    # inconclusive. --json said nothing of it, and the replayed run's "gave up" log reached
+    # stderr as if a live run had failed.
+    import anyio
+
+    import l0
+    from l0.testing import ScriptedSource, drop
+
+    path = tmp_path / "incident.jsonl"
+
+    async def record() -> None:
+        with pytest.raises(l0.RetriesExhaustedError):
+            await l0.run(
+                ScriptedSource([drop()], [drop()]),
+                record=l0.FileStore(path),
+                retry=l0.Retry(max_retries=1, base_delay=0.0),
+            )
+
+    anyio.run(record)
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"retry": {"max_retries": 3, "base_delay": 0}}))
+    done = l0_cli("replay", str(path), "--policy", str(policy), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert "the recording does not have" in doc["diverged"]
+    assert "gave up" not in done.stderr
+    shown = l0_cli("replay", str(path), "--policy", str(policy))
+    assert "inconclusive" in shown.stdout and "gave up" not in shown.stderr
+    # Nothing diverges when the recording has all the replay needs.
+    done = l0_cli("replay", str(path), "--json")
+    assert json.loads(done.stdout)["diverged"] is None
+
+
+def test_only_clock_readings_differing_is_no_difference() -> None:
+    from l0.recordings.compare import _unmeasured
+
+    def complete(duration: float, text: str = "hi") -> dict[str, object]:
+        state = {"content": text, "started_at": 1.0, "duration": duration, "token_count": 2}
+        telemetry = {"duration": duration, "retries": 0, "time_to_first_token": duration / 2}
+        return {"result": {"text": text, "state": state, "telemetry": telemetry}}
+
+    assert _unmeasured(complete(0.15)) == _unmeasured(complete(1.15))
+    assert _unmeasured(complete(0.15)) != _unmeasured(complete(0.15, "other"))
