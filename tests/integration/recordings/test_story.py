@@ -152,6 +152,10 @@ def test_the_cli_shows_the_story(incident: Path, tmp_path: Path) -> None:
     ]
     assert "status: errored -> completed\nattempts: 3 -> 2\n" in out
     assert f"\n+{ANSWER}" in out
+    (tmp_path / "more.json").write_text(json.dumps({"retry": {"max_retries": 4}}))
+    more = _cli(str(incident), "--policy", "more.json", cwd=tmp_path)
+    assert "inconclusive: source made 3 attempt(s) in the recording" in more
+    assert "status: errored -> completed" not in more
 
 
 def _doc_block(name: str) -> str:
