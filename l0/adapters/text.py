@@ -148,7 +148,11 @@ class TextAdapter:
             chunks = ThreadedIterator(obj)  # may block: read in a worker thread
         else:
             raise InvalidStreamError(f"cannot stream from {type(obj).__name__}")
-        return TextStream(chunks, source=obj, keep_raw=keep_raw)
+        stream = TextStream(chunks, source=obj, keep_raw=keep_raw)
+        # A source whose protocol has an end marker (its ``COMPLETE`` event) says so with a
+        # true ``l0_expects_end``: ending without one is then a truncation, as for a provider.
+        stream.expects_end = bool(getattr(obj, "l0_expects_end", False))
+        return stream
 
     def map_error(self, exc: BaseException) -> L0Error | None:
         """A plain iterable may re-raise a provider SDK's exception: ask the provider

@@ -10,11 +10,13 @@
         assert result.text == source.recording.text
 
 Each call of the factory plays the next recorded attempt of that source (the last repeats):
-its chunks as the adapter decoded them (text tokens, tool calls, usage, the end marker), then
-its fault exactly as l0 classified it (a 429 with its ``Retry-After``, a drop, a provider
-error). A stall the live run's timeout cut raises that :class:`l0.StreamTimeoutError` at the
-same point (or, given a :class:`~l0.testing.FakeClock`, stalls on it, so your timeout
-decides). ``pytest_plugins = ["l0.testing.plugin"]`` adds the ``recorded`` fixture.
+its chunks as the adapter decoded them (text tokens, tool calls, usage, the end marker — a
+provider stream that ended without one is a truncation again, unless the run's
+``detect_truncation`` is off), then its fault exactly as l0 classified it (a 429 with its
+``Retry-After``, a drop, a provider error). A stall the live run's timeout cut raises that
+:class:`l0.StreamTimeoutError` at the same point (or, given a :class:`~l0.testing.FakeClock`,
+stalls on it, so your timeout decides). ``pytest_plugins = ["l0.testing.plugin"]`` adds the
+``recorded`` fixture.
 """
 
 from __future__ import annotations
@@ -56,14 +58,14 @@ class RecordedSource:
             n = max(int(recording.options.get("sources", 1)), 1)
             self.fallbacks = [RecordedSource(recording, i, clock=clock) for i in range(1, n)]
 
-    def __call__(self, attempt: Attempt) -> AsyncIterator[str | Event]:
+    def __call__(self, attempt: Attempt) -> _PlayedAttempt:
         if not self.attempts:
             raise LookupError(f"source {self.index} never ran in the recording")
         att = self.attempts[min(self.calls, len(self.attempts) - 1)]
         self.calls += 1
         if att.open is None:
             raise self._fault(att)
-        return self._play(att)
+        return _PlayedAttempt(self._play(att), bool(att.open.get("expects_end", False)))
 
     def _fault(self, att: AttemptRecord) -> BaseException:
         if att.fault is None:
@@ -91,6 +93,7 @@ class RecordedSource:
                     yield Event(EventType.COMPLETE, None, data)
         terminal = (att.terminal or {}).get("k")
         if terminal == "end" or ended:
+            # (Ended without its end marker: the run's own truncation check decides, as live.)
             return
         err = self._fault(att)
         if terminal == "cut" and isinstance(err, StreamTimeoutError) and self.clock is not None:
@@ -98,6 +101,20 @@ class RecordedSource:
                 await anyio.lowlevel.checkpoint()
                 self.clock.advance(60.0)
         raise err
+
+
+class _PlayedAttempt:
+    """One recorded attempt as a text source; ``l0_expects_end`` when the recorded provider
+    stream had an end marker (its ``COMPLETE``), so a truncation happens again."""
+
+    __slots__ = ("_chunks", "l0_expects_end")
+
+    def __init__(self, chunks: AsyncIterator[str | Event], expects_end: bool) -> None:
+        self._chunks = chunks
+        self.l0_expects_end = expects_end
+
+    def __aiter__(self) -> AsyncIterator[str | Event]:
+        return self._chunks
 
 
 def recorded_source(
