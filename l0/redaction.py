@@ -123,7 +123,14 @@ def _secret_matcher() -> re.Pattern[str] | None:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every known credential masked (:func:`redact` for a ``str``, typed)."""
+    """``text`` with every known credential masked (:func:`redact` for a ``str``, typed).
+
+    The masks run only when :func:`may_hold_credential` says one may be there."""
+    return _mask(text) if may_hold_credential(text) else text
+
+
+def _mask(text: str) -> str:
+    """The masks themselves: registered values, then key shapes."""
     matcher = _secret_matcher()
     if matcher is not None:
         # Masking can join a mask and its neighbours into another secret ("]abc…"): repeat

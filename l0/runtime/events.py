@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from l0.events import EventName
-from l0.redaction import may_hold_credential, redact_text
+from l0.redaction import redact_text
 from l0.types import ObservabilityEvent, Telemetry
 
 if TYPE_CHECKING:
@@ -128,8 +128,7 @@ class Emitter:
         if not self.active:
             return
         for key, value in data.items():
-            # e.g. a reason quoting a provider message (the masks run only when one may be in it)
-            if value.__class__ is str and may_hold_credential(value):
+            if value.__class__ is str:  # e.g. a reason quoting a provider message
                 data[key] = redact_text(value)
         event = ObservabilityEvent(
             name=name.value,

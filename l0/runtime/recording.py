@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import DriftError, GuardrailViolationError, L0Error
-from l0.redaction import may_hold_credential, redact_text
+from l0.redaction import redact_text
 from l0.runtime.record_options import options_record
 from l0.runtime.record_schema import (
     FORMAT,
@@ -121,11 +121,6 @@ def coerce_recorder(value: Any) -> Recorder | None:
     return Recorder(value)
 
 
-def _redacted(text: str) -> str:
-    """``text`` with every credential masked (the masks run only when one may be there)."""
-    return redact_text(text) if may_hold_credential(text) else text
-
-
 class RecordingClock:
     """The run's clock, with every reading and backoff wait recorded.
 
@@ -198,14 +193,14 @@ class RunRecorder:
 
     async def _write(self, line: dict[str, Any]) -> None:
         # (orjson: the end line holds the whole answer, several times over)
-        await self.recorder.store.append(self.key, [_redacted(dumps_batch(line))])
+        await self.recorder.store.append(self.key, [redact_text(dumps_batch(line))])
 
     async def flush(self) -> None:
         """Write the buffered items, clock readings and draws as one batch line."""
         reads, draws = self.reads, self.draws
         if not (self.items or reads or draws):
             return
-        text = _redacted(dumps_batch({"kind": "batch", "seq": self.seq, "items": self.items}))
+        text = redact_text(dumps_batch({"kind": "batch", "seq": self.seq, "items": self.items}))
         if reads or draws:
             # Numbers only (l0's own clock readings and jitter draws): appended after the
             # credential scan, which they cannot fail.
